@@ -1,0 +1,86 @@
+/**
+ * Embedding Subshift: a host service validates its catalog, seeds a store, opens a basket on a
+ * subscription, picks an upgrade and an add-on, shows the quote and commits. Only
+ * `@subshift/core` and `@subshift/store-memory` are used.
+ */
+import * as Catalog from "@subshift/core/Catalog"
+import * as Ids from "@subshift/core/Ids"
+import * as Money from "@subshift/core/Money"
+import * as Pricing from "@subshift/core/Pricing"
+import { Customer, CurrentPrincipal } from "@subshift/core/Principal"
+import type { Quote } from "@subshift/core/Quote"
+import type { Subscription } from "@subshift/core/Subscription"
+import { SubscriptionCheckout } from "@subshift/core/SubscriptionCheckout"
+import { MemoryStore } from "@subshift/store-memory"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+
+/** The host's catalog, as it would arrive from a file or an admin API: unknown data. */
+export const catalogFile: unknown = {
+  offers: [
+    {
+      id: "starter",
+      name: "Starter",
+      kind: "subscription",
+      rates: [{ id: "starter-eur", amount: 1000, currency: "EUR", interval: { count: 1, unit: "month" } }],
+      upgrades: ["team"],
+      addOns: ["support"]
+    },
+    {
+      id: "team",
+      name: "Team",
+      kind: "subscription",
+      rates: [{ id: "team-eur", amount: 2000, currency: "EUR", interval: { count: 1, unit: "month" } }],
+      downgrades: ["starter"],
+      addOns: ["support", "sso"]
+    },
+    { id: "support", name: "Priority support", kind: "add_on", rates: [{ id: "support-eur", amount: 500, currency: "EUR", interval: { count: 1, unit: "month" } }] },
+    { id: "sso", name: "Single sign-on", kind: "add_on", rates: [{ id: "sso-eur", amount: 800, currency: "EUR", interval: { count: 1, unit: "month" } }] }
+  ]
+}
+
+/** The subscription being changed: Starter, billed on the 1st, for customer cus-42. */
+export const subscription: Subscription = {
+  id: "sub-42",
+  name: "EMBED0000042",
+  owner: "cus-42",
+  status: "active",
+  currency: "EUR",
+  interval: { count: 1, unit: "month" },
+  anchorDay: 1,
+  offer: { offerId: "starter", rateId: "starter-eur", quantity: 1, unitPrice: { amount: 1000, currency: "EUR" } },
+  addOns: [],
+  currentPeriod: { start: "2025-06-01", end: "2025-07-01" },
+  version: 1,
+  updatedAt: "2025-06-01T00:00:00.000Z"
+}
+
+/** Renders a quote as text lines. */
+export const render = (quote: Quote): Array<string> => [
+  ...quote.lines.map((l) => `  ${Money.format(l.amount).padStart(12)}  ${l.description}`),
+  `  ${Money.format(quote.dueNow).padStart(12)}  due now`,
+  `  ${Money.format(quote.nextRecurring).padStart(12)}  from ${quote.nextBillingDate}, every month`
+]
+
+/** The whole walk: validate, seed, open, pick, quote, commit. */
+export const program = Effect.gen(function*() {
+  const offers = yield* Catalog.decode(catalogFile)
+  const checkout = yield* SubscriptionCheckout.pipe(
+    Effect.provide(
+      SubscriptionCheckout.Default.pipe(
+        Layer.provide(MemoryStore.layer({ offers, subscriptions: [subscription] })),
+        Layer.provide(Pricing.layer()),
+        Layer.provide(Ids.layerRandom)
+      )
+    )
+  )
+  return yield* Effect.gen(function*() {
+    const basket = yield* checkout.initiate({ forSubscription: { id: subscription.id } })
+    const picked = yield* checkout.update(basket.id, [
+      { action: "add", type: "offer", offerId: basket.nextActions.upgrades[0]!.offerId },
+      { action: "add", type: "add_on", offerId: "sso" }
+    ])
+    const committed = yield* checkout.commit(picked.id)
+    return { basket, picked, committed }
+  }).pipe(Effect.provideService(CurrentPrincipal, new Customer({ customerId: subscription.owner })))
+})

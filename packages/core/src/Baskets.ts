@@ -1,0 +1,26 @@
+/**
+ * The `Baskets` port.
+ */
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type { Basket } from "./Basket.js"
+import type { StoreUnavailable, VersionConflict } from "./Errors.js"
+import type { Instant } from "./Instant.js"
+
+/** The baskets port. */
+export class Baskets extends Context.Tag("@subshift/core/Baskets")<
+  Baskets,
+  {
+    /** Stores a new basket; fails with a conflict if the id is taken. */
+    readonly create: (basket: Basket) => Effect.Effect<void, VersionConflict | StoreUnavailable>
+    readonly findById: (id: string) => Effect.Effect<Option.Option<Basket>, StoreUnavailable>
+    /** Replaces a basket if it is still at `expectedVersion`. */
+    readonly save: (basket: Basket, expectedVersion: number) => Effect.Effect<void, VersionConflict | StoreUnavailable>
+    /**
+     * Deletes the baskets expired at `now`, writing a `basket.expired` event for each in the same
+     * transaction; answers how many.
+     */
+    readonly deleteExpired: (now: Instant) => Effect.Effect<number, StoreUnavailable>
+  }
+>() {}

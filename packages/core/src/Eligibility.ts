@@ -1,0 +1,174 @@
+/**
+ * Eligibility (DESIGN §3.1): which offers a subscription may move to, which add-ons it may add,
+ * and, for every offer left out, why.
+ */
+import * as Schema from "effect/Schema"
+import * as BillingPeriod from "./BillingPeriod.js"
+import { CalendarDate } from "./CalendarDate.js"
+import { type IneligibilityReason as Reason, IneligibilityReason } from "./Errors.js"
+import type { Instant } from "./Instant.js"
+import * as Money from "./Money.js"
+import * as Offer from "./Offer.js"
+import type * as Subscription from "./Subscription.js"
+import * as Timing from "./Timing.js"
+
+/** An offer the subscriber may pick, priced at the rate they would be billed, with its timing. */
+export const OfferOption = Schema.Struct({
+  offerId: Offer.OfferId,
+  name: Schema.String,
+  kind: Offer.OfferKind,
+  rateId: Offer.RateId,
+  price: Money.Money,
+  interval: BillingPeriod.Interval,
+  timing: Offer.Timing,
+  effectiveDate: CalendarDate,
+  prorate: Schema.Boolean
+})
+export type OfferOption = typeof OfferOption.Type
+
+/** An add-on the subscription holds. */
+export const OwnedAddOn = Schema.Struct({
+  offerId: Offer.OfferId,
+  name: Schema.String,
+  rateId: Offer.RateId,
+  quantity: Schema.Int,
+  unitPrice: Money.Money
+})
+export type OwnedAddOn = typeof OwnedAddOn.Type
+
+/** An offer left out, and why. */
+export const Exclusion = Schema.Struct({ offerId: Schema.String, reason: IneligibilityReason })
+export type Exclusion = typeof Exclusion.Type
+
+/** What the subscriber may do next. */
+export const NextActions = Schema.Struct({
+  upgrades: Schema.Array(OfferOption),
+  downgrades: Schema.Array(OfferOption),
+  crossSells: Schema.Array(OfferOption),
+  subscriptionAddOns: Schema.Array(OwnedAddOn),
+  excluded: Schema.Array(Exclusion)
+})
+export type NextActions = typeof NextActions.Type
+
+/** Everything the rules look at; built by the use case, read-only to the rules. */
+export interface Context {
+  readonly subscription: Subscription.Subscription
+  readonly current: Offer.Offer
+  /** Every offer the rules may look at, by id (a missing id is an unknown offer). */
+  readonly offers: ReadonlyMap<string, Offer.Offer>
+  readonly now: Instant
+  readonly today: CalendarDate
+  /** The billing period in force today. */
+  readonly period: BillingPeriod.Period
+  /** The partner organisation the subscription was sold through, if any. */
+  readonly partner: Offer.PartnerOrgId | undefined
+}
+
+/** The rate a subscription would be billed at for an offer, or why there is none. */
+export const rateOf = (ctx: Context, offer: Offer.Offer, rateId?: string): Offer.Rate | Reason => {
+  const { subscription } = ctx
+  const rate = rateId === undefined
+    ? Offer.rateFor(offer, subscription.currency, subscription.owner, subscription.interval)
+    : Offer.findRate(offer, rateId)
+  if (rate === undefined || rate.currency !== subscription.currency) return "currency_mismatch"
+  if (rate.accountId !== undefined && rate.accountId !== subscription.owner) return "currency_mismatch"
+  if (!BillingPeriod.sameInterval(rate.interval, subscription.interval)) return "interval_mismatch"
+  return rate
+}
+
+const commonChecks = (ctx: Context, offer: Offer.Offer): Reason | undefined =>
+  !Offer.isSellable(offer, ctx.now)
+    ? "not_sellable"
+    : !Offer.isAllowedFor(offer, ctx.partner)
+    ? "partner_not_eligible"
+    : undefined
+
+/** Why the subscription may not move to `offerId`, or `undefined` when it may. */
+export const offerChangeRefusal = (ctx: Context, offerId: string, rateId?: string): Reason | undefined => {
+  const offer = ctx.offers.get(offerId)
+  if (offer === undefined) return "unknown_offer"
+  if (offerId === ctx.current.id) return "already_owned"
+  if (offer.kind !== "subscription" || Timing.directionOf(ctx.current, offerId) === undefined) {
+    return "not_a_configured_path"
+  }
+  const refusal = commonChecks(ctx, offer)
+  if (refusal !== undefined) return refusal
+  const rate = rateOf(ctx, offer, rateId)
+  return typeof rate === "string" ? rate : undefined
+}
+
+/** Why the add-on may not be added when the basket ends on `resulting`, or `undefined`. */
+export const addOnRefusal = (
+  ctx: Context,
+  resulting: Offer.Offer,
+  offerId: string,
+  rateId?: string
+): Reason | undefined => {
+  const offer = ctx.offers.get(offerId)
+  if (offer === undefined) return "unknown_offer"
+  if (ctx.subscription.addOns.some((l) => l.offerId === offerId)) return "already_owned"
+  if (offer.kind !== "add_on" || !resulting.addOns.includes(offerId)) return "not_compatible"
+  const refusal = commonChecks(ctx, offer)
+  if (refusal !== undefined) return refusal
+  const rate = rateOf(ctx, offer, rateId)
+  return typeof rate === "string" ? rate : undefined
+}
+
+const option = (ctx: Context, offer: Offer.Offer, rate: Offer.Rate, policy: Offer.ChangePolicy): OfferOption => ({
+  offerId: offer.id,
+  name: offer.name,
+  kind: offer.kind,
+  rateId: rate.id,
+  price: { amount: rate.amount, currency: rate.currency },
+  interval: rate.interval,
+  timing: policy.timing,
+  effectiveDate: Timing.effectiveDate(policy.timing, ctx.today, ctx.period),
+  prorate: Timing.isProrated(policy)
+})
+
+/**
+ * The next actions for a basket that ends on `resulting` and adds `basketAddOns`: the configured
+ * upgrades and downgrades of the current offer that pass every check, the add-ons compatible with
+ * the resulting offer that the subscription neither owns nor already adds, and the owned add-ons.
+ */
+export const nextActions = (
+  ctx: Context,
+  resulting: Offer.Offer,
+  basketAddOns: ReadonlySet<string>
+): NextActions => {
+  const excluded: Array<Exclusion> = []
+  const paths = (direction: Timing.Direction, ids: ReadonlyArray<string>): Array<OfferOption> => {
+    const options: Array<OfferOption> = []
+    for (const id of ids) {
+      const reason = offerChangeRefusal(ctx, id)
+      if (reason !== undefined) {
+        excluded.push({ offerId: id, reason })
+        continue
+      }
+      const offer = ctx.offers.get(id)!
+      options.push(option(ctx, offer, rateOf(ctx, offer) as Offer.Rate, Timing.policyFor(ctx.current, id, direction)))
+    }
+    return options
+  }
+  const upgrades = paths("upgrade", ctx.current.upgrades)
+  const downgrades = paths("downgrade", ctx.current.downgrades.filter((id) => !ctx.current.upgrades.includes(id)))
+  const crossSells: Array<OfferOption> = []
+  for (const id of resulting.addOns) {
+    if (basketAddOns.has(id)) continue
+    const reason = addOnRefusal(ctx, resulting, id)
+    if (reason !== undefined) {
+      excluded.push({ offerId: id, reason })
+      continue
+    }
+    const offer = ctx.offers.get(id)!
+    crossSells.push(option(ctx, offer, rateOf(ctx, offer) as Offer.Rate, Timing.addOnAddDefault))
+  }
+  const subscriptionAddOns = ctx.subscription.addOns.map((line) => ({
+    offerId: line.offerId,
+    name: ctx.offers.get(line.offerId)?.name ?? line.offerId,
+    rateId: line.rateId,
+    quantity: line.quantity,
+    unitPrice: line.unitPrice
+  }))
+  return { upgrades, downgrades, crossSells, subscriptionAddOns, excluded }
+}

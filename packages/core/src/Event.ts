@@ -1,0 +1,143 @@
+/**
+ * The audit trail: every commit and every applied scheduled change writes an event in the same
+ * transaction as the change itself (an outbox), so a reader never sees a change without its
+ * event, nor an event for a change that did not happen.
+ */
+import * as Schema from "effect/Schema"
+import { PendingChange } from "./Amendment.js"
+import * as BillingPeriod from "./BillingPeriod.js"
+import { Instant } from "./Instant.js"
+import * as Money from "./Money.js"
+import { PartnerOrgId } from "./Offer.js"
+import * as Subscription from "./Subscription.js"
+
+/** What happened. */
+export const EventType = Schema.Literal("amendment.committed", "subscription.changed", "basket.expired")
+export type EventType = typeof EventType.Type
+
+/** Who made it happen: a customer, a partner organisation acting for a customer, or the engine itself. */
+export const Actor = Schema.Struct({
+  kind: Schema.Literal("customer", "partner", "system"),
+  id: Schema.String
+})
+export type Actor = typeof Actor.Type
+
+/** What a subscription looked like before or after a change. */
+export const SubscriptionState = Schema.Struct({
+  status: Subscription.Status,
+  offer: Subscription.Line,
+  addOns: Schema.Array(Subscription.Line),
+  currentPeriod: BillingPeriod.Period,
+  pendingChange: Schema.optional(Schema.Struct({ amendmentId: Schema.String, effectiveDate: PendingChange.fields.effectiveDate })),
+  version: Schema.Int
+})
+export type SubscriptionState = typeof SubscriptionState.Type
+
+/** The amounts of a change. */
+export const Amounts = Schema.Struct({
+  dueNow: Money.Money,
+  currentRecurring: Money.Money,
+  nextRecurring: Money.Money
+})
+export type Amounts = typeof Amounts.Type
+
+/** An event, as written. */
+export const Event = Schema.Struct({
+  id: Schema.String,
+  type: EventType,
+  occurredAt: Instant,
+  subscriptionId: Schema.String,
+  /** The customer the change is for. */
+  owner: Schema.String,
+  partnerOrg: Schema.optional(PartnerOrgId),
+  actor: Actor,
+  amendmentId: Schema.optional(Schema.String),
+  basketId: Schema.optional(Schema.String),
+  before: Schema.optional(SubscriptionState),
+  after: Schema.optional(SubscriptionState),
+  amounts: Schema.optional(Amounts)
+})
+export type Event = typeof Event.Type
+
+/** An event as read back: with the position the store gave it, increasing in write order. */
+export const StoredEvent = Schema.Struct({ ...Event.fields, sequence: Schema.Int.pipe(Schema.positive()) })
+export type StoredEvent = typeof StoredEvent.Type
+
+/** The state of a subscription an event records. */
+export const stateOf = (subscription: Subscription.Subscription): SubscriptionState => ({
+  status: subscription.status,
+  offer: subscription.offer,
+  addOns: subscription.addOns,
+  currentPeriod: subscription.currentPeriod,
+  ...(subscription.pendingChange === undefined
+    ? {}
+    : { pendingChange: { amendmentId: subscription.pendingChange.amendmentId, effectiveDate: subscription.pendingChange.effectiveDate } }),
+  version: subscription.version
+})
+
+const about = (subscription: Subscription.Subscription) => ({
+  subscriptionId: subscription.id,
+  owner: subscription.owner,
+  ...(subscription.partnerOrg === undefined ? {} : { partnerOrg: subscription.partnerOrg })
+})
+
+/** The event of a committed amendment. */
+export const committed = (input: {
+  readonly id: string
+  readonly occurredAt: Instant
+  readonly actor: Actor
+  readonly before: Subscription.Subscription | undefined
+  readonly after: Subscription.Subscription
+  readonly amendmentId: string
+  readonly basketId?: string | undefined
+  readonly amounts: Amounts
+}): Event => ({
+  id: input.id,
+  type: "amendment.committed",
+  occurredAt: input.occurredAt,
+  ...about(input.after),
+  actor: input.actor,
+  amendmentId: input.amendmentId,
+  ...(input.basketId === undefined ? {} : { basketId: input.basketId }),
+  ...(input.before === undefined ? {} : { before: stateOf(input.before) }),
+  after: stateOf(input.after),
+  amounts: input.amounts
+})
+
+/** The event of a scheduled change (or a start) taking effect. */
+export const changed = (input: {
+  readonly id: string
+  readonly occurredAt: Instant
+  readonly before: Subscription.Subscription
+  readonly after: Subscription.Subscription
+}): Event => ({
+  id: input.id,
+  type: "subscription.changed",
+  occurredAt: input.occurredAt,
+  ...about(input.after),
+  actor: { kind: "system", id: "scheduler" },
+  ...(input.before.pendingChange === undefined ? {} : { amendmentId: input.before.pendingChange.amendmentId }),
+  before: stateOf(input.before),
+  after: stateOf(input.after),
+  amounts: {
+    dueNow: Money.zero(input.after.currency),
+    currentRecurring: Subscription.recurringAmount(input.before),
+    nextRecurring: Subscription.recurringAmount(input.after)
+  }
+})
+
+/** The event of a basket removed after its expiry; its id is derived from the basket's. */
+export const basketExpired = (
+  basket: { readonly id: string; readonly subscriptionId: string; readonly owner: { readonly kind: "customer" | "partner"; readonly id: string } },
+  subscription: { readonly owner: string; readonly partnerOrg?: string | undefined } | undefined,
+  occurredAt: Instant
+): Event => ({
+  id: `evt-expired-${basket.id}`,
+  type: "basket.expired",
+  occurredAt,
+  subscriptionId: basket.subscriptionId,
+  owner: subscription?.owner ?? (basket.owner.kind === "customer" ? basket.owner.id : ""),
+  ...(subscription?.partnerOrg === undefined ? {} : { partnerOrg: subscription.partnerOrg }),
+  actor: { kind: "system", id: "sweep" },
+  basketId: basket.id
+})

@@ -1,0 +1,221 @@
+/**
+ * Subscriptions, and the pure operations on them: the period in force on a date, the lock of a
+ * pending change, and applying actions.
+ */
+import * as Schema from "effect/Schema"
+import { type Action, PendingChange } from "./Amendment.js"
+import * as BillingPeriod from "./BillingPeriod.js"
+import { CalendarDate } from "./CalendarDate.js"
+import { Instant } from "./Instant.js"
+import * as Money from "./Money.js"
+import { OfferId, PartnerOrgId, RateId } from "./Offer.js"
+
+/** A subscription id, `sub-…`. */
+export const SubscriptionId = Schema.String.pipe(
+  Schema.pattern(/^sub-[A-Za-z0-9._-]{1,60}$/, { message: () => "a subscription id looks like sub-…, at most 64 characters" })
+)
+
+/** The lifecycle status of a subscription. */
+export const Status = Schema.Literal("active", "cancelled", "expired", "pending")
+export type Status = typeof Status.Type
+
+/** An offer held by a subscription, at the unit price agreed when it was bought. */
+export const Line = Schema.Struct({
+  offerId: OfferId,
+  rateId: RateId,
+  quantity: Schema.Int.pipe(Schema.between(1, 10_000)),
+  unitPrice: Money.Money
+})
+export type Line = typeof Line.Type
+
+/** A subscription. */
+export const Subscription = Schema.Struct({
+  id: SubscriptionId,
+  /** The human reference, e.g. `3V053CN9SFIG`. */
+  name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)),
+  owner: Schema.String.pipe(Schema.minLength(1)),
+  partnerOrg: Schema.optional(PartnerOrgId),
+  billGroupId: Schema.optional(Schema.String),
+  status: Status,
+  currency: Money.Currency,
+  interval: BillingPeriod.Interval,
+  anchorDay: BillingPeriod.AnchorDay,
+  offer: Line,
+  addOns: Schema.Array(Line),
+  currentPeriod: BillingPeriod.Period,
+  pendingChange: Schema.optional(PendingChange),
+  /** Set when the subscription ends (removal at period end, or today). */
+  endDate: Schema.optional(CalendarDate),
+  version: Schema.Int.pipe(Schema.nonNegative()),
+  updatedAt: Instant
+})
+export type Subscription = typeof Subscription.Type
+
+/** The billing period in force on `today`. */
+export const periodOn = (subscription: Subscription, today: CalendarDate): BillingPeriod.Period =>
+  BillingPeriod.containing(subscription.currentPeriod, subscription.interval, subscription.anchorDay, today)
+
+/** The amount billed per period for all lines (nothing unless the subscription is active). */
+export const recurringAmount = (subscription: Pick<Subscription, "offer" | "addOns" | "currency" | "status">): Money.Money =>
+  subscription.status !== "active"
+    ? Money.zero(subscription.currency)
+    : Money.sum(
+        subscription.currency,
+        [subscription.offer, ...subscription.addOns].map((l) => Money.times(l.unitPrice, l.quantity))
+      )
+
+/** The date until which the subscription is locked by a pending change, if it is. */
+export const lockedUntil = (subscription: Subscription, today: CalendarDate): CalendarDate | undefined =>
+  subscription.pendingChange !== undefined && subscription.pendingChange.effectiveDate > today
+    ? subscription.pendingChange.effectiveDate
+    : undefined
+
+const lineOf = (action: Action): Line => ({
+  offerId: action.offerId,
+  rateId: action.rateId,
+  quantity: action.quantity,
+  unitPrice: action.unitPrice
+})
+
+/**
+ * Applies actions, in order, as they take effect on their effective date. Removing the offer
+ * without a replacement ends the subscription on that date.
+ */
+export const applyActions = (subscription: Subscription, actions: ReadonlyArray<Action>): Subscription => {
+  let offer = subscription.offer
+  let addOns = subscription.addOns
+  let status = subscription.status
+  let endDate = subscription.endDate
+  const replaced = actions.some((a) => a.type === "offer" && a.kind === "add")
+  for (const action of actions) {
+    if (action.type === "offer") {
+      switch (action.kind) {
+        case "add":
+          offer = lineOf(action)
+          break
+        case "remove":
+          if (!replaced) {
+            status = "cancelled"
+            endDate = action.effectiveDate
+          }
+          break
+        case "change_quantity":
+        case "change_rate":
+          offer = lineOf(action)
+          break
+      }
+    } else {
+      switch (action.kind) {
+        case "add":
+          addOns = [...addOns.filter((l) => l.offerId !== action.offerId), lineOf(action)]
+          break
+        case "remove":
+          addOns = addOns.filter((l) => l.offerId !== action.offerId)
+          break
+        case "change_quantity":
+        case "change_rate":
+          addOns = addOns.map((l) => (l.offerId === action.offerId ? lineOf(action) : l))
+          break
+      }
+    }
+  }
+  return { ...subscription, offer, addOns, status, ...(endDate === undefined ? {} : { endDate }) }
+}
+
+/**
+ * The subscription after committing an amendment on `today`: the actions due by today apply now,
+ * the later ones become the pending change (and the lock) until their date.
+ */
+export const commitActions = (
+  subscription: Subscription,
+  amendmentId: string,
+  actions: ReadonlyArray<Action>,
+  today: CalendarDate,
+  now: Instant
+): Subscription => {
+  const period = periodOn(subscription, today)
+  const due = actions.filter((a) => a.effectiveDate <= today)
+  const later = actions.filter((a) => a.effectiveDate > today)
+  const applied = applyActions({ ...subscription, currentPeriod: period }, due)
+  const { pendingChange: _, ...rest } = applied
+  const effectiveDate = later.reduce<CalendarDate | undefined>(
+    (d, a) => (d === undefined || a.effectiveDate < d ? a.effectiveDate : d),
+    undefined
+  )
+  return {
+    ...rest,
+    ...(effectiveDate === undefined ? {} : { pendingChange: { amendmentId, effectiveDate, actions: later } }),
+    version: subscription.version + 1,
+    updatedAt: now
+  }
+}
+
+/**
+ * Applies a pending change whose date has come (`effectiveDate <= today`), rolling the period
+ * forward; `undefined` when there is nothing due.
+ */
+export const applyDuePendingChange = (
+  subscription: Subscription,
+  today: CalendarDate,
+  now: Instant
+): Subscription | undefined => {
+  const pending = subscription.pendingChange
+  if (pending === undefined || pending.effectiveDate > today) return undefined
+  const { pendingChange: _, ...rest } = applyActions(subscription, pending.actions)
+  return {
+    ...rest,
+    currentPeriod: periodOn(subscription, today),
+    version: subscription.version + 1,
+    updatedAt: now
+  }
+}
+
+/**
+ * Brings a stored subscription up to `today`: a pending subscription whose first period has begun
+ * becomes active, and a pending change whose date has come is applied. `undefined` when nothing
+ * was due.
+ */
+export const catchUp = (subscription: Subscription, today: CalendarDate, now: Instant): Subscription | undefined => {
+  let current = subscription
+  let changed = false
+  if (current.status === "pending" && current.currentPeriod.start <= today) {
+    current = { ...current, status: "active" }
+    changed = true
+  }
+  const applied = applyDuePendingChange(current, today, now)
+  if (applied !== undefined) return { ...applied, version: subscription.version + 1 }
+  return changed ? { ...current, version: subscription.version + 1, updatedAt: now } : undefined
+}
+
+/** One upcoming billing period and what it bills. */
+export interface ScheduledPeriod {
+  readonly periodStart: CalendarDate
+  readonly periodEnd: CalendarDate
+  readonly amount: Money.Money
+  readonly lines: ReadonlyArray<Line>
+}
+
+/**
+ * The next `count` billing periods from the one in force today, each with the lines and amount it
+ * bills once any pending change has taken effect; it stops where the subscription ends.
+ */
+export const schedule = (subscription: Subscription, today: CalendarDate, count: number): ReadonlyArray<ScheduledPeriod> => {
+  const periods: Array<ScheduledPeriod> = []
+  let period = periodOn(subscription, today)
+  for (let i = 0; i < count; i++) {
+    const pending = subscription.pendingChange
+    const state = pending !== undefined && pending.effectiveDate <= period.start
+      ? applyActions(subscription, pending.actions)
+      : subscription
+    if (state.status === "cancelled" || state.status === "expired") break
+    if (state.endDate !== undefined && state.endDate <= period.start) break
+    periods.push({
+      periodStart: period.start,
+      periodEnd: period.end,
+      amount: recurringAmount({ ...state, status: "active" }),
+      lines: [state.offer, ...state.addOns]
+    })
+    period = BillingPeriod.next(period, subscription.interval, subscription.anchorDay)
+  }
+  return periods
+}

@@ -1,0 +1,306 @@
+/**
+ * The subscription change checkout: initiate a basket on a subscription (by id or name), update
+ * it, read it, and commit it as an amendment.
+ */
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import type { Amendment } from "./Amendment.js"
+import * as Basket from "./Basket.js"
+import { Baskets } from "./Baskets.js"
+import * as BasketRules from "./BasketRules.js"
+import { Catalog } from "./Catalog.js"
+import * as Eligibility from "./Eligibility.js"
+import {
+  BasketCompleted,
+  BasketExpired,
+  BasketNotFound,
+  BasketRejected,
+  QuoteChanged,
+  SubscriptionInactive,
+  SubscriptionLocked,
+  SubscriptionNotFound,
+  VersionConflict
+} from "./Errors.js"
+import * as Event from "./Event.js"
+import { Ids } from "./Ids.js"
+import * as Input from "./Input.js"
+import { Pricing } from "./Pricing.js"
+import * as Principal from "./Principal.js"
+import * as Quote from "./Quote.js"
+import * as Subscription from "./Subscription.js"
+import { Subscriptions } from "./Subscriptions.js"
+import { catchUp } from "./internal/catchUp.js"
+import * as Clock from "./internal/clock.js"
+
+/** Which subscription a checkout is for: by id or by its human reference. */
+export const SubscriptionRef = Schema.Union(
+  Schema.Struct({ id: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)) }),
+  Schema.Struct({ name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)) })
+)
+export type SubscriptionRef = typeof SubscriptionRef.Type
+
+/** What opening a basket takes. */
+export const InitiateRequest = Schema.Struct({
+  forSubscription: SubscriptionRef,
+  tracking: Schema.optional(Basket.Tracking)
+})
+export type InitiateRequest = typeof InitiateRequest.Type
+
+/** What a commit produced. */
+export interface Committed {
+  readonly basket: Basket.Basket
+  readonly amendment: Amendment
+  readonly subscription: Subscription.Subscription
+}
+
+/** Options of a write: the version the caller last saw (`If-Match`), if it sent one. */
+export interface WriteOptions {
+  readonly expectedVersion?: number | undefined
+}
+
+const decodeInitiate = Input.decode(InitiateRequest)
+const decodeItems = Input.decode(Basket.OrderItems, "orderItems")
+
+/** The subscription change checkout use cases. */
+export class SubscriptionCheckout extends Effect.Service<SubscriptionCheckout>()("@subshift/core/SubscriptionCheckout", {
+  effect: Effect.gen(function*() {
+    const catalog = yield* Catalog
+    const subscriptions = yield* Subscriptions
+    const baskets = yield* Baskets
+    const pricing = yield* Pricing
+    const ids = yield* Ids
+    const applyDue = catchUp(subscriptions, ids)
+
+    const findSubscription = (principal: Principal.Principal, ref: SubscriptionRef) =>
+      Effect.flatMap(
+        "id" in ref ? subscriptions.findById(ref.id) : subscriptions.findByName(ref.name),
+        (found) =>
+          Option.isSome(found) && Principal.canAccess(principal, found.value)
+            ? Effect.succeed(found.value)
+            : Effect.fail(new SubscriptionNotFound({ subscription: "id" in ref ? ref.id : ref.name }))
+      )
+
+    /** Reads a subscription brought up to today, and refuses one that is locked or not active. */
+    const changeable = (principal: Principal.Principal, ref: SubscriptionRef, clock: { now: string; today: string }) =>
+      Effect.gen(function*() {
+        let subscription = yield* findSubscription(principal, ref)
+        const caughtUp = yield* applyDue(subscription, clock).pipe(
+          Effect.catchTag("VersionConflict", () => findSubscription(principal, ref))
+        )
+        if (caughtUp !== undefined) subscription = caughtUp
+        const lockedUntil = Subscription.lockedUntil(subscription, clock.today)
+        if (lockedUntil !== undefined) {
+          return yield* new SubscriptionLocked({ subscriptionId: subscription.id, pendingChangeDate: lockedUntil })
+        }
+        if (subscription.status !== "active") {
+          return yield* new SubscriptionInactive({ subscriptionId: subscription.id, status: subscription.status })
+        }
+        return subscription
+      })
+
+    /**
+     * Loads every offer the rules may look at in one catalog read: the held offers and the ones the
+     * items name, with their paths and add-ons (so the current offer's options and the add-ons of
+     * any offer the items pick).
+     */
+    const rulesContext = (
+      subscription: Subscription.Subscription,
+      items: ReadonlyArray<Basket.OrderItem>,
+      clock: { now: string; today: string }
+    ) =>
+      Effect.gen(function*() {
+        const wanted = new Set<string>([subscription.offer.offerId])
+        for (const line of subscription.addOns) wanted.add(line.offerId)
+        for (const item of items) wanted.add(item.offerId)
+        const offers = yield* catalog.getWithNeighbours(wanted)
+        const current = offers.get(subscription.offer.offerId)
+        if (current === undefined) {
+          return yield* Effect.dieMessage(
+            `subscription ${subscription.id} holds offer ${subscription.offer.offerId}, which is not in the catalog`
+          )
+        }
+        const ctx: Eligibility.Context = {
+          subscription,
+          current,
+          offers,
+          now: clock.now,
+          today: clock.today,
+          period: Subscription.periodOn(subscription, clock.today),
+          partner: subscription.partnerOrg
+        }
+        return ctx
+      })
+
+    const priced = (ctx: Eligibility.Context, items: ReadonlyArray<Basket.OrderItem>) =>
+      Effect.flatMap(BasketRules.update(ctx, items), (outcome) =>
+        Effect.map(
+          pricing.quote({ subscription: ctx.subscription, actions: outcome.actions, now: ctx.now, today: ctx.today }),
+          (quote) => ({ outcome, quote })
+        ))
+
+    const currentOffer = (ctx: Eligibility.Context): Basket.CurrentOffer => ({
+      offerId: ctx.current.id,
+      name: ctx.current.name,
+      rateId: ctx.subscription.offer.rateId,
+      quantity: ctx.subscription.offer.quantity,
+      unitPrice: ctx.subscription.offer.unitPrice,
+      interval: ctx.subscription.interval
+    })
+
+    /** Reads a basket of the caller's; someone else's is not found, an expired one is gone. */
+    const owned = (principal: Principal.Principal, basketId: string, now: string) =>
+      Effect.flatMap(baskets.findById(basketId), (found): Effect.Effect<Basket.Basket, BasketNotFound | BasketExpired> =>
+        Option.isNone(found) || !Principal.owns(principal, found.value.owner)
+          ? Effect.fail(new BasketNotFound({ basketId }))
+          : Basket.isExpired(found.value, now)
+          ? Effect.fail(new BasketExpired({ basketId, expiredAt: found.value.expiresAt }))
+          : Effect.succeed(found.value))
+
+    const writable = (principal: Principal.Principal, basketId: string, options: WriteOptions, now: string) =>
+      Effect.flatMap(owned(principal, basketId, now), (basket): Effect.Effect<Basket.Basket, BasketCompleted | VersionConflict> =>
+        basket.completed
+          ? Effect.fail(new BasketCompleted({ basketId }))
+          : options.expectedVersion !== undefined && options.expectedVersion !== basket.version
+          ? Effect.fail(
+            new VersionConflict({ entity: "basket", id: basketId, expected: options.expectedVersion, actual: basket.version })
+          )
+          : Effect.succeed(basket))
+
+    // Bodies are untraced functions: `Effect.fn` would capture a call-site stack trace on every
+    // call. `update` and `get` are the hot path and carry no span of their own (a host's request
+    // span covers them); the rarer initiate and commit do.
+    const initiate = Effect.fnUntraced(function*(request: InitiateRequest) {
+      const { forSubscription, tracking } = yield* decodeInitiate(request)
+      const principal = yield* Principal.CurrentPrincipal
+      const clock = yield* Clock.now
+      const subscription = yield* changeable(principal, forSubscription, clock)
+      const ctx = yield* rulesContext(subscription, [], clock)
+      const { outcome, quote } = yield* priced(ctx, [])
+      const basket: Basket.Basket = {
+        id: yield* ids.basketId,
+        subscriptionId: subscription.id,
+        subscriptionVersion: subscription.version,
+        owner: Principal.toRef(principal),
+        createdAt: clock.now,
+        expiresAt: Basket.expiryOf(clock.now),
+        version: 1,
+        completed: false,
+        forSubscriptionOffer: currentOffer(ctx),
+        items: [],
+        systemItems: [],
+        actions: [],
+        nextActions: outcome.nextActions,
+        quote,
+        tracking: tracking ?? {}
+      }
+      yield* baskets.create(basket)
+      return basket
+    }, Effect.withSpan("SubscriptionCheckout.initiate"))
+
+    const update = Effect.fnUntraced(
+      function*(basketId: string, orderItems: ReadonlyArray<Basket.OrderItem>, options: WriteOptions = {}) {
+        const items = yield* decodeItems(orderItems)
+        const principal = yield* Principal.CurrentPrincipal
+        const clock = yield* Clock.now
+        const basket = yield* writable(principal, basketId, options, clock.now)
+        const subscription = yield* changeable(principal, { id: basket.subscriptionId }, clock)
+        const ctx = yield* rulesContext(subscription, items, clock)
+        const { outcome, quote } = yield* priced(ctx, items)
+        const next: Basket.Basket = {
+          ...basket,
+          version: basket.version + 1,
+          subscriptionVersion: subscription.version,
+          forSubscriptionOffer: currentOffer(ctx),
+          items: outcome.items,
+          systemItems: outcome.systemItems,
+          actions: outcome.actions,
+          nextActions: outcome.nextActions,
+          quote
+        }
+        yield* baskets.save(next, basket.version)
+        return next
+      }
+    )
+
+    const get = Effect.fnUntraced(function*(basketId: string) {
+      const principal = yield* Principal.CurrentPrincipal
+      const clock = yield* Clock.now
+      return yield* owned(principal, basketId, clock.now)
+    })
+
+    const commit = Effect.fnUntraced(function*(basketId: string, options: WriteOptions = {}) {
+      const principal = yield* Principal.CurrentPrincipal
+      const clock = yield* Clock.now
+      const basket = yield* writable(principal, basketId, options, clock.now)
+      if (basket.items.length === 0) {
+        return yield* new BasketRejected({ code: "nothing_to_commit", message: "the basket holds no change to commit" })
+      }
+      const subscription = yield* changeable(principal, { id: basket.subscriptionId }, clock)
+      if (subscription.version !== basket.subscriptionVersion) {
+        // The subscription changed since the basket was priced (another commit, a scheduled
+        // change): charging now could differ from what the caller saw.
+        return yield* new VersionConflict({
+          entity: "subscription",
+          id: subscription.id,
+          expected: basket.subscriptionVersion,
+          actual: subscription.version
+        })
+      }
+      // Preview equals commit: the change is priced at the instant it was quoted, and must come
+      // out exactly as quoted, or nothing is charged.
+      const quoted = { now: basket.quote.pricedAt, today: basket.quote.pricedAt.slice(0, 10) }
+      const quotedPeriod = Subscription.periodOn(subscription, quoted.today)
+      if (quotedPeriod.start !== Subscription.periodOn(subscription, clock.today).start) {
+        return yield* new QuoteChanged({ basketId: basket.id, reason: "period_changed" })
+      }
+      const ctx = yield* rulesContext(subscription, basket.items, quoted)
+      const { outcome, quote } = yield* priced(ctx, basket.items)
+      if (!Quote.equivalent(quote, basket.quote)) {
+        return yield* new QuoteChanged({ basketId: basket.id, reason: "catalog_changed" })
+      }
+      const amendment: Amendment = {
+        id: yield* ids.amendmentId,
+        subscriptionId: subscription.id,
+        source: "checkout",
+        basketId: basket.id,
+        principal: Principal.toRef(principal),
+        createdAt: clock.now,
+        actions: outcome.actions,
+        quote,
+        interval: subscription.interval
+      }
+      const next = Subscription.commitActions(subscription, amendment.id, outcome.actions, clock.today, clock.now)
+      const completed: Basket.Basket = {
+        ...basket,
+        version: basket.version + 1,
+        completed: true,
+        systemItems: outcome.systemItems,
+        actions: outcome.actions,
+        nextActions: outcome.nextActions,
+        quote,
+        amendmentId: amendment.id
+      }
+      const event = Event.committed({
+        id: yield* ids.eventId,
+        occurredAt: clock.now,
+        actor: Principal.toRef(principal),
+        before: subscription,
+        after: next,
+        amendmentId: amendment.id,
+        basketId: basket.id,
+        amounts: { dueNow: quote.dueNow, currentRecurring: quote.currentRecurring, nextRecurring: quote.nextRecurring }
+      })
+      yield* subscriptions.commit({
+        amendments: [amendment],
+        subscriptions: [{ next, expectedVersion: subscription.version }],
+        basket: { next: completed, expectedVersion: basket.version },
+        events: [event]
+      })
+      const committed: Committed = { basket: completed, amendment, subscription: next }
+      return committed
+    }, Effect.withSpan("SubscriptionCheckout.commit"))
+
+    return { initiate, update, get, commit } as const
+  })
+}) {}

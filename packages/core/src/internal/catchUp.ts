@@ -1,0 +1,26 @@
+import * as Effect from "effect/Effect"
+import type { StoreUnavailable, VersionConflict } from "../Errors.js"
+import * as Event from "../Event.js"
+import type { Ids } from "../Ids.js"
+import * as Subscription from "../Subscription.js"
+import type { Subscriptions } from "../Subscriptions.js"
+
+/**
+ * Brings a stored subscription up to today (a pending change whose date has come, a pending
+ * start) and saves it with its `subscription.changed` event, at the version it was read at: of
+ * several processes doing it at once, exactly one succeeds and the others see a conflict.
+ * Answers the caught-up subscription, or `undefined` when nothing was due.
+ */
+export const catchUp = (subscriptions: Subscriptions["Type"], ids: Ids["Type"]) =>
+(
+  subscription: Subscription.Subscription,
+  clock: { readonly now: string; readonly today: string }
+): Effect.Effect<Subscription.Subscription | undefined, VersionConflict | StoreUnavailable> => {
+  const next = Subscription.catchUp(subscription, clock.today, clock.now)
+  if (next === undefined) return Effect.succeed(undefined)
+  return Effect.flatMap(ids.eventId, (id) =>
+    Effect.as(
+      subscriptions.save(next, subscription.version, [Event.changed({ id, occurredAt: clock.now, before: subscription, after: next })]),
+      next
+    ))
+}

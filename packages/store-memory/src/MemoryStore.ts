@@ -1,0 +1,311 @@
+/**
+ * In-memory adapters for every repository port of the core, over one shared state so that a
+ * commit (amendments, subscriptions and basket) is atomic. Every operation is a single
+ * synchronous step, so concurrent fibers always see a consistent state and version checks cannot
+ * race. Stored values are treated as immutable: the core never mutates what it reads.
+ */
+import { Amendments } from "@subshift/core/Amendments"
+import type { Amendment } from "@subshift/core/Amendment"
+import type { Basket } from "@subshift/core/Basket"
+import { Baskets } from "@subshift/core/Baskets"
+import type { BillGroup } from "@subshift/core/BillGroup"
+import { BillGroups } from "@subshift/core/BillGroups"
+import * as Catalog from "@subshift/core/Catalog"
+import { VersionConflict } from "@subshift/core/Errors"
+import * as Event from "@subshift/core/Event"
+import { Events } from "@subshift/core/Events"
+import * as Idempotency from "@subshift/core/Idempotency"
+import type { Offer } from "@subshift/core/Offer"
+import type { Subscription } from "@subshift/core/Subscription"
+import { Subscriptions } from "@subshift/core/Subscriptions"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+
+/** What a fresh store starts with. */
+export interface Seed {
+  readonly offers?: ReadonlyArray<Offer> | undefined
+  readonly subscriptions?: ReadonlyArray<Subscription> | undefined
+  readonly billGroups?: ReadonlyArray<BillGroup> | undefined
+}
+
+/** Every port this adapter provides. */
+export type Ports = Catalog.Catalog | Subscriptions | Baskets | BillGroups | Amendments | Events | Idempotency.Idempotency
+
+interface State {
+  readonly offers: Map<string, Offer>
+  readonly rates: Map<string, Catalog.RateOfOffer>
+  readonly subscriptions: Map<string, Subscription>
+  readonly subscriptionsByName: Map<string, string>
+  readonly baskets: Map<string, Basket>
+  readonly amendments: Map<string, Amendment>
+  readonly amendmentsBySubscription: Map<string, Array<string>>
+  readonly billGroups: Map<string, BillGroup>
+  readonly events: Array<Event.StoredEvent>
+  readonly idempotency: Map<string, IdempotencyRecord>
+}
+
+interface IdempotencyRecord {
+  readonly requestHash: string
+  readonly startedAt: string
+  readonly expiresAt: string
+  readonly result?: Idempotency.StoredResult | undefined
+}
+
+const appendEvents = (state: State, events: ReadonlyArray<Event.Event>) => {
+  for (const event of events) state.events.push({ ...event, sequence: state.events.length + 1 })
+}
+
+const idempotencyKey = (key: Idempotency.Key) => JSON.stringify([key.scope, key.owner, key.key])
+
+const putSubscription = (state: State, subscription: Subscription) => {
+  const previous = state.subscriptions.get(subscription.id)
+  if (previous !== undefined && previous.name !== subscription.name) state.subscriptionsByName.delete(previous.name)
+  state.subscriptions.set(subscription.id, subscription)
+  state.subscriptionsByName.set(subscription.name, subscription.id)
+}
+
+const putOffers = (state: State, offers: ReadonlyArray<Offer>) => {
+  for (const offer of offers) {
+    const previous = state.offers.get(offer.id)
+    if (previous !== undefined) for (const rate of previous.rates) state.rates.delete(rate.id)
+    state.offers.set(offer.id, offer)
+    for (const rate of offer.rates) state.rates.set(rate.id, { offer, rate })
+  }
+}
+
+const byId = (a: { readonly id: string }, b: { readonly id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+
+/** Builds the ports over a fresh state. */
+export const make = (seed: Seed = {}): Effect.Effect<Context.Context<Ports>> =>
+  Effect.sync(() => {
+    const state: State = {
+      offers: new Map(),
+      rates: new Map(),
+      subscriptions: new Map(),
+      subscriptionsByName: new Map(),
+      baskets: new Map(),
+      amendments: new Map(),
+      amendmentsBySubscription: new Map(),
+      billGroups: new Map(),
+      events: [],
+      idempotency: new Map()
+    }
+    putOffers(state, seed.offers ?? [])
+    for (const s of seed.subscriptions ?? []) putSubscription(state, s)
+    for (const g of seed.billGroups ?? []) state.billGroups.set(g.id, g)
+
+    const getMany = (ids: Iterable<string>) => {
+      const found = new Map<string, Offer>()
+      for (const id of ids) {
+        const offer = state.offers.get(id)
+        if (offer !== undefined) found.set(id, offer)
+      }
+      return found
+    }
+
+    const catalog = Catalog.Catalog.of({
+      getMany: (ids) => Effect.sync(() => getMany(ids)),
+      getWithNeighbours: (ids) =>
+        Effect.sync(() => {
+          const found = getMany(ids)
+          for (const offer of Array.from(found.values())) {
+            for (const id of Catalog.neighboursOf(offer)) {
+              const neighbour = state.offers.get(id)
+              if (neighbour !== undefined) found.set(id, neighbour)
+            }
+          }
+          return found
+        }),
+      findRate: (rateId) => Effect.sync(() => Option.fromNullable(state.rates.get(rateId))),
+      list: Effect.sync(() => Array.from(state.offers.values()).sort(byId)),
+      put: (offers) => Effect.sync(() => putOffers(state, offers))
+    })
+
+    const conflict = (entity: VersionConflict["entity"], id: string, expected: number | undefined, actual?: number) =>
+      new VersionConflict({ entity, id, expected: expected ?? 0, ...(actual === undefined ? {} : { actual }) })
+
+    const subscriptions = Subscriptions.of({
+      findById: (id) => Effect.sync(() => Option.fromNullable(state.subscriptions.get(id))),
+      findByName: (name) =>
+        Effect.sync(() => {
+          const id = state.subscriptionsByName.get(name)
+          return Option.fromNullable(id === undefined ? undefined : state.subscriptions.get(id))
+        }),
+      listByOwner: (owner) =>
+        Effect.sync(() => Array.from(state.subscriptions.values()).filter((s) => s.owner === owner).sort(byId)),
+      listByPartner: ({ after, limit, ownerId, partnerOrg }) =>
+        Effect.sync(() =>
+          Array.from(state.subscriptions.values())
+            .filter((s) =>
+              s.partnerOrg === partnerOrg && (ownerId === undefined || s.owner === ownerId) &&
+              (after === undefined || s.id > after)
+            )
+            .sort(byId)
+            .slice(0, Math.max(0, limit))
+        ),
+      listByBillGroup: (billGroupId) =>
+        Effect.sync(() => Array.from(state.subscriptions.values()).filter((s) => s.billGroupId === billGroupId).sort(byId)),
+      listDue: (today, limit) =>
+        Effect.sync(() =>
+          Array.from(state.subscriptions.values())
+            .filter((s) =>
+              (s.pendingChange !== undefined && s.pendingChange.effectiveDate <= today) ||
+              (s.status === "pending" && s.currentPeriod.start <= today)
+            )
+            .sort(byId)
+            .slice(0, Math.max(0, limit))
+        ),
+      put: (subscription) => Effect.sync(() => putSubscription(state, subscription)),
+      save: (subscription, expectedVersion, events = []) =>
+        Effect.suspend(() => {
+          const stored = state.subscriptions.get(subscription.id)
+          if (stored === undefined || stored.version !== expectedVersion) {
+            return Effect.fail(conflict("subscription", subscription.id, expectedVersion, stored?.version))
+          }
+          putSubscription(state, subscription)
+          appendEvents(state, events)
+          return Effect.void
+        }),
+      commit: (commit) =>
+        Effect.suspend(() => {
+          // Check everything first: a commit writes all of itself or nothing.
+          for (const { expectedVersion, next } of commit.subscriptions) {
+            const stored = state.subscriptions.get(next.id)
+            if (expectedVersion === undefined ? stored !== undefined : stored?.version !== expectedVersion) {
+              return Effect.fail(conflict("subscription", next.id, expectedVersion, stored?.version))
+            }
+            if (expectedVersion === undefined && state.subscriptionsByName.has(next.name)) {
+              return Effect.fail(conflict("subscription", next.id, expectedVersion))
+            }
+          }
+          if (commit.basket !== undefined) {
+            const stored = state.baskets.get(commit.basket.next.id)
+            if (stored?.version !== commit.basket.expectedVersion) {
+              return Effect.fail(conflict("basket", commit.basket.next.id, commit.basket.expectedVersion, stored?.version))
+            }
+          }
+          for (const amendment of commit.amendments) {
+            if (state.amendments.has(amendment.id)) return Effect.die(new Error(`amendment ${amendment.id} already exists`))
+          }
+          for (const { next } of commit.subscriptions) putSubscription(state, next)
+          if (commit.basket !== undefined) state.baskets.set(commit.basket.next.id, commit.basket.next)
+          for (const amendment of commit.amendments) {
+            state.amendments.set(amendment.id, amendment)
+            const list = state.amendmentsBySubscription.get(amendment.subscriptionId)
+            if (list === undefined) state.amendmentsBySubscription.set(amendment.subscriptionId, [amendment.id])
+            else list.push(amendment.id)
+          }
+          appendEvents(state, commit.events)
+          return Effect.void
+        })
+    })
+
+    const baskets = Baskets.of({
+      create: (basket) =>
+        Effect.suspend(() => {
+          if (state.baskets.has(basket.id)) return Effect.fail(conflict("basket", basket.id, 0))
+          state.baskets.set(basket.id, basket)
+          return Effect.void
+        }),
+      findById: (id) => Effect.sync(() => Option.fromNullable(state.baskets.get(id))),
+      save: (basket, expectedVersion) =>
+        Effect.suspend(() => {
+          const stored = state.baskets.get(basket.id)
+          if (stored === undefined || stored.version !== expectedVersion) {
+            return Effect.fail(conflict("basket", basket.id, expectedVersion, stored?.version))
+          }
+          state.baskets.set(basket.id, basket)
+          return Effect.void
+        }),
+      deleteExpired: (now) =>
+        Effect.sync(() => {
+          let deleted = 0
+          for (const [id, basket] of state.baskets) {
+            if (basket.expiresAt <= now) {
+              state.baskets.delete(id)
+              appendEvents(state, [Event.basketExpired(basket, state.subscriptions.get(basket.subscriptionId), now)])
+              deleted++
+            }
+          }
+          return deleted
+        })
+    })
+
+    const billGroups = BillGroups.of({
+      findById: (id) => Effect.sync(() => Option.fromNullable(state.billGroups.get(id))),
+      put: (billGroup) => Effect.sync(() => void state.billGroups.set(billGroup.id, billGroup))
+    })
+
+    const amendments = Amendments.of({
+      findById: (id) => Effect.sync(() => Option.fromNullable(state.amendments.get(id))),
+      listBySubscription: (subscriptionId) =>
+        Effect.sync(() => (state.amendmentsBySubscription.get(subscriptionId) ?? []).map((id) => state.amendments.get(id)!))
+    })
+
+    const events = Events.of({
+      list: ({ after, limit, partnerOrg, subscriptionId }) =>
+        Effect.sync(() => {
+          const page: Array<Event.StoredEvent> = []
+          // Sequences are positions in the array, so the page starts right after the cursor.
+          for (let i = Math.max(0, after ?? 0); i < state.events.length && page.length < limit; i++) {
+            const event = state.events[i]!
+            if (partnerOrg !== undefined && event.partnerOrg !== partnerOrg) continue
+            if (subscriptionId !== undefined && event.subscriptionId !== subscriptionId) continue
+            page.push(event)
+          }
+          return page
+        })
+    })
+
+    const idempotency = Idempotency.Idempotency.of({
+      claim: (key, request) =>
+        Effect.sync((): Idempotency.Claim => {
+          const id = idempotencyKey(key)
+          const record = state.idempotency.get(id)
+          const takeOver = record === undefined || record.expiresAt <= request.now ||
+            (record.result === undefined && record.startedAt < request.staleBefore)
+          if (takeOver) {
+            state.idempotency.set(id, { requestHash: request.requestHash, startedAt: request.now, expiresAt: request.expiresAt })
+            return { _tag: "Claimed" }
+          }
+          if (record.requestHash !== request.requestHash) return { _tag: "Mismatch" }
+          return record.result === undefined ? { _tag: "Running" } : { _tag: "Replay", result: record.result }
+        }),
+      complete: (key, result) =>
+        Effect.sync(() => {
+          const id = idempotencyKey(key)
+          const record = state.idempotency.get(id)
+          if (record !== undefined) state.idempotency.set(id, { ...record, result })
+        }),
+      release: (key) =>
+        Effect.sync(() => {
+          const id = idempotencyKey(key)
+          if (state.idempotency.get(id)?.result === undefined) state.idempotency.delete(id)
+        }),
+      sweep: (now) =>
+        Effect.sync(() => {
+          let deleted = 0
+          for (const [id, record] of state.idempotency) {
+            if (record.expiresAt <= now) {
+              state.idempotency.delete(id)
+              deleted++
+            }
+          }
+          return deleted
+        })
+    })
+
+    return Context.make(Catalog.Catalog, catalog).pipe(
+      Context.add(Subscriptions, subscriptions),
+      Context.add(Baskets, baskets),
+      Context.add(BillGroups, billGroups),
+      Context.add(Amendments, amendments),
+      Context.add(Events, events),
+      Context.add(Idempotency.Idempotency, idempotency)
+    )
+  })
+
+/** Every repository port, in memory, optionally seeded. Each build of the layer is a new store. */
+export const layer = (seed: Seed = {}): Layer.Layer<Ports> => Layer.effectContext(make(seed))

@@ -1,0 +1,515 @@
+/**
+ * The contract every store adapter honours: one suite per repository port, registered against a
+ * layer that provides them all. The in-memory and Postgres adapters both run it; so should yours.
+ * Tests in a suite share one store and may run concurrently, so every test uses its own ids.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Amendments } from "@subshift/core/Amendments"
+import { Baskets } from "@subshift/core/Baskets"
+import { BillGroups } from "@subshift/core/BillGroups"
+import { Catalog } from "@subshift/core/Catalog"
+import { Events } from "@subshift/core/Events"
+import * as Idempotency from "@subshift/core/Idempotency"
+import { Subscriptions } from "@subshift/core/Subscriptions"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Fixtures from "./Fixtures.js"
+
+/** The ports a store adapter provides. */
+export type StorePorts = Catalog | Subscriptions | Baskets | BillGroups | Amendments | Events | Idempotency.Idempotency
+
+const conflictOf = <A, E extends { readonly _tag: string }>(self: Effect.Effect<A, E>) =>
+  Effect.map(Effect.flip(self), (e) => e._tag)
+
+/** Registers the catalog contract. */
+export const catalogSuite = <E>(name: string, layer: Layer.Layer<StorePorts, E>) =>
+  it.layer(layer, { timeout: "60 seconds" })(`Catalog contract: ${name}`, (it) => {
+    it.effect("getMany answers the stored offers by id and leaves unknown ids out", () =>
+      Effect.gen(function*() {
+        const catalog = yield* Catalog
+        const a = Fixtures.offer({ addOns: [] })
+        const b = Fixtures.offer({ kind: "add_on" })
+        yield* catalog.put([a, b])
+        const found = yield* catalog.getMany([a.id, b.id, "offer-unknown-x"])
+        expect(found.size).toBe(2)
+        expect(found.get(a.id)).toEqual(a)
+        expect(found.get(b.id)).toEqual(b)
+      }))
+
+    it.effect("getWithNeighbours adds the offers that the named offers' paths and add-ons name, once each", () =>
+      Effect.gen(function*() {
+        const catalog = yield* Catalog
+        const addOn = Fixtures.offer({ kind: "add_on" })
+        const up = Fixtures.offer()
+        const down = Fixtures.offer()
+        const far = Fixtures.offer()
+        const current = Fixtures.offer({ upgrades: [up.id], downgrades: [down.id], addOns: [addOn.id] })
+        yield* catalog.put([addOn, far, { ...up, upgrades: [far.id] }, down, current])
+        const found = yield* catalog.getWithNeighbours([current.id, down.id, "offer-unknown-x"])
+        expect(Array.from(found.keys()).sort()).toEqual([addOn.id, current.id, down.id, up.id].sort())
+        expect(found.get(current.id)).toEqual(current)
+        expect((yield* catalog.getWithNeighbours([])).size).toBe(0)
+      }))
+
+    it.effect("findRate answers the offer of a rate, and nothing for an unknown rate", () =>
+      Effect.gen(function*() {
+        const catalog = yield* Catalog
+        const a = Fixtures.offer()
+        yield* catalog.put([a])
+        const found = yield* catalog.findRate(a.rates[0]!.id)
+        expect(Option.getOrThrow(found).offer.id).toBe(a.id)
+        expect(Option.getOrThrow(found).rate).toEqual(a.rates[0])
+        expect(Option.isNone(yield* catalog.findRate(`rate-${Fixtures.unique()}`))).toBe(true)
+      }))
+
+    it.effect("put replaces an offer, and its old rates no longer resolve", () =>
+      Effect.gen(function*() {
+        const catalog = yield* Catalog
+        const a = Fixtures.offer()
+        yield* catalog.put([a])
+        const renamed = { ...a, name: "Renamed", rates: [{ ...a.rates[0]!, id: `${a.id}-v2`, amount: 1500 }] }
+        yield* catalog.put([renamed])
+        expect((yield* catalog.getMany([a.id])).get(a.id)).toEqual(renamed)
+        expect(Option.isNone(yield* catalog.findRate(a.rates[0]!.id))).toBe(true)
+        expect(Option.getOrThrow(yield* catalog.findRate(`${a.id}-v2`)).rate.amount).toBe(1500)
+      }))
+
+    it.effect("list holds every offer in id order", () =>
+      Effect.gen(function*() {
+        const catalog = yield* Catalog
+        const a = Fixtures.offer()
+        yield* catalog.put([a])
+        const all = yield* catalog.list
+        expect(all.some((o) => o.id === a.id)).toBe(true)
+        expect(all.map((o) => o.id)).toEqual([...all.map((o) => o.id)].sort())
+      }))
+  })
+
+/** Registers the subscriptions contract (including the atomic commit). */
+export const subscriptionsSuite = <E>(name: string, layer: Layer.Layer<StorePorts, E>) =>
+  it.layer(layer, { timeout: "60 seconds" })(`Subscriptions contract: ${name}`, (it) => {
+    it.effect("put then findById and findByName round-trip the subscription", () =>
+      Effect.gen(function*() {
+        const subscriptions = yield* Subscriptions
+        const sub = Fixtures.subscription({
+          partnerOrg: "partner-x",
+          billGroupId: "bg-x",
+          addOns: [{ offerId: "addon-a", rateId: "addon-a-usd", quantity: 2, unitPrice: { amount: 300, currency: "USD" } }],
+          pendingChange: { amendmentId: "amd-1", effectiveDate: "2025-04-01", actions: [Fixtures.action({ timing: "NEXT_PERIOD_START", effectiveDate: "2025-04-01", prorate: false })] }
+        })
+        yield* subscriptions.put(sub)
+        expect(Option.getOrThrow(yield* subscriptions.findById(sub.id))).toEqual(sub)
+        expect(Option.getOrThrow(yield* subscriptions.findByName(sub.name))).toEqual(sub)
+        expect(Option.isNone(yield* subscriptions.findById(`sub-${Fixtures.unique()}`))).toBe(true)
+        expect(Option.isNone(yield* subscriptions.findByName(`NOPE${Fixtures.unique()}`))).toBe(true)
+      }))
+
+    it.effect("listByOwner answers the owner's subscriptions only, in id order", () =>
+      Effect.gen(function*() {
+        const subscriptions = yield* Subscriptions
+        const owner = `cus-${Fixtures.unique()}`
+        const mine = [Fixtures.subscription({ owner }), Fixtures.subscription({ owner })]
+        yield* Effect.forEach([...mine, Fixtures.subscription()], subscriptions.put)
+        const listed = yield* subscriptions.listByOwner(owner)
+        expect(listed.map((s) => s.id)).toEqual(mine.map((s) => s.id).sort())
+      }))
+
+    it.effect("listByPartner pages in id order after a cursor and filters by owner", () =>
+      Effect.gen(function*() {
+        const subscriptions = yield* Subscriptions
+        const partnerOrg = `partner-${Fixtures.unique()}`
+        const owner = `cus-${Fixtures.unique()}`
+        const subs = Array.from({ length: 5 }, (_, i) => Fixtures.subscription({ partnerOrg, ...(i % 2 === 0 ? { owner } : {}) }))
+        yield* Effect.forEach([...subs, Fixtures.subscription({ partnerOrg: "partner-other" })], subscriptions.put)
+        const ids = subs.map((s) => s.id).sort()
+        const first = yield* subscriptions.listByPartner({ partnerOrg, limit: 2 })
+        expect(first.map((s) => s.id)).toEqual(ids.slice(0, 2))
+        const second = yield* subscriptions.listByPartner({ partnerOrg, limit: 10, after: first[1]!.id })
+        expect(second.map((s) => s.id)).toEqual(ids.slice(2))
+        const owned = yield* subscriptions.listByPartner({ partnerOrg, ownerId: owner, limit: 10 })
+        expect(owned.map((s) => s.id)).toEqual(subs.filter((s) => s.owner === owner).map((s) => s.id).sort())
+      }))
+
+    it.effect("listByBillGroup answers the group's members only", () =>
+      Effect.gen(function*() {
+        const subscriptions = yield* Subscriptions
+        const billGroupId = `bg-${Fixtures.unique()}`
+        const members = [Fixtures.subscription({ billGroupId }), Fixtures.subscription({ billGroupId })]
+        yield* Effect.forEach([...members, Fixtures.subscription()], subscriptions.put)
+        const listed = yield* subscriptions.listByBillGroup(billGroupId)
+        expect(listed.map((s) => s.id)).toEqual(members.map((s) => s.id).sort())
+      }))
+
+    it.effect("save writes at the expected version; a stale version conflicts and changes nothing", () =>
+      Effect.gen(function*() {
+        const subscriptions = yield* Subscriptions
+        const sub = Fixtures.subscription({ version: 3 })
+        yield* subscriptions.put(sub)
+        const next = { ...sub, version: 4, status: "cancelled" as const }
+        yield* subscriptions.save(next, 3)
+        expect(Option.getOrThrow(yield* subscriptions.findById(sub.id))).toEqual(next)
+        expect(yield* conflictOf(subscriptions.save({ ...sub, version: 4 }, 3))).toBe("VersionConflict")
+        expect(Option.getOrThrow(yield* subscriptions.findById(sub.id))).toEqual(next)
+      }))
+
+    it.effect("listDue answers the subscriptions with a change or a start due by today, in id order", () =>
+      Effect.gen(function*() {
+        const subscriptions = yield* Subscriptions
+        // A day far in the past keeps other tests' subscriptions out of the answer.
+        const pending = (effectiveDate: string) => ({
+          amendmentId: `amd-${Fixtures.unique()}`,
+          effectiveDate,
+          actions: [Fixtures.action({ timing: "NEXT_PERIOD_START", effectiveDate, prorate: false })]
+        })
+        const due = Fixtures.subscription({ pendingChange: pending("1990-02-01") })
+        const starting = Fixtures.subscription({ status: "pending", currentPeriod: { start: "1990-01-15", end: "1990-02-15" } })
+        const later = Fixtures.subscription({ pendingChange: pending("1990-03-01") })
+        const startsLater = Fixtures.subscription({ status: "pending", currentPeriod: { start: "1990-02-02", end: "1990-03-02" } })
+        yield* Effect.forEach([due, starting, later, startsLater], subscriptions.put)
+        const listed = yield* subscriptions.listDue("1990-02-01", 1000)
+        const ours = new Set([due.id, starting.id, later.id, startsLater.id])
+        expect(listed.filter((s) => ours.has(s.id)).map((s) => s.id)).toEqual([due.id, starting.id].sort())
+        expect(listed.map((s) => s.id)).toEqual([...listed.map((s) => s.id)].sort())
+        expect((yield* subscriptions.listDue("1990-02-01", 1)).length).toBeLessThanOrEqual(1)
+      }))
+
+    it.effect("save writes its events with the subscription, and none when it conflicts", () =>
+      Effect.gen(function*() {
+        const subscriptions = yield* Subscriptions
+        const events = yield* Events
+        const sub = Fixtures.subscription()
+        yield* subscriptions.put(sub)
+        const next = { ...sub, version: 2 }
+        const changed = Fixtures.event(next, { type: "subscription.changed", actor: { kind: "system", id: "scheduler" } })
+        yield* subscriptions.save(next, 1, [changed])
+        expect(yield* conflictOf(subscriptions.save({ ...sub, version: 2 }, 1, [Fixtures.event(sub)]))).toBe("VersionConflict")
+        const written = yield* events.list({ subscriptionId: sub.id, limit: 10 })
+        expect(written.map(({ sequence: _, ...e }) => e)).toEqual([changed])
+      }))
+
+    it.effect("commit writes the amendments, the subscriptions and the basket together", () =>
+      Effect.gen(function*() {
+        const subscriptions = yield* Subscriptions
+        const baskets = yield* Baskets
+        const amendments = yield* Amendments
+        const sub = Fixtures.subscription()
+        const basket = Fixtures.basket({ subscriptionId: sub.id })
+        yield* subscriptions.put(sub)
+        yield* baskets.create(basket)
+        const amendment = Fixtures.amendment(sub.id, { basketId: basket.id })
+        const next = { ...sub, version: 2, offer: { ...sub.offer, offerId: "offer-plus" } }
+        const completed = { ...basket, version: 2, completed: true, amendmentId: amendment.id }
+        const event = Fixtures.event(next, { amendmentId: amendment.id, basketId: basket.id })
+        yield* subscriptions.commit({
+          events: [event],
+          amendments: [amendment],
+          subscriptions: [{ next, expectedVersion: 1 }],
+          basket: { next: completed, expectedVersion: 1 }
+        })
+        expect(Option.getOrThrow(yield* subscriptions.findById(sub.id))).toEqual(next)
+        expect(Option.getOrThrow(yield* baskets.findById(basket.id))).toEqual(completed)
+        expect(Option.getOrThrow(yield* amendments.findById(amendment.id))).toEqual(amendment)
+        expect(yield* amendments.listBySubscription(sub.id)).toEqual([amendment])
+        const written = yield* (yield* Events).list({ subscriptionId: sub.id, limit: 10 })
+        expect(written.map(({ sequence: _, ...e }) => e)).toEqual([event])
+      }))
+
+    it.effect("commit with a stale subscription version writes nothing at all", () =>
+      Effect.gen(function*() {
+        const subscriptions = yield* Subscriptions
+        const baskets = yield* Baskets
+        const amendments = yield* Amendments
+        const sub = Fixtures.subscription({ version: 5 })
+        const other = Fixtures.subscription()
+        const basket = Fixtures.basket({ subscriptionId: sub.id })
+        yield* Effect.forEach([sub, other], subscriptions.put)
+        yield* baskets.create(basket)
+        const amendment = Fixtures.amendment(sub.id)
+        const exit = yield* Effect.exit(subscriptions.commit({
+          events: [Fixtures.event(sub), Fixtures.event(other)],
+          amendments: [amendment],
+          subscriptions: [
+            { next: { ...other, version: 2, status: "cancelled" }, expectedVersion: 1 },
+            { next: { ...sub, version: 5 }, expectedVersion: 4 }
+          ],
+          basket: { next: { ...basket, version: 2, completed: true }, expectedVersion: 1 }
+        }))
+        expect(Exit.isFailure(exit) && Exit.causeOption(exit).pipe(Option.map(String), Option.getOrElse(() => ""))).toContain("VersionConflict")
+        expect(Option.getOrThrow(yield* subscriptions.findById(sub.id))).toEqual(sub)
+        expect(Option.getOrThrow(yield* subscriptions.findById(other.id))).toEqual(other)
+        expect(Option.getOrThrow(yield* baskets.findById(basket.id))).toEqual(basket)
+        expect(Option.isNone(yield* amendments.findById(amendment.id))).toBe(true)
+        const events = yield* Events
+        expect(yield* events.list({ subscriptionId: sub.id, limit: 10 })).toEqual([])
+        expect(yield* events.list({ subscriptionId: other.id, limit: 10 })).toEqual([])
+      }))
+
+    it.effect("commit with a stale basket version writes nothing at all", () =>
+      Effect.gen(function*() {
+        const subscriptions = yield* Subscriptions
+        const baskets = yield* Baskets
+        const amendments = yield* Amendments
+        const sub = Fixtures.subscription()
+        const basket = Fixtures.basket({ subscriptionId: sub.id, version: 3 })
+        yield* subscriptions.put(sub)
+        yield* baskets.create(basket)
+        const amendment = Fixtures.amendment(sub.id)
+        const error = yield* conflictOf(subscriptions.commit({
+          events: [],
+          amendments: [amendment],
+          subscriptions: [{ next: { ...sub, version: 2 }, expectedVersion: 1 }],
+          basket: { next: { ...basket, version: 3, completed: true }, expectedVersion: 2 }
+        }))
+        expect(error).toBe("VersionConflict")
+        expect(Option.getOrThrow(yield* subscriptions.findById(sub.id))).toEqual(sub)
+        expect(Option.getOrThrow(yield* baskets.findById(basket.id))).toEqual(basket)
+        expect(Option.isNone(yield* amendments.findById(amendment.id))).toBe(true)
+      }))
+
+    it.effect("commit creates a new subscription, and refuses to create one that exists", () =>
+      Effect.gen(function*() {
+        const subscriptions = yield* Subscriptions
+        const created = Fixtures.subscription({ status: "pending", version: 1 })
+        const amendment = Fixtures.amendment(created.id, { source: "amend_api", billGroupId: "bg-x" })
+        yield* subscriptions.commit({ events: [], amendments: [amendment], subscriptions: [{ next: created, expectedVersion: undefined }] })
+        expect(Option.getOrThrow(yield* subscriptions.findById(created.id))).toEqual(created)
+        const again = Fixtures.amendment(created.id)
+        expect(yield* conflictOf(subscriptions.commit({ events: [], amendments: [again], subscriptions: [{ next: created, expectedVersion: undefined }] })))
+          .toBe("VersionConflict")
+      }))
+
+    it.effect("of concurrent commits on one subscription at one version, exactly one applies", () =>
+      Effect.gen(function*() {
+        const subscriptions = yield* Subscriptions
+        const amendments = yield* Amendments
+        const sub = Fixtures.subscription()
+        yield* subscriptions.put(sub)
+        const attempts = Array.from({ length: 10 }, (_, i) =>
+          subscriptions.commit({
+            events: [],
+            amendments: [Fixtures.amendment(sub.id)],
+            subscriptions: [{ next: { ...sub, version: 2, name: sub.name, owner: `${sub.owner}-${i}` }, expectedVersion: 1 }]
+          }))
+        const exits = yield* Effect.all(attempts.map(Effect.exit), { concurrency: "unbounded" })
+        expect(exits.filter(Exit.isSuccess).length).toBe(1)
+        expect((yield* amendments.listBySubscription(sub.id)).length).toBe(1)
+        expect(Option.getOrThrow(yield* subscriptions.findById(sub.id)).version).toBe(2)
+      }))
+  })
+
+/** Registers the baskets contract. */
+export const basketsSuite = <E>(name: string, layer: Layer.Layer<StorePorts, E>) =>
+  it.layer(layer, { timeout: "60 seconds" })(`Baskets contract: ${name}`, (it) => {
+    it.effect("create then findById round-trips the basket, tracking data included", () =>
+      Effect.gen(function*() {
+        const baskets = yield* Baskets
+        const basket = Fixtures.basket()
+        yield* baskets.create(basket)
+        expect(Option.getOrThrow(yield* baskets.findById(basket.id))).toEqual(basket)
+        expect(Option.isNone(yield* baskets.findById(Fixtures.basketId()))).toBe(true)
+      }))
+
+    it.effect("create of an id that exists is a conflict and keeps the first basket", () =>
+      Effect.gen(function*() {
+        const baskets = yield* Baskets
+        const basket = Fixtures.basket()
+        yield* baskets.create(basket)
+        expect(yield* conflictOf(baskets.create({ ...basket, completed: true }))).toBe("VersionConflict")
+        expect(Option.getOrThrow(yield* baskets.findById(basket.id))).toEqual(basket)
+      }))
+
+    it.effect("save replaces at the expected version; a stale one conflicts and changes nothing", () =>
+      Effect.gen(function*() {
+        const baskets = yield* Baskets
+        const basket = Fixtures.basket()
+        yield* baskets.create(basket)
+        const next = { ...basket, version: 2, items: [] }
+        yield* baskets.save(next, 1)
+        expect(Option.getOrThrow(yield* baskets.findById(basket.id))).toEqual(next)
+        expect(yield* conflictOf(baskets.save({ ...basket, version: 2 }, 1))).toBe("VersionConflict")
+        expect(Option.getOrThrow(yield* baskets.findById(basket.id))).toEqual(next)
+        expect(yield* conflictOf(baskets.save(Fixtures.basket(), 1))).toBe("VersionConflict")
+      }))
+
+    it.effect("of concurrent saves at one version, exactly one wins", () =>
+      Effect.gen(function*() {
+        const baskets = yield* Baskets
+        const basket = Fixtures.basket()
+        yield* baskets.create(basket)
+        const exits = yield* Effect.all(
+          Array.from({ length: 10 }, (_, i) =>
+            Effect.exit(baskets.save({ ...basket, version: 2, tracking: { referer: `https://example.com/${i}` } }, 1))),
+          { concurrency: "unbounded" }
+        )
+        expect(exits.filter(Exit.isSuccess).length).toBe(1)
+        expect(Option.getOrThrow(yield* baskets.findById(basket.id)).version).toBe(2)
+      }))
+
+    it.effect("deleteExpired removes the baskets expired at now and keeps the others", () =>
+      Effect.gen(function*() {
+        const baskets = yield* Baskets
+        const expired = [Fixtures.basket({ expiresAt: "2001-01-01T00:00:00.000Z" }), Fixtures.basket({ expiresAt: "2001-01-02T00:00:00.000Z" })]
+        const live = Fixtures.basket({ expiresAt: "2099-01-01T00:00:00.000Z" })
+        yield* Effect.forEach([...expired, live], baskets.create)
+        const deleted = yield* baskets.deleteExpired("2001-01-02T00:00:00.000Z")
+        expect(deleted).toBeGreaterThanOrEqual(2)
+        for (const b of expired) expect(Option.isNone(yield* baskets.findById(b.id))).toBe(true)
+        expect(Option.isSome(yield* baskets.findById(live.id))).toBe(true)
+      }))
+  })
+
+/** Registers the bill groups contract. */
+export const billGroupsSuite = <E>(name: string, layer: Layer.Layer<StorePorts, E>) =>
+  it.layer(layer, { timeout: "60 seconds" })(`BillGroups contract: ${name}`, (it) => {
+    it.effect("put then findById round-trips; put replaces", () =>
+      Effect.gen(function*() {
+        const billGroups = yield* BillGroups
+        const group = Fixtures.billGroup()
+        yield* billGroups.put(group)
+        expect(Option.getOrThrow(yield* billGroups.findById(group.id))).toEqual(group)
+        const finished = { ...group, contractStatus: "FINISHED" as const, version: 2 }
+        yield* billGroups.put(finished)
+        expect(Option.getOrThrow(yield* billGroups.findById(group.id))).toEqual(finished)
+        expect(Option.isNone(yield* billGroups.findById(`bg-${Fixtures.unique()}`))).toBe(true)
+      }))
+  })
+
+/** Registers the amendments contract. */
+export const amendmentsSuite = <E>(name: string, layer: Layer.Layer<StorePorts, E>) =>
+  it.layer(layer, { timeout: "60 seconds" })(`Amendments contract: ${name}`, (it) => {
+    it.effect("listBySubscription answers a subscription's amendments in commit order", () =>
+      Effect.gen(function*() {
+        const subscriptions = yield* Subscriptions
+        const amendments = yield* Amendments
+        const sub = Fixtures.subscription()
+        yield* subscriptions.put(sub)
+        const first = Fixtures.amendment(sub.id, { createdAt: "2025-03-16T10:00:00.000Z" })
+        const second = Fixtures.amendment(sub.id, { createdAt: "2025-03-17T10:00:00.000Z" })
+        yield* subscriptions.commit({ events: [], amendments: [first], subscriptions: [{ next: { ...sub, version: 2 }, expectedVersion: 1 }] })
+        yield* subscriptions.commit({ events: [], amendments: [second], subscriptions: [{ next: { ...sub, version: 3 }, expectedVersion: 2 }] })
+        expect(yield* amendments.listBySubscription(sub.id)).toEqual([first, second])
+        expect(yield* amendments.listBySubscription(`sub-${Fixtures.unique()}`)).toEqual([])
+      }))
+  })
+
+/** Registers the events contract. */
+export const eventsSuite = <E>(name: string, layer: Layer.Layer<StorePorts, E>) =>
+  it.layer(layer, { timeout: "60 seconds" })(`Events contract: ${name}`, (it) => {
+    it.effect("events read back in write order from a cursor, filtered by partner or subscription", () =>
+      Effect.gen(function*() {
+        const subscriptions = yield* Subscriptions
+        const events = yield* Events
+        const partnerOrg = `partner-${Fixtures.unique()}`
+        const mine = Fixtures.subscription({ partnerOrg })
+        const theirs = Fixtures.subscription({ partnerOrg: `partner-${Fixtures.unique()}` })
+        yield* Effect.forEach([mine, theirs], subscriptions.put)
+        const written = [Fixtures.event(mine), Fixtures.event(theirs), Fixtures.event(mine)]
+        for (const event of written) {
+          const stored = Option.getOrThrow(yield* subscriptions.findById(event.subscriptionId))
+          yield* subscriptions.save({ ...stored, version: stored.version + 1 }, stored.version, [event])
+        }
+        const forPartner = yield* events.list({ partnerOrg, limit: 10 })
+        expect(forPartner.map((e) => e.id)).toEqual([written[0]!.id, written[2]!.id])
+        expect(forPartner[1]!.sequence).toBeGreaterThan(forPartner[0]!.sequence)
+        const afterFirst = yield* events.list({ partnerOrg, after: forPartner[0]!.sequence, limit: 10 })
+        expect(afterFirst.map((e) => e.id)).toEqual([written[2]!.id])
+        expect(yield* events.list({ partnerOrg, after: forPartner[1]!.sequence, limit: 10 })).toEqual([])
+        expect((yield* events.list({ partnerOrg, limit: 1 })).map((e) => e.id)).toEqual([written[0]!.id])
+        const ofTheirs = yield* events.list({ subscriptionId: theirs.id, after: forPartner[0]!.sequence, limit: 10 })
+        expect(ofTheirs.map((e) => e.id)).toEqual([written[1]!.id])
+        const { sequence: _, ...first } = forPartner[0]!
+        expect(first).toEqual(written[0])
+      }))
+
+    it.effect("deleting an expired basket writes its basket.expired event", () =>
+      Effect.gen(function*() {
+        const subscriptions = yield* Subscriptions
+        const baskets = yield* Baskets
+        const events = yield* Events
+        const sub = Fixtures.subscription({ partnerOrg: `partner-${Fixtures.unique()}` })
+        yield* subscriptions.put(sub)
+        const basket = Fixtures.basket({ subscriptionId: sub.id, expiresAt: "2002-01-01T00:00:00.000Z" })
+        yield* baskets.create(basket)
+        yield* baskets.deleteExpired("2002-01-01T00:00:00.000Z")
+        const written = yield* events.list({ subscriptionId: sub.id, limit: 10 })
+        expect(written.map((e) => [e.type, e.basketId, e.partnerOrg, e.owner])).toEqual([["basket.expired", basket.id, sub.partnerOrg, sub.owner]])
+      }))
+  })
+
+/** Registers the idempotency contract. */
+export const idempotencySuite = <E>(name: string, layer: Layer.Layer<StorePorts, E>) =>
+  it.layer(layer, { timeout: "60 seconds" })(`Idempotency contract: ${name}`, (it) => {
+    const keyOf = (): Idempotency.Key => ({ scope: "order", owner: `customer:cus-${Fixtures.unique()}`, key: Fixtures.unique() })
+    const at = (now: string) => ({
+      requestHash: "hash-a",
+      now,
+      expiresAt: "2030-01-02T00:00:00.000Z",
+      staleBefore: "2000-01-01T00:00:00.000Z"
+    })
+    const result: Idempotency.StoredResult = { status: 200, body: "{\"id\":\"amd-1\"}", headers: { etag: "\"2\"" } }
+
+    it.effect("the first claim runs; while it runs the key is Running; once complete it replays the result", () =>
+      Effect.gen(function*() {
+        const store = yield* Idempotency.Idempotency
+        const key = keyOf()
+        expect(yield* store.claim(key, at("2030-01-01T00:00:00.000Z"))).toEqual({ _tag: "Claimed" })
+        expect(yield* store.claim(key, at("2030-01-01T00:00:01.000Z"))).toEqual({ _tag: "Running" })
+        yield* store.complete(key, result)
+        expect(yield* store.claim(key, at("2030-01-01T00:00:02.000Z"))).toEqual({ _tag: "Replay", result })
+      }))
+
+    it.effect("the same key with another request is a Mismatch; another caller's key is its own", () =>
+      Effect.gen(function*() {
+        const store = yield* Idempotency.Idempotency
+        const key = keyOf()
+        yield* store.claim(key, at("2030-01-01T00:00:00.000Z"))
+        yield* store.complete(key, result)
+        expect(yield* store.claim(key, { ...at("2030-01-01T00:00:01.000Z"), requestHash: "hash-b" })).toEqual({ _tag: "Mismatch" })
+        expect(yield* store.claim({ ...key, owner: "customer:cus-someone-else" }, at("2030-01-01T00:00:01.000Z"))).toEqual({ _tag: "Claimed" })
+        expect(yield* store.claim({ ...key, scope: "amend" }, at("2030-01-01T00:00:01.000Z"))).toEqual({ _tag: "Claimed" })
+      }))
+
+    it.effect("an abandoned claim is taken over, a released one can run again, an expired one is forgotten", () =>
+      Effect.gen(function*() {
+        const store = yield* Idempotency.Idempotency
+        const abandoned = keyOf()
+        yield* store.claim(abandoned, at("2030-01-01T00:00:00.000Z"))
+        expect(yield* store.claim(abandoned, { ...at("2030-01-01T00:10:00.000Z"), staleBefore: "2030-01-01T00:05:00.000Z" }))
+          .toEqual({ _tag: "Claimed" })
+        const released = keyOf()
+        yield* store.claim(released, at("2030-01-01T00:00:00.000Z"))
+        yield* store.release(released)
+        expect(yield* store.claim(released, at("2030-01-01T00:00:01.000Z"))).toEqual({ _tag: "Claimed" })
+        const expiring = keyOf()
+        yield* store.claim(expiring, { ...at("2001-01-01T00:00:00.000Z"), expiresAt: "2001-01-02T00:00:00.000Z" })
+        yield* store.complete(expiring, result)
+        expect(yield* store.sweep("2001-01-02T00:00:00.000Z")).toBeGreaterThanOrEqual(1)
+        expect(yield* store.claim(expiring, { ...at("2001-01-02T00:00:01.000Z"), requestHash: "hash-b" })).toEqual({ _tag: "Claimed" })
+      }))
+
+    it.effect("of concurrent claims of one new key, exactly one runs", () =>
+      Effect.gen(function*() {
+        const store = yield* Idempotency.Idempotency
+        const key = keyOf()
+        const claims = yield* Effect.all(Array.from({ length: 10 }, () => store.claim(key, at("2030-01-01T00:00:00.000Z"))), {
+          concurrency: "unbounded"
+        })
+        expect(claims.filter((c) => c._tag === "Claimed").length).toBe(1)
+        expect(claims.filter((c) => c._tag === "Running").length).toBe(9)
+      }))
+  })
+
+/** Registers every port's contract against one layer. */
+export const suite = <E>(name: string, layer: Layer.Layer<StorePorts, E>): void => {
+  describe(`store contract: ${name}`, () => {
+    catalogSuite(name, layer)
+    subscriptionsSuite(name, layer)
+    basketsSuite(name, layer)
+    billGroupsSuite(name, layer)
+    amendmentsSuite(name, layer)
+    eventsSuite(name, layer)
+    idempotencySuite(name, layer)
+  })
+}
