@@ -1,0 +1,131 @@
+/**
+ * The schema of the Postgres store, shipped inside the package and applied with `@effect/sql`'s
+ * `Migrator` under its own history table, so it never collides with a host's migrations. Every
+ * table is prefixed `subshift_` for the same reason: an embedder may share its database.
+ */
+import * as Migrator from "@effect/sql/Migrator"
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Effect from "effect/Effect"
+
+/** The table that records which migrations ran. */
+export const table = "subshift_migrations"
+
+// Ids are compared with `COLLATE "C"` so that Postgres orders them exactly as the in-memory store
+// does (JavaScript string order); the default collation of most databases does not.
+const m0001 = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  Effect.all([
+    sql`CREATE TABLE subshift_offers (
+      id text COLLATE "C" PRIMARY KEY,
+      data jsonb NOT NULL
+    )`,
+    sql`CREATE TABLE subshift_rates (
+      id text COLLATE "C" PRIMARY KEY,
+      offer_id text COLLATE "C" NOT NULL REFERENCES subshift_offers (id) ON DELETE CASCADE
+    )`,
+    sql`CREATE INDEX subshift_rates_offer ON subshift_rates (offer_id)`,
+    sql`CREATE TABLE subshift_bill_groups (
+      id text COLLATE "C" PRIMARY KEY,
+      version integer NOT NULL,
+      data jsonb NOT NULL
+    )`,
+    sql`CREATE TABLE subshift_subscriptions (
+      id text COLLATE "C" PRIMARY KEY,
+      name text NOT NULL UNIQUE,
+      owner text NOT NULL,
+      partner_org text,
+      bill_group_id text,
+      version integer NOT NULL,
+      data jsonb NOT NULL
+    )`,
+    sql`CREATE INDEX subshift_subscriptions_owner ON subshift_subscriptions (owner, id)`,
+    sql`CREATE INDEX subshift_subscriptions_partner ON subshift_subscriptions (partner_org, id)
+      WHERE partner_org IS NOT NULL`,
+    sql`CREATE INDEX subshift_subscriptions_partner_owner ON subshift_subscriptions (partner_org, owner, id)
+      WHERE partner_org IS NOT NULL`,
+    sql`CREATE INDEX subshift_subscriptions_bill_group ON subshift_subscriptions (bill_group_id, id)
+      WHERE bill_group_id IS NOT NULL`,
+    sql`CREATE TABLE subshift_baskets (
+      id text COLLATE "C" PRIMARY KEY,
+      subscription_id text NOT NULL,
+      version integer NOT NULL,
+      expires_at timestamptz NOT NULL,
+      data jsonb NOT NULL
+    )`,
+    sql`CREATE INDEX subshift_baskets_expires_at ON subshift_baskets (expires_at)`,
+    sql`CREATE TABLE subshift_amendments (
+      seq bigint GENERATED ALWAYS AS IDENTITY,
+      id text COLLATE "C" PRIMARY KEY,
+      subscription_id text NOT NULL,
+      created_at timestamptz NOT NULL,
+      data jsonb NOT NULL
+    )`,
+    sql`CREATE INDEX subshift_amendments_subscription ON subshift_amendments (subscription_id, seq)`
+  ], { discard: true }))
+
+// `due_date` is the earliest day something is due on a subscription (its pending change, or the
+// start of a pending subscription), kept by every write so that `listDue` reads an index rather
+// than every row's JSON. Events take their `sequence` from an identity; `PgStore` writes them
+// under a lock held to commit, so sequence order is commit order and a cursor never skips one.
+const m0002 = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  Effect.all([
+    sql`ALTER TABLE subshift_subscriptions ADD COLUMN due_date date`,
+    sql`UPDATE subshift_subscriptions SET due_date = LEAST(
+      (data->'pendingChange'->>'effectiveDate')::date,
+      CASE WHEN data->>'status' = 'pending' THEN (data->'currentPeriod'->>'start')::date END
+    )`,
+    sql`CREATE INDEX subshift_subscriptions_due ON subshift_subscriptions (due_date, id)
+      WHERE due_date IS NOT NULL`,
+    sql`CREATE TABLE subshift_events (
+      sequence bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      id text COLLATE "C" NOT NULL UNIQUE,
+      subscription_id text NOT NULL,
+      partner_org text,
+      data jsonb NOT NULL
+    )`,
+    sql`CREATE INDEX subshift_events_partner ON subshift_events (partner_org, sequence)
+      WHERE partner_org IS NOT NULL`,
+    sql`CREATE INDEX subshift_events_subscription ON subshift_events (subscription_id, sequence)`,
+    sql`CREATE TABLE subshift_idempotency (
+      scope text NOT NULL,
+      owner text NOT NULL,
+      key text NOT NULL,
+      request_hash text NOT NULL,
+      started_at timestamptz NOT NULL,
+      expires_at timestamptz NOT NULL,
+      result jsonb,
+      PRIMARY KEY (scope, owner, key)
+    )`,
+    sql`CREATE INDEX subshift_idempotency_expires_at ON subshift_idempotency (expires_at)`
+  ], { discard: true }))
+
+/** Every migration of the store, in order. */
+export const loader = Migrator.fromRecord({
+  "0001_create_store": m0001,
+  "0002_lifecycle": m0002
+})
+
+const migrate = Migrator.make({})
+
+/**
+ * Brings the schema up to date. Several processes may start at once: a transaction-scoped
+ * advisory lock (keyed by the schema, so separate schemas do not wait on each other) serialises
+ * them, and the history table is created under that lock, because the `Migrator`'s own
+ * "create if missing" check races when two processes run it together.
+ */
+export const run: Effect.Effect<
+  ReadonlyArray<readonly [id: number, name: string]>,
+  Migrator.MigrationError | SqlError,
+  SqlClient.SqlClient
+> = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  sql.withTransaction(
+    Effect.gen(function*() {
+      yield* sql`SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.' || ${table}))`
+      yield* sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
+        migration_id integer PRIMARY KEY,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        name text NOT NULL
+      )`
+      return yield* migrate({ loader, table })
+    })
+  ))
