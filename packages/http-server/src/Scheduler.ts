@@ -1,0 +1,27 @@
+/**
+ * The scheduler in the server: applies the scheduled changes that came due, once at start (to
+ * catch up on what fell due while the server was down) and then every
+ * `SUBSHIFT_SCHEDULER_INTERVAL`. Each change applies exactly once even when several servers run
+ * it at the same time; a failed run is logged and the next one tries again.
+ */
+import { ScheduledChanges } from "@subshift/core/ScheduledChanges"
+import * as Cause from "effect/Cause"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+
+/** One run of the scheduler that logs what it did and never fails. */
+export const runOnce: Effect.Effect<void, never, ScheduledChanges> = Effect.flatMap(ScheduledChanges, (scheduler) =>
+  scheduler.applyDue().pipe(
+    Effect.tap((run) => (run.applied > 0 ? Effect.logInfo("scheduled changes applied", { ...run }) : Effect.void)),
+    Effect.catchAll((error) => Effect.logWarning("the scheduler run failed; the next run tries again", { error: error.message })),
+    Effect.catchAllDefect((defect) =>
+      Effect.logError("the scheduler run failed unexpectedly; the next run tries again", { cause: Cause.pretty(Cause.die(defect)) })
+    ),
+    Effect.asVoid
+  ))
+
+/** Runs the scheduler every `every`, for as long as the layer lives. */
+export const layer = (every: Duration.Duration): Layer.Layer<never, never, ScheduledChanges> =>
+  Layer.scopedDiscard(Effect.forkScoped(Effect.repeat(runOnce, Schedule.spaced(every))))

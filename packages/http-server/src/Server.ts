@@ -1,0 +1,343 @@
+/**
+ * The server, composed from the configuration: the store, the core's use cases, the scheduler
+ * and the sweeps, the optional test clock, authentication, the bot check, the handlers, the
+ * transport guards (body limit, content type, malformed JSON, unknown routes, unexpected faults,
+ * `Retry-After`), OpenAPI and docs, on a Node HTTP server.
+ * The tracer is off unless tracing is configured, and no logger runs per request: only errors
+ * and slow requests are logged.
+ */
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpApiError from "@effect/platform/HttpApiError"
+import * as HttpApiSwagger from "@effect/platform/HttpApiSwagger"
+import type * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpAppModule from "@effect/platform/HttpApp"
+import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerError from "@effect/platform/HttpServerError"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import { BillGroupAmendments } from "@subshift/core/BillGroupAmendments"
+import * as BotCheck from "@subshift/core/BotCheck"
+import { InvalidInput, SubscriptionLocked } from "@subshift/core/Errors"
+import * as Ids from "@subshift/core/Ids"
+import { PartnerSubscriptions } from "@subshift/core/PartnerSubscriptions"
+import * as Pricing from "@subshift/core/Pricing"
+import { ScheduledChanges } from "@subshift/core/ScheduledChanges"
+import * as ShiftedClock from "@subshift/core/ShiftedClock"
+import { SubscriptionCheckout } from "@subshift/core/SubscriptionCheckout"
+import { SubshiftApi } from "@subshift/http-api/Api"
+import { InternalError, MalformedRequest, PayloadTooLarge, RouteNotFound } from "@subshift/http-api/HttpErrors"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { createServer, type IncomingMessage, type Server as NodeServer, type ServerResponse } from "node:http"
+import * as Auth from "./Auth.js"
+import * as BasketCookie from "./BasketCookie.js"
+import * as ClientErrors from "./ClientErrors.js"
+import type { ServerConfig } from "./Config.js"
+import * as FastPath from "./FastPath.js"
+import * as Handlers from "./Handlers.js"
+import * as JsonDepth from "./JsonDepth.js"
+import * as Page from "./Page.js"
+import * as Recaptcha from "./Recaptcha.js"
+import * as Scheduler from "./Scheduler.js"
+import * as Store from "./Store.js"
+
+/** Seconds from `now` until the start (UTC) of `date`; at least 1. */
+export const secondsUntil = (date: string, now: number): number =>
+  Math.max(1, Math.ceil((Date.parse(`${date}T00:00:00.000Z`) - now) / 1000))
+
+const isWrite = (request: HttpServerRequest.HttpServerRequest) =>
+  request.method === "POST" || request.method === "PUT" || request.method === "PATCH"
+
+const hasBody = (request: HttpServerRequest.HttpServerRequest) =>
+  isWrite(request) &&
+  ((request.headers["content-length"] !== undefined && request.headers["content-length"] !== "0") ||
+    request.headers["transfer-encoding"] !== undefined)
+
+/**
+ * A chunked body has no length to refuse up front, so the limit applies while it is read; the
+ * platform then destroys the request stream, and with it the socket the 413 must be written to.
+ * For such requests, destroying the stream drains and discards the rest of the body instead.
+ */
+const keepSocketOnOverflow = (request: HttpServerRequest.HttpServerRequest) => {
+  const source = NodeHttpServerRequest.toIncomingMessage(request)
+  source.destroy = function(this: typeof source) {
+    this.removeAllListeners("data")
+    this.resume()
+    return this
+  }
+}
+
+/** Where the test clock's routes live. */
+export const TEST_CLOCK_PATH = "/api/test-clock"
+
+const fieldOf = (path: ReadonlyArray<PropertyKey>) => (path.length === 0 ? "body" : path.map(String).join("."))
+
+/**
+ * The transport guards, around every endpoint and before errors are encoded: it turns what the
+ * platform reports as decoding failures or defects into the API's own errors, so bad input is
+ * never a 500 and never shows a stack trace.
+ */
+export const guards = (config: Pick<ServerConfig, "bodyLimit" | "slowRequestMs" | "testClock">) =>
+  HttpApiBuilder.middleware((app: HttpApp.Default) =>
+    Effect.withFiberRuntime<HttpServerResponse.HttpServerResponse, unknown, unknown>((fiber) => {
+      const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
+      // Without the test clock its routes do not exist: a 404 before the body is even read.
+      if (!config.testClock && request.url.startsWith(TEST_CLOCK_PATH)) {
+        const path = request.url.split("?")[0]!
+        if (path === TEST_CLOCK_PATH || path.startsWith(`${TEST_CLOCK_PATH}/`)) {
+          return Effect.fail(new RouteNotFound({ method: request.method, path: path.slice(0, 200) }))
+        }
+      }
+      if (hasBody(request)) {
+        const declared = request.headers["content-length"]
+        if (declared !== undefined && Number(declared) > config.bodyLimit) {
+          return Effect.fail(new PayloadTooLarge({ limit: config.bodyLimit }))
+        }
+        if (declared === undefined) keepSocketOnOverflow(request)
+      }
+      // Checked for an empty body too: the platform would otherwise wait for the parts of an empty multipart body.
+      const type = request.headers["content-type"]
+      if (isWrite(request) && type !== undefined && !type.toLowerCase().includes("application/json")) {
+        return Effect.fail(new MalformedRequest({ message: `the body must be application/json, not ${type.slice(0, 80)}` }))
+      }
+      const start = Date.now()
+      // A body nested too deeply is refused before the schemas see it (see JsonDepth).
+      const depth = hasBody(request)
+        ? Effect.flatMap(Effect.orDie(request.text), (text) =>
+          JsonDepth.exceeds(text) ? Effect.fail(new MalformedRequest({ message: JsonDepth.message })) : Effect.void)
+        : Effect.void
+      return Effect.zipRight(depth, app as HttpApp.Default<unknown, unknown>).pipe(
+        HttpIncomingMessage.withMaxBodySize(Option.some(config.bodyLimit)),
+        Effect.catchAllCause((cause): Effect.Effect<HttpServerResponse.HttpServerResponse, unknown, unknown> => {
+          const failure = Cause.failureOption(cause)
+          if (Option.isSome(failure)) {
+            const error = failure.value
+            if (error instanceof HttpApiError.HttpApiDecodeError) {
+              const issue = error.issues[0]
+              return Effect.fail(
+                new InvalidInput({ field: issue === undefined ? "body" : fieldOf(issue.path), message: issue?.message ?? error.message })
+              )
+            }
+            if (error instanceof HttpServerError.RouteNotFound) {
+              return Effect.fail(new RouteNotFound({ method: request.method, path: request.url.split("?")[0]!.slice(0, 200) }))
+            }
+            if (error instanceof SubscriptionLocked) {
+              return Effect.zipRight(
+                Effect.flatMap(Clock.currentTimeMillis, (now) =>
+                  HttpAppModule.appendPreResponseHandler((_, response) =>
+                    Effect.succeed(HttpServerResponse.setHeader(response, "retry-after", String(secondsUntil(error.pendingChangeDate, now)))))),
+                Effect.fail(error)
+              )
+            }
+            return Effect.failCause(cause)
+          }
+          const defect = Cause.dieOption(cause)
+          if (Option.isSome(defect) && defect.value instanceof HttpServerError.RequestError && defect.value.reason === "Decode") {
+            const tooLarge = defect.value.cause instanceof Error && defect.value.cause.message === "maxBytes exceeded"
+            return Effect.fail(
+              tooLarge ? new PayloadTooLarge({ limit: config.bodyLimit }) : new MalformedRequest({ message: "the body is not valid JSON" })
+            )
+          }
+          if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
+          return Effect.zipRight(
+            Effect.logError("unexpected failure", { method: request.method, url: request.url, cause: Cause.pretty(cause) }),
+            Effect.fail(new InternalError({ message: "an unexpected error occurred; it has been logged" }))
+          )
+        }),
+        Effect.ensuring(
+          Effect.suspend(() => {
+            const ms = Date.now() - start
+            return ms >= config.slowRequestMs
+              ? Effect.logWarning("slow request", { method: request.method, url: request.url.split("?")[0], ms })
+              : Effect.void
+          })
+        )
+      )
+      // Failures left here are the API's declared errors, encoded by the API right after this middleware.
+    }) as unknown as HttpApp.Default<never, never>
+  )
+
+/** Options that tests and embedders may override. */
+export interface Overrides {
+  readonly store?: Layer.Layer<Store.Ports, unknown> | undefined
+  readonly botCheck?: Layer.Layer<BotCheck.BotCheck> | undefined
+  /** Skip seeding and the sweep (a store the caller prepared). */
+  readonly seed?: boolean | undefined
+  /** Serve the hot basket routes through the fast path (the default) or only the general app. */
+  readonly fastPath?: boolean | undefined
+}
+
+/**
+ * The use cases over the configured store, with the demo seeded when asked, then the sweep and
+ * the scheduler running.
+ */
+export const servicesLayer = (config: ServerConfig, overrides: Overrides = {}) => {
+  const store = (overrides.store ?? Store.layer(config.store)) as Layer.Layer<Store.Ports, Store.StoreStartError>
+  const seed = overrides.seed ?? config.store.seedDemo
+  const prepare = Layer.mergeAll(Store.sweepExpired(config.store.sweepInterval), Scheduler.layer(config.schedulerInterval)).pipe(
+    Layer.provide(seed ? Layer.effectDiscard(Effect.orDie(Store.seedDemo)) : Layer.empty)
+  )
+  const botCheck = overrides.botCheck ??
+    (config.botCheck.kind === "accept-all"
+      ? BotCheck.layerAcceptAll
+      : Recaptcha.layer({
+        verifyUrl: config.botCheck.verifyUrl,
+        secret: Option.getOrThrow(config.botCheck.secret),
+        minScore: config.botCheck.minScore,
+        timeout: config.botCheck.timeout
+      }))
+  return prepare.pipe(
+    Layer.provideMerge(Layer.mergeAll(
+      SubscriptionCheckout.Default,
+      BillGroupAmendments.Default,
+      PartnerSubscriptions.Default,
+      ScheduledChanges.Default
+    )),
+    Layer.provide([Pricing.layer(), Ids.layerRandom]),
+    Layer.provideMerge(store),
+    Layer.merge(botCheck)
+  )
+}
+
+/** What both the general app and the fast path authenticate and read cookies with. */
+const edgeLayer = (config: ServerConfig) =>
+  Layer.mergeAll(
+    Auth.layerIdentities(config),
+    Layer.succeed(Handlers.Cookies, BasketCookie.make(config.cookie.secret, config.cookie.secure))
+  )
+
+/** The API with its handlers, authentication and guards, over the given services. */
+export const apiLayer = (config: ServerConfig) =>
+  HttpApiBuilder.api(SubshiftApi).pipe(
+    Layer.provide(Handlers.layer),
+    Layer.provide([Auth.CustomerAuthLive, Auth.PartnerAuthLive, Auth.PartnerMmaAuthLive]),
+    Layer.provide(edgeLayer(config))
+  )
+
+/** The requests a Node server is answering, for a graceful close. */
+interface InFlight {
+  count: number
+  draining: boolean
+  server: NodeServer | undefined
+  onIdle: (() => void) | undefined
+}
+
+/**
+ * A Node server whose request listeners ask the fast path first, then the change-plan page. The
+ * platform attaches its listener with `on("request")`; wrapping that (and `off`) keeps the
+ * platform's own lifecycle. It counts the requests in flight; once draining, every answer closes
+ * its connection.
+ */
+const withFastPath = (server: NodeServer, fast: FastPath.Holder, page: FastPath.Holder, inFlight: InFlight): NodeServer => {
+  type Listener = (request: IncomingMessage, response: ServerResponse) => void
+  const wrapped = new Map<Listener, Listener>()
+  const on = server.on.bind(server) as (event: string, listener: (...args: Array<any>) => void) => NodeServer
+  const off = server.off.bind(server) as (event: string, listener: (...args: Array<any>) => void) => NodeServer
+  server.on = ((event: string, listener: (...args: Array<any>) => void) => {
+    if (event !== "request") return on(event, listener)
+    const first: Listener = (request, response) => {
+      inFlight.count++
+      let done = false
+      const finished = () => {
+        if (done) return
+        done = true
+        inFlight.count--
+        if (inFlight.count === 0) inFlight.onIdle?.()
+      }
+      response.once("finish", finished)
+      response.once("close", finished)
+      if (inFlight.draining) response.setHeader("connection", "close")
+      if (fast.current?.handle(request, response) !== true && page.current?.handle(request, response) !== true) {
+        ;(listener as Listener)(request, response)
+      }
+    }
+    wrapped.set(listener as Listener, first)
+    return on(event, first)
+  }) as NodeServer["on"]
+  server.off = ((event: string, listener: (...args: Array<any>) => void) =>
+    off(event, (event === "request" ? wrapped.get(listener as Listener) : undefined) ?? listener)) as NodeServer["off"]
+  inFlight.server = server
+  return server
+}
+
+/**
+ * Released before the app and the store: stops accepting connections and closes the idle ones,
+ * then waits for the requests in flight to be answered (their connections close after the
+ * answer), at most `timeout`, after which the remaining connections are closed.
+ */
+const gracefulClose = (inFlight: InFlight, timeout: Duration.Duration) =>
+  Layer.scopedDiscard(Effect.addFinalizer(() =>
+    Effect.async<void>((resume) => {
+      const server = inFlight.server
+      if (server === undefined) return resume(Effect.void)
+      inFlight.draining = true
+      if (server.listening) server.close()
+      const timer = setTimeout(() => {
+        inFlight.onIdle = undefined
+        server.closeAllConnections()
+        resume(Effect.logWarning("shutdown: requests still in flight were cut off", { requests: inFlight.count }))
+      }, Duration.toMillis(timeout))
+      const idle = () => {
+        clearTimeout(timer)
+        inFlight.onIdle = undefined
+        server.closeIdleConnections()
+        resume(Effect.void)
+      }
+      if (inFlight.count === 0) idle()
+      else inFlight.onIdle = idle
+    })
+  ))
+
+/**
+ * The HTTP app on a Node server listening where the configuration says. With the test clock on,
+ * everything runs on one shifted clock set at the root: the use cases, the scheduler, token
+ * checks and cookie lifetimes all see the same time.
+ */
+export const layer = (config: ServerConfig, overrides: Overrides = {}) =>
+  Layer.unwrapEffect(Effect.map(Effect.clock, (base) => {
+    const shifted = config.testClock ? Option.some(ShiftedClock.make(base)) : Option.none()
+    return serverLayer(config, overrides, shifted).pipe(
+      Layer.provide(Option.match(shifted, { onNone: () => Layer.empty, onSome: ShiftedClock.layer }))
+    )
+  }))
+
+const serverLayer = (config: ServerConfig, overrides: Overrides, shifted: Option.Option<ShiftedClock.ShiftedClock>) => {
+  const fast = FastPath.holder()
+  const installFastPath = overrides.fastPath === false
+    ? Layer.empty
+    : Layer.effectDiscard(Effect.map(FastPath.make(config), (path) => {
+      fast.current = path
+    })).pipe(Layer.provide(edgeLayer(config)))
+  const page = FastPath.holder()
+  const installPage = Layer.effectDiscard(Effect.map(Page.make(config), (handler) => {
+    page.current = handler
+  }))
+  const inFlight: InFlight = { count: 0, draining: false, server: undefined, onIdle: undefined }
+  return gracefulClose(inFlight, config.shutdownTimeout).pipe(Layer.provideMerge(HttpApiBuilder.serve().pipe(
+    Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
+    Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+    Layer.provide(guards(config)),
+    Layer.provide(Layer.mergeAll(apiLayer(config), installFastPath, installPage)),
+    Layer.provide(Layer.merge(servicesLayer(config, overrides), Layer.succeed(Handlers.TestClock, shifted))),
+    HttpMiddleware.withTracerDisabledWhen(() => !config.tracing),
+    Layer.provide(Layer.setTracerEnabled(config.tracing)),
+    Layer.provideMerge(
+      NodeHttpServer.layer(() => withFastPath(ClientErrors.answer(createServer()), fast, page, inFlight), { port: config.port, host: config.host })
+    )
+  )))
+}
+
+/** The base URL a server answers on. */
+export const baseUrl = Effect.map(HttpServer.HttpServer, (server) =>
+  server.address._tag === "TcpAddress"
+    ? `http://${server.address.hostname === "0.0.0.0" ? "127.0.0.1" : server.address.hostname}:${server.address.port}`
+    : `unix:${server.address.path}`)

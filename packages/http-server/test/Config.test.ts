@@ -1,0 +1,67 @@
+import { describe, expect, it } from "@effect/vitest"
+import { hashToken } from "@subshift/http-server/Config"
+import * as Duration from "effect/Duration"
+import { configOf } from "./Harness.js"
+
+const production = {
+  NODE_ENV: "production",
+  SUBSHIFT_COOKIE_SECRET: "a-production-cookie-secret-of-32-chars!",
+  SUBSHIFT_JWT_SECRET: "a-production-jwt-secret-of-at-least-32-chars",
+  SUBSHIFT_PARTNER_TOKENS: `telco:partner:${hashToken("real-token")}`,
+  SUBSHIFT_RECAPTCHA_SECRET: "s"
+}
+
+const failure = (env: Record<string, string>) => configOf(env).then(() => "started", (e) => String(e))
+
+describe("configuration", () => {
+  it("development defaults start with the embedded store and the accept-all bot check", async () => {
+    const config = await configOf()
+    expect(config.store.kind).toBe("embedded")
+    expect(config.botCheck.kind).toBe("accept-all")
+    expect(config.bodyLimit).toBe(65536)
+  })
+
+  it("the scheduler runs every minute and the test clock is off unless configured", async () => {
+    const defaults = await configOf()
+    expect(Duration.toSeconds(defaults.schedulerInterval)).toBe(60)
+    expect(defaults.testClock).toBe(false)
+    const config = await configOf({ SUBSHIFT_SCHEDULER_INTERVAL: "5 seconds", SUBSHIFT_TEST_CLOCK: "on" })
+    expect(Duration.toSeconds(config.schedulerInterval)).toBe(5)
+    expect(config.testClock).toBe(true)
+    expect(await failure({ SUBSHIFT_SCHEDULER_INTERVAL: "10 millis" })).toContain("SUBSHIFT_SCHEDULER_INTERVAL")
+    expect(await failure({ SUBSHIFT_TEST_CLOCK: "yes" })).toContain("SUBSHIFT_TEST_CLOCK")
+  })
+
+  it("DATABASE_URL selects Postgres", async () => {
+    expect((await configOf({ DATABASE_URL: "postgres://localhost/x" })).store.kind).toBe("postgres")
+  })
+
+  it("a bad value stops the start with a message naming the variable", async () => {
+    expect(await failure({ PORT: "eighty" })).toContain("PORT")
+    expect(await failure({ PORT: "70000" })).toContain("port number")
+    expect(await failure({ SUBSHIFT_STORE: "sqlite" })).toContain("SUBSHIFT_STORE")
+    expect(await failure({ SUBSHIFT_JWT_ALG: "none" })).toContain("SUBSHIFT_JWT_ALG")
+    expect(await failure({ SUBSHIFT_JWT_ALG: "RS256" })).toContain("SUBSHIFT_JWT_PUBLIC_KEY")
+    expect(await failure({ SUBSHIFT_PARTNER_TOKENS: "telco:partner:plaintext" })).toContain("SUBSHIFT_PARTNER_TOKENS")
+    expect(await failure({ LOG_LEVEL: "loud" })).toContain("LOG_LEVEL")
+    expect(await failure({ SUBSHIFT_BOT_CHECK: "recaptcha" })).toContain("SUBSHIFT_RECAPTCHA_SECRET")
+  })
+
+  it("NODE_ENV=production refuses every development secret", async () => {
+    expect(await failure(production)).toBe("started")
+    const { SUBSHIFT_COOKIE_SECRET: _c, ...noCookie } = production
+    expect(await failure(noCookie)).toContain("SUBSHIFT_COOKIE_SECRET")
+    const { SUBSHIFT_JWT_SECRET: _j, ...noJwt } = production
+    expect(await failure(noJwt)).toContain("SUBSHIFT_JWT_SECRET")
+    const { SUBSHIFT_PARTNER_TOKENS: _p, ...devTokens } = production
+    expect(await failure(devTokens)).toContain("development partner token")
+    const { SUBSHIFT_RECAPTCHA_SECRET: _r, ...noCaptcha } = production
+    expect(await failure(noCaptcha)).toContain("SUBSHIFT_RECAPTCHA_SECRET")
+  })
+
+  it("NODE_ENV=production refuses the test clock, naming SUBSHIFT_TEST_CLOCK", async () => {
+    const refused = await failure({ ...production, SUBSHIFT_TEST_CLOCK: "on" })
+    expect(refused).toContain("SUBSHIFT_TEST_CLOCK")
+    expect(refused).toContain("NODE_ENV=production refuses the test clock")
+  })
+})
