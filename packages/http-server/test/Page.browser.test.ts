@@ -208,8 +208,10 @@ describe.sequential("the change-plan page in Chromium", () => {
     await Browser.answerTo(second, "PUT", CHECKOUT, () => second.check(`#offer-${elsewhere.offerId}`))
 
     const addOn = opened.body.nextActions.crossSells[0] ?? opened.body.nextActions.downgrades[0]
+    // One click, as a user makes it: `check` would click again when the page, having shown the
+    // latest version, no longer shows the box ticked, and that second pick would be a new change.
     const stale = await Browser.answerTo(first, "PUT", CHECKOUT, () =>
-      first.check(addOn.kind === "add_on" ? `#addon-${addOn.offerId}` : `#offer-${addOn.offerId}`))
+      first.click(addOn.kind === "add_on" ? `#addon-${addOn.offerId}` : `#offer-${addOn.offerId}`))
     expect(stale.status).toBe(409)
     expect(stale.body.error.code).toBe("VersionConflict")
     expect(await first.locator("#alert-text").textContent()).toContain("updated somewhere else")
