@@ -1,9 +1,10 @@
 /**
- * The HTTP section: PUT and GET `/api/checkout/subscription` on the in-memory store under 50
- * connections on loopback, against a plain `node:http` server doing equivalent JSON work (parse,
- * validate, build a ~1 KB response) measured in the same run; requests/s, p50/p99, the ratio, and
- * the idle RSS of the server. Each server runs in its own process so the load generator does not
- * share its event loop.
+ * The HTTP section: PUT and GET `/api/checkout/subscription` on the in-memory store on loopback
+ * at 1, 10, 50 and 200 connections, against a plain `node:http` server doing equivalent JSON
+ * work (check the credential, parse, validate, build a ~1 KB response) measured in the same run;
+ * requests/s, p50/p99, the ratio, and the idle RSS of both servers. Each server runs in its own
+ * process so the load generator does not share its event loop; both stay up for the whole
+ * section and the runs alternate between them, round after round.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { createRequire } from "node:module"
@@ -14,6 +15,7 @@ import { createServer } from "node:net"
 import { fileURLToPath } from "node:url"
 import * as Jose from "jose"
 import { DEV_AUDIENCE, DEV_ISSUER, DEV_JWT_SECRET } from "@subshift/http-server/Config"
+import { cell, median, num, ratio, type Section, spread, table, verdict } from "./report.js"
 
 /** What this section reads of autocannon (which ships no types). */
 interface LoadOptions {
@@ -35,8 +37,11 @@ interface LoadResult {
 const autocannon = createRequire(import.meta.url)("autocannon") as (options: LoadOptions) => Promise<LoadResult>
 
 const root = fileURLToPath(new URL("..", import.meta.url))
-const CONNECTIONS = 50
-const DURATION = Number(process.env.BENCH_HTTP_SECONDS ?? 8)
+/** The connection counts of the sweep; the targets are read at 50. */
+const CONNECTIONS = [1, 10, 50, 200]
+const TARGET_AT = 50
+const DURATION = Number(process.env["BENCH_HTTP_SECONDS"] ?? 4)
+const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3)
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -124,9 +129,8 @@ interface Measured {
   readonly bytes: number
 }
 
-const load = async (options: LoadOptions): Promise<Measured> => {
-  await autocannon({ ...options, connections: CONNECTIONS, duration: 2 })
-  const result = await autocannon({ ...options, connections: CONNECTIONS, duration: DURATION })
+const load = async (options: LoadOptions, connections: number, duration: number): Promise<Measured> => {
+  const result = await autocannon({ ...options, connections, duration })
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
@@ -149,12 +153,17 @@ const startProcess = async (args: Array<string>, env: Record<string, string>, he
 
 const stop = (child: ChildProcess) =>
   new Promise<void>((resolve) => {
+    if (child.exitCode !== null) return resolve()
     child.once("exit", () => resolve())
     child.kill("SIGTERM")
   })
 
-/** Runs the section; prints and answers its markdown. */
-export async function run(): Promise<string> {
+type Method = "PUT" | "GET"
+type Side = "subshift" | "plain"
+const key = (side: Side, method: Method, connections: number) => `${side} ${method} ${connections}`
+
+/** Runs the section; prints and answers its markdown and the connections panel of the chart. */
+export async function run(): Promise<Section> {
   const token = await new Jose.SignJWT({ scope: "checkout" })
     .setProtectedHeader({ alg: "HS256" })
     .setSubject("cus-alice")
@@ -173,66 +182,110 @@ export async function run(): Promise<string> {
   })
 
   const port = await freePort()
+  const basePort = await freePort()
   const subshift = await startProcess(
     [await bundle()],
     { PORT: String(port), HOST: "127.0.0.1", SUBSHIFT_STORE: "memory", LOG_LEVEL: "Error", NODE_ENV: "development" },
     `http://127.0.0.1:${port}/health`
   )
-  let subshiftPut: Measured, subshiftGet: Measured, idleRss: number, loadedRss: number
+  const plain = await startProcess(["-e", BASELINE], { PORT: String(basePort) }, `http://127.0.0.1:${basePort}/`)
+  const runs = new Map<string, Array<Measured>>()
+  let idle: { subshift: number; plain: number }
+  let loadedRss: number
   try {
     await new Promise((r) => setTimeout(r, 1500))
-    idleRss = rssMb(subshift.pid!)
-    const base = `http://127.0.0.1:${port}/api/checkout/subscription`
-    const opened = await fetch(base, {
+    idle = { subshift: rssMb(subshift.pid!), plain: rssMb(plain.pid!) }
+    const url = `http://127.0.0.1:${port}/api/checkout/subscription`
+    const opened = await fetch(url, {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
       body: JSON.stringify({ order: { order_type: "update_subscription", forSubscription: { id: "sub-alice" } } })
     })
     if (!opened.ok) throw new Error(`initiate answered ${opened.status}`)
     const cookie = opened.headers.get("set-cookie")!.split(";")[0]!
-    const headers = { authorization: `Bearer ${token}`, "content-type": "application/json", cookie }
-    subshiftPut = await load({ url: base, method: "PUT", headers, body: putBody })
-    subshiftGet = await load({ url: base, method: "GET", headers })
+    const options = (side: Side, method: Method): LoadOptions => ({
+      url: side === "subshift" ? url : `http://127.0.0.1:${basePort}/`,
+      method,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...(side === "subshift" ? { cookie } : {}) },
+      ...(method === "PUT" ? { body: putBody } : {})
+    })
+    const sides: Array<Side> = ["subshift", "plain"]
+    for (const side of sides) for (const method of ["PUT", "GET"] as const) await load(options(side, method), TARGET_AT, 2)
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const connections of CONNECTIONS) {
+        for (const method of ["PUT", "GET"] as const) {
+          // Alternate which side goes first, so that neither always runs on a warmer machine.
+          for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+            const measured = await load(options(side, method), connections, DURATION)
+            runs.set(key(side, method, connections), [...(runs.get(key(side, method, connections)) ?? []), measured])
+          }
+        }
+      }
+    }
     loadedRss = rssMb(subshift.pid!)
   } finally {
     await stop(subshift)
+    await stop(plain)
   }
 
-  const basePort = await freePort()
-  const baseline = await startProcess(["-e", BASELINE], { PORT: String(basePort) }, `http://127.0.0.1:${basePort}/`)
-  let plainPut: Measured, plainGet: Measured
-  try {
-    const url = `http://127.0.0.1:${basePort}/`
-    const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" }
-    plainPut = await load({ url, method: "PUT", headers, body: putBody })
-    plainGet = await load({ url, method: "GET", headers })
-  } finally {
-    await stop(baseline)
-  }
-
-  const row = (name: string, m: Measured, ratio?: number) =>
-    `| ${name} | ${Math.round(m.rps).toLocaleString("en-US")} | ${m.p50} | ${m.p99} | ${Math.round(m.bytes)} | ${m.errors} | ${ratio === undefined ? "" : ratio.toFixed(2)} |`
-  const putRatio = subshiftPut.rps / plainPut.rps
-  const getRatio = subshiftGet.rps / plainGet.rps
-  const verdict = (ok: boolean) => (ok ? "met" : "**missed**")
-  const text = [
+  const rps = (side: Side, method: Method, connections: number) => spread(runs.get(key(side, method, connections))!.map((m) => m.rps))
+  const p99 = (side: Side, method: Method, connections: number) => spread(runs.get(key(side, method, connections))!.map((m) => m.p99))
+  const p50 = (side: Side, method: Method, connections: number) => median(runs.get(key(side, method, connections))!.map((m) => m.p50))
+  const errors = (side: Side, method: Method, connections: number) =>
+    runs.get(key(side, method, connections))!.reduce((n, m) => n + m.errors, 0)
+  const rows = CONNECTIONS.flatMap((c) =>
+    (["PUT", "GET"] as const).map((method) => {
+      const ours = rps("subshift", method, c)
+      const theirs = rps("plain", method, c)
+      return [
+        `${method} · ${c}`,
+        cell(ours),
+        cell(theirs),
+        ratio(ours.median, theirs.median),
+        `${num(p50("subshift", method, c), 1)} / ${num(p99("subshift", method, c).median, 1)}`,
+        `${num(p50("plain", method, c), 1)} / ${num(p99("plain", method, c).median, 1)}`,
+        String(errors("subshift", method, c) + errors("plain", method, c))
+      ]
+    })
+  )
+  const putRatio = rps("subshift", "PUT", TARGET_AT).median / rps("plain", "PUT", TARGET_AT).median
+  const getRatio = rps("subshift", "GET", TARGET_AT).median / rps("plain", "GET", TARGET_AT).median
+  const worstP99 = Math.max(p99("subshift", "PUT", TARGET_AT).median, p99("subshift", "GET", TARGET_AT).median)
+  const bytes = median(runs.get(key("subshift", "PUT", TARGET_AT))!.map((m) => m.bytes))
+  const markdown = [
     "## HTTP: `/api/checkout/subscription` on the in-memory store",
     "",
-    `${CONNECTIONS} connections on loopback, ${DURATION} s per run after a 2 s warm-up; each server in its own process.`,
+    `Loopback, ${DURATION} s per run after a 2 s warm-up of each server; each figure is the median (min – max) of ${ROUNDS} runs, ` +
+    "the two servers alternating run by run. The baseline is a plain `node:http` server in its own process doing the equivalent " +
+    `JSON work (credential check, parse, validate, a ~1 KB answer; Subshift's PUT answer is ${num(bytes)} bytes). ` +
+    "The Subshift server is `bin.ts` bundled and run by `node`, as deployed.",
     "",
-    "| server · request | req/s | p50 ms | p99 ms | bytes/resp | non-2xx | ratio |",
-    "|---|---:|---:|---:|---:|---:|---:|",
-    row("Subshift PUT", subshiftPut, putRatio),
-    row("plain node:http PUT", plainPut),
-    row("Subshift GET", subshiftGet, getRatio),
-    row("plain node:http GET", plainGet),
+    table(["request · connections", "Subshift req/s", "plain node:http req/s", "ratio", "Subshift p50 / p99 ms", "plain p50 / p99 ms", "non-2xx"], rows),
     "",
-    `Idle RSS of the Subshift server: ${idleRss.toFixed(0)} MB (after the runs: ${loadedRss.toFixed(0)} MB).`,
+    table(["memory", "Subshift", "plain node:http", "ratio"], [
+      ["idle RSS", `${num(idle.subshift)} MB`, `${num(idle.plain)} MB`, ratio(idle.subshift, idle.plain)]
+    ]),
     "",
-    `Targets: PUT ratio ≥ 0.20 ${verdict(putRatio >= 0.2)}; GET ratio ≥ 0.25 ${verdict(getRatio >= 0.25)}; ` +
-    `p99 < 20 ms ${verdict(subshiftPut.p99 < 20 && subshiftGet.p99 < 20)}; idle RSS < 130 MB ${verdict(idleRss < 130)}.`
+    `After all runs the Subshift server's RSS was ${num(loadedRss)} MB.`,
+    "",
+    `Targets at ${TARGET_AT} connections: PUT ratio ≥ 0.25: ${putRatio.toFixed(2)} ${verdict(putRatio >= 0.25)}; ` +
+    `GET ratio ≥ 0.30: ${getRatio.toFixed(2)} ${verdict(getRatio >= 0.3)}; ` +
+    `p99 < 20 ms: ${num(worstP99, 1)} ms ${verdict(worstP99 < 20)}; idle RSS < 130 MB: ${num(idle.subshift)} MB ${verdict(idle.subshift < 130)}.`
   ].join("\n")
-  console.log(text)
-  return text
+  console.log(markdown)
+  return {
+    markdown,
+    chart: {
+      title: "HTTP: req/s against connections",
+      xLabel: "concurrent connections",
+      yLabel: "requests per second",
+      xs: CONNECTIONS,
+      series: [
+        { name: "Subshift PUT", values: CONNECTIONS.map((c) => rps("subshift", "PUT", c).median) },
+        { name: "Subshift GET", values: CONNECTIONS.map((c) => rps("subshift", "GET", c).median) },
+        { name: "plain node:http PUT (baseline)", values: CONNECTIONS.map((c) => rps("plain", "PUT", c).median), dashed: true },
+        { name: "plain node:http GET (baseline)", values: CONNECTIONS.map((c) => rps("plain", "GET", c).median), dashed: true }
+      ]
+    }
+  }
 }
-
