@@ -183,7 +183,7 @@ export const run = async (): Promise<Section> => {
       xs: SIZES,
       series: [
         { name: "SubscriptionCheckout.update (memory store)", values: SIZES.map((size) => at(size).median) },
-        { name: "pure rules and pricing (baseline)", values: SIZES.map((size) => median(pure.get(size)!)), dashed: true }
+        { name: "pure rules and pricing (baseline)", values: SIZES.map((size) => median(pure.get(size)!)), dashed: true, color: 0 }
       ]
     }
   }

@@ -1,12 +1,13 @@
 /**
  * The HTTP section: PUT and GET `/api/checkout/subscription` on the in-memory store on loopback
  * at 1, 10, 50 and 200 connections, against a plain `node:http` server doing equivalent JSON
- * work (check the credential, parse, validate, build a ~1 KB response) measured in the same run;
+ * work (check the credential and the cookie, parse, validate, answer the same body) measured in the same run;
  * requests/s, p50/p99, the ratio, and the idle RSS of both servers. Each server runs in its own
  * process so the load generator does not share its event loop; both stay up for the whole
  * section and the runs alternate between them, round after round.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import { createHmac, randomBytes } from "node:crypto"
 import { createRequire } from "node:module"
 import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -97,15 +98,42 @@ const bundle = async (): Promise<string> => {
   return outfile
 }
 
-/** The baseline: parse, validate, and answer a ~1 KB JSON document, with no framework. */
+/**
+ * The baseline: the work of the route without a framework. It checks the credential's form and
+ * the basket cookie's HMAC, parses and validates the body, and answers the very body Subshift
+ * answers (its shape and size, from `TEMPLATE`) rebuilt for each request with the caller's items
+ * and a new version, so both sides write and the load generator reads the same bytes.
+ */
 const BASELINE = `
 const http = require("node:http")
-const lines = Array.from({ length: 6 }, (_, i) => ({ kind: "add", type: "add_on", offerId: "addon-" + i, description: "Line " + i + " of the quote, prorated", effectiveDate: "2026-01-01", amount: { amount: 1234 + i, currency: "USD" } }))
-const answer = (id, version, items) => JSON.stringify({ checkoutId: id, completed: false, version, expiresAt: new Date().toISOString(), order: { order_type: "update_subscription", forSubscription: { id: "sub-alice", name: "3V053CN9SFIG" }, orderItems: items }, quote: { currency: "USD", lines, dueNow: { amount: 1000, currency: "USD" } } })
+const crypto = require("node:crypto")
+const template = JSON.parse(process.env.TEMPLATE)
+const secret = process.env.COOKIE_SECRET
+const sign = (value) => crypto.createHmac("sha256", secret).update(value).digest("base64url")
+const basketOf = (header) => {
+  const raw = (header || "").split("; ").find((c) => c.startsWith("basket="))
+  if (raw === undefined) return undefined
+  const [value, mac] = raw.slice(7).split(".")
+  const expected = Buffer.from(sign(value))
+  const given = Buffer.from(mac || "")
+  return given.length === expected.length && crypto.timingSafeEqual(given, expected) ? value : undefined
+}
+const automatic = template.order.orderItems.filter((i) => i.auto)
+const answer = (id, version, items) => JSON.stringify({
+  ...template,
+  checkoutId: id,
+  version,
+  expiresAt: new Date(Date.now() + 14 * 86400000).toISOString(),
+  order: { ...template.order, orderItems: [...items, ...automatic] },
+  quote: { ...template.quote, pricedAt: new Date().toISOString() }
+})
 let version = 1
+let last = template.order.orderItems.filter((i) => !i.auto)
 http.createServer((req, res) => {
   if (!(req.headers.authorization || "").startsWith("Bearer ")) { res.writeHead(401).end(); return }
-  if (req.method === "GET") { const body = answer("basket-1", version, []); res.writeHead(200, { "content-type": "application/json", etag: '"' + version + '"' }).end(body); return }
+  const id = basketOf(req.headers.cookie)
+  if (id === undefined) { res.writeHead(404).end(); return }
+  if (req.method === "GET") { const body = answer(id, version, last); res.writeHead(200, { "content-type": "application/json", etag: '"' + version + '"' }).end(body); return }
   let text = ""
   req.setEncoding("utf8")
   req.on("data", (c) => (text += c))
@@ -115,8 +143,8 @@ http.createServer((req, res) => {
     const items = body && body.order && Array.isArray(body.order.orderItems) ? body.order.orderItems : undefined
     if (items === undefined || !items.every((i) => (i.orderItemActionType === "add" || i.orderItemActionType === "remove") && i.offer && typeof i.offer.id === "string" && i.offer.id.length <= 64)) { res.writeHead(400).end(); return }
     version++
-    const out = answer("basket-1", version, items.map((i) => ({ orderItemActionType: i.orderItemActionType, type: i.type || "offer", offer: { id: i.offer.id } })))
-    res.writeHead(200, { "content-type": "application/json", etag: '"' + version + '"' }).end(out)
+    last = items.map((i) => ({ orderItemActionType: i.orderItemActionType, type: i.type || "offer", offer: { id: i.offer.id } }))
+    res.writeHead(200, { "content-type": "application/json", etag: '"' + version + '"' }).end(answer(id, version, last))
   })
 }).listen(Number(process.env.PORT), "127.0.0.1")
 `
@@ -126,7 +154,6 @@ interface Measured {
   readonly p50: number
   readonly p99: number
   readonly errors: number
-  readonly bytes: number
 }
 
 const load = async (options: LoadOptions, connections: number, duration: number): Promise<Measured> => {
@@ -135,8 +162,7 @@ const load = async (options: LoadOptions, connections: number, duration: number)
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
-    errors: result.non2xx + result.errors + result.timeouts,
-    bytes: result.throughput.average / Math.max(1, result.requests.average)
+    errors: result.non2xx + result.errors + result.timeouts
   }
 }
 
@@ -188,13 +214,12 @@ export async function run(): Promise<Section> {
     { PORT: String(port), HOST: "127.0.0.1", SUBSHIFT_STORE: "memory", LOG_LEVEL: "Error", NODE_ENV: "development" },
     `http://127.0.0.1:${port}/health`
   )
-  const plain = await startProcess(["-e", BASELINE], { PORT: String(basePort) }, `http://127.0.0.1:${basePort}/`)
+  let plain: ChildProcess | undefined
   const runs = new Map<string, Array<Measured>>()
   let idle: { subshift: number; plain: number }
   let loadedRss: number
+  let template: string
   try {
-    await new Promise((r) => setTimeout(r, 1500))
-    idle = { subshift: rssMb(subshift.pid!), plain: rssMb(plain.pid!) }
     const url = `http://127.0.0.1:${port}/api/checkout/subscription`
     const opened = await fetch(url, {
       method: "POST",
@@ -203,10 +228,18 @@ export async function run(): Promise<Section> {
     })
     if (!opened.ok) throw new Error(`initiate answered ${opened.status}`)
     const cookie = opened.headers.get("set-cookie")!.split(";")[0]!
+    const first = await fetch(url, { method: "PUT", headers: { authorization: `Bearer ${token}`, "content-type": "application/json", cookie }, body: putBody })
+    template = await first.text()
+    if (!first.ok) throw new Error(`PUT answered ${first.status}: ${template}`)
+    const secret = randomBytes(32).toString("hex")
+    const basketCookie = `basket=basket-1.${createHmac("sha256", secret).update("basket-1").digest("base64url")}`
+    plain = await startProcess(["-e", BASELINE], { PORT: String(basePort), TEMPLATE: template, COOKIE_SECRET: secret }, `http://127.0.0.1:${basePort}/`)
+    await new Promise((r) => setTimeout(r, 1500))
+    idle = { subshift: rssMb(subshift.pid!), plain: rssMb(plain.pid!) }
     const options = (side: Side, method: Method): LoadOptions => ({
       url: side === "subshift" ? url : `http://127.0.0.1:${basePort}/`,
       method,
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...(side === "subshift" ? { cookie } : {}) },
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json", cookie: side === "subshift" ? cookie : basketCookie },
       ...(method === "PUT" ? { body: putBody } : {})
     })
     const sides: Array<Side> = ["subshift", "plain"]
@@ -225,7 +258,7 @@ export async function run(): Promise<Section> {
     loadedRss = rssMb(subshift.pid!)
   } finally {
     await stop(subshift)
-    await stop(plain)
+    if (plain !== undefined) await stop(plain)
   }
 
   const rps = (side: Side, method: Method, connections: number) => spread(runs.get(key(side, method, connections))!.map((m) => m.rps))
@@ -251,13 +284,14 @@ export async function run(): Promise<Section> {
   const putRatio = rps("subshift", "PUT", TARGET_AT).median / rps("plain", "PUT", TARGET_AT).median
   const getRatio = rps("subshift", "GET", TARGET_AT).median / rps("plain", "GET", TARGET_AT).median
   const worstP99 = Math.max(p99("subshift", "PUT", TARGET_AT).median, p99("subshift", "GET", TARGET_AT).median)
-  const bytes = median(runs.get(key("subshift", "PUT", TARGET_AT))!.map((m) => m.bytes))
+  const templateBytes = Buffer.byteLength(template)
   const markdown = [
     "## HTTP: `/api/checkout/subscription` on the in-memory store",
     "",
     `Loopback, ${DURATION} s per run after a 2 s warm-up of each server; each figure is the median (min – max) of ${ROUNDS} runs, ` +
-    "the two servers alternating run by run. The baseline is a plain `node:http` server in its own process doing the equivalent " +
-    `JSON work (credential check, parse, validate, a ~1 KB answer; Subshift's PUT answer is ${num(bytes)} bytes). ` +
+    "the two servers alternating run by run. The baseline is a plain `node:http` server in its own process doing the route's " +
+    "work without a framework: it checks the credential's form and the basket cookie's HMAC, parses and validates the body, and " +
+    `answers the very body Subshift answers (${num(templateBytes)} bytes, rebuilt per request with the caller's items and a new version). ` +
     "The Subshift server is `bin.ts` bundled and run by `node`, as deployed.",
     "",
     table(["request · connections", "Subshift req/s", "plain node:http req/s", "ratio", "Subshift p50 / p99 ms", "plain p50 / p99 ms", "non-2xx"], rows),
@@ -283,8 +317,8 @@ export async function run(): Promise<Section> {
       series: [
         { name: "Subshift PUT", values: CONNECTIONS.map((c) => rps("subshift", "PUT", c).median) },
         { name: "Subshift GET", values: CONNECTIONS.map((c) => rps("subshift", "GET", c).median) },
-        { name: "plain node:http PUT (baseline)", values: CONNECTIONS.map((c) => rps("plain", "PUT", c).median), dashed: true },
-        { name: "plain node:http GET (baseline)", values: CONNECTIONS.map((c) => rps("plain", "GET", c).median), dashed: true }
+        { name: "plain node:http PUT (baseline)", values: CONNECTIONS.map((c) => rps("plain", "PUT", c).median), dashed: true, color: 0 },
+        { name: "plain node:http GET (baseline)", values: CONNECTIONS.map((c) => rps("plain", "GET", c).median), dashed: true, color: 1 }
       ]
     }
   }

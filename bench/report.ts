@@ -51,6 +51,8 @@ export interface Series {
   readonly name: string
   readonly values: ReadonlyArray<number>
   readonly dashed?: boolean
+  /** Which of the palette's colours; by position unless set (a baseline shares its figure's colour). */
+  readonly color?: number
 }
 
 /** One panel of the chart: lines over a logarithmic x axis. */
@@ -106,7 +108,7 @@ const panel = (p: Panel, x: number): string => {
     `<text transform="translate(14,${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escape(p.yLabel)}</text>`
   ]
   p.series.forEach((s, i) => {
-    const color = COLORS[i % COLORS.length]!
+    const color = COLORS[(s.color ?? i) % COLORS.length]!
     const points = s.values.map((v, j) => `${px(p.xs[j]!).toFixed(1)},${py(v).toFixed(1)}`).join(" ")
     const dash = s.dashed === true ? ` stroke-dasharray="6 4"` : ""
     parts.push(`<polyline points="${points}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`)
