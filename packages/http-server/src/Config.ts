@@ -50,6 +50,11 @@ export interface ServerConfig {
     readonly sweepInterval: Duration.Duration
     /** Postgres cancels a statement running longer than this; the request answers 503. */
     readonly statementTimeout: Duration.Duration
+    /**
+     * The server closes a connection on which the database has left a message unanswered this
+     * long (a stalled network or server); the request answers 503.
+     */
+    readonly queryTimeout: Duration.Duration
   }
   readonly cookie: { readonly secret: Redacted.Redacted<string>; readonly secure: boolean }
   readonly jwt: {
@@ -115,6 +120,7 @@ const raw = Config.all({
   seedDemo: Config.boolean("SUBSHIFT_SEED_DEMO").pipe(Config.withDefault(true)),
   sweepInterval: Config.duration("SUBSHIFT_SWEEP_INTERVAL").pipe(Config.withDefault(Duration.minutes(10))),
   statementTimeout: Config.duration("SUBSHIFT_DB_STATEMENT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30))),
+  queryTimeout: Config.option(Config.duration("SUBSHIFT_DB_QUERY_TIMEOUT")),
   cookieSecret: Config.redacted("SUBSHIFT_COOKIE_SECRET").pipe(Config.withDefault(Redacted.make(DEV_COOKIE_SECRET))),
   cookieSecure: Config.option(Config.boolean("SUBSHIFT_COOKIE_SECURE")),
   jwtAlgorithm: Config.literal("HS256", "RS256", "ES256")("SUBSHIFT_JWT_ALG").pipe(Config.withDefault("HS256" as const)),
@@ -160,6 +166,12 @@ export const load: Effect.Effect<ServerConfig, ConfigError.ConfigError> = Effect
   }
   if (Duration.lessThan(c.statementTimeout, Duration.millis(1))) {
     return yield* fail("SUBSHIFT_DB_STATEMENT_TIMEOUT", "must be at least 1 millisecond")
+  }
+  // By default a little above the statement timeout, so that a merely slow statement is
+  // cancelled by the server, storing nothing, before the client gives up on its connection.
+  const queryTimeout = Option.getOrElse(c.queryTimeout, () => Duration.sum(c.statementTimeout, Duration.seconds(5)))
+  if (Duration.lessThan(queryTimeout, Duration.millis(1))) {
+    return yield* fail("SUBSHIFT_DB_QUERY_TIMEOUT", "must be at least 1 millisecond")
   }
   if (Duration.lessThan(c.schedulerInterval, Duration.seconds(1))) {
     return yield* fail("SUBSHIFT_SCHEDULER_INTERVAL", "must be at least 1 second")
@@ -207,7 +219,15 @@ export const load: Effect.Effect<ServerConfig, ConfigError.ConfigError> = Effect
     production,
     port: c.port,
     host: c.host,
-    store: { kind, databaseUrl: c.databaseUrl, dataDir: c.dataDir, seedDemo: c.seedDemo, sweepInterval: c.sweepInterval, statementTimeout: c.statementTimeout },
+    store: {
+      kind,
+      databaseUrl: c.databaseUrl,
+      dataDir: c.dataDir,
+      seedDemo: c.seedDemo,
+      sweepInterval: c.sweepInterval,
+      statementTimeout: c.statementTimeout,
+      queryTimeout
+    },
     cookie: { secret: c.cookieSecret, secure: Option.getOrElse(c.cookieSecure, () => production) },
     jwt: {
       algorithm: c.jwtAlgorithm,

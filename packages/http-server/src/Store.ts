@@ -77,7 +77,7 @@ const postgres = (config: ServerConfig["store"]): Layer.Layer<Ports, StoreStartE
       if (config.kind === "embedded") return pg.layerEmbedded({ dataDir: dataDirOf(config) })
       return Option.match(config.databaseUrl, {
         onNone: () => Layer.fail(new StoreStartError("SUBSHIFT_STORE=postgres needs DATABASE_URL")),
-        onSome: (url) => pg.layerUrl(url, { statementTimeout: config.statementTimeout })
+        onSome: (url) => pg.layerUrl(url, { statementTimeout: config.statementTimeout, queryTimeout: config.queryTimeout })
       })
     })
   ).pipe(

@@ -32,6 +32,19 @@ describe("configuration", () => {
     expect(await failure({ SUBSHIFT_TEST_CLOCK: "yes" })).toContain("SUBSHIFT_TEST_CLOCK")
   })
 
+  it("the client gives up on a silent database 5 s after the statement timeout unless SUBSHIFT_DB_QUERY_TIMEOUT says otherwise", async () => {
+    const defaults = await configOf()
+    expect(Duration.toMillis(defaults.store.statementTimeout)).toBe(30_000)
+    expect(Duration.toMillis(defaults.store.queryTimeout)).toBe(35_000)
+    const followed = await configOf({ SUBSHIFT_DB_STATEMENT_TIMEOUT: "2 seconds" })
+    expect(Duration.toMillis(followed.store.queryTimeout)).toBe(7_000)
+    const set = await configOf({ SUBSHIFT_DB_QUERY_TIMEOUT: "12 seconds" })
+    expect(Duration.toMillis(set.store.queryTimeout)).toBe(12_000)
+    expect(await failure({ SUBSHIFT_DB_QUERY_TIMEOUT: "0 millis" })).toContain("SUBSHIFT_DB_QUERY_TIMEOUT")
+    expect(await failure({ SUBSHIFT_DB_QUERY_TIMEOUT: "soon" })).toContain("SUBSHIFT_DB_QUERY_TIMEOUT")
+    expect(await failure({ SUBSHIFT_DB_STATEMENT_TIMEOUT: "0 millis" })).toContain("SUBSHIFT_DB_STATEMENT_TIMEOUT")
+  })
+
   it("DATABASE_URL selects Postgres", async () => {
     expect((await configOf({ DATABASE_URL: "postgres://localhost/x" })).store.kind).toBe("postgres")
   })

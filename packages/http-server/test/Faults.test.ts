@@ -1,13 +1,19 @@
 /**
  * Faults of the database under load, over HTTP on the Postgres store, each on a fresh schema
- * reached through a TCP proxy the test cuts and slows down: the database restarting, the pool
- * exhausted, slow statements, and a graceful shutdown of the real server process on SIGTERM.
+ * reached through a TCP proxy the test cuts, slows down and stalls: the database restarting, the
+ * network stalling with its connections open, the pool exhausted, slow statements, and a graceful
+ * shutdown of the real server process on SIGTERM.
  * Every request has a client timeout, so a hang is a failure.
  */
+import * as PgClient from "@effect/sql-pg/PgClient"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Demo from "@subshift/http-server/Demo"
 import { PgStore } from "@subshift/store-postgres"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import { spawn } from "node:child_process"
 import * as Net from "node:net"
 import { fileURLToPath } from "node:url"
@@ -188,6 +194,178 @@ describe.runIf(serverUrl !== undefined)("the database failing under load", () =>
         `(cut ${cutAt === 0 ? "never" : "2000 ms into the load"})`
     )
   }, 120_000)
+
+  it("answers 503 within the query timeout to every request while the network stalls for 5 s, closes the stalled connections, half applies no write, and recovers by itself", async () => {
+    const queryTimeoutMs = 1_000
+    const connectTimeoutMs = 1_000
+    const server = await serverOn({
+      maxConnections: 4,
+      connectTimeout: Duration.millis(connectTimeoutMs),
+      queryTimeout: Duration.millis(queryTimeoutMs)
+    })
+    const baskets = await openBaskets(server, 6)
+    // A request fails on the first statement or connection that gets no answer, so it waits on
+    // at most one of them; the rest is room for a busy machine.
+    const boundMs = Math.max(queryTimeoutMs, connectTimeoutMs) + 1_500
+    const stallMs = 5_000
+    const stalledAt = Date.now() + 1_500
+    const resumedAt = stalledAt + stallMs
+    const answers: Array<{ status: number | "timeout"; body: any; ms: number; startedAt: number }> = []
+    const okPuts = baskets.map(() => 0)
+    const lastItems = baskets.map(() => ["ledger-basic"])
+    const failedSinceOk = baskets.map((): Array<string> => [])
+    const record = async (startedAt: number, request: Promise<Awaited<ReturnType<typeof send>>>) => {
+      const answer = await request
+      answers.push({ ...answer, startedAt })
+      return answer
+    }
+    // No request starts within the bound of the resume, so every one started while stalled has
+    // answered before bytes flow again, and none races what the stall held.
+    const load = baskets.map(async (headers, i) => {
+      while (Date.now() < resumedAt - boundMs) {
+        const offer = okPuts[i]! % 2 === 0 ? "ledger-standard" : "ledger-premium"
+        const put = await record(Date.now(), send(`${server.url}${PATH}`, { method: "PUT", headers, body: items(offer) }, 10_000))
+        if (put.status === 200) {
+          okPuts[i]!++
+          lastItems[i] = [offer]
+          failedSinceOk[i] = []
+        } else {
+          failedSinceOk[i]!.push(offer)
+        }
+        const get = await record(Date.now(), send(`${server.url}${PATH}`, { headers }, 10_000))
+        if (put.status !== 200 || get.status !== 200) await sleep(50)
+      }
+    })
+    let stalledSince = 0
+    const fault = (async () => {
+      await sleep(stalledAt - Date.now())
+      proxy.stall()
+      stalledSince = Date.now()
+      await sleep(resumedAt - Date.now())
+    })()
+    await Promise.all([...load, fault])
+    const closedWhileStalled = proxy.closedWhileStalled()
+    const resumeStarted = Date.now()
+    await proxy.resume()
+
+    expect(answers.filter((a) => a.status === "timeout")).toEqual([])
+    expect(answers.filter((a) => a.status !== 200 && a.status !== 503)).toEqual([])
+    for (const a of answers.filter((a) => a.status === 503)) expectUnavailable(a)
+    const slowest = Math.max(...answers.map((a) => a.ms))
+    expect(slowest).toBeLessThan(boundMs)
+    const duringStall = answers.filter((a) => a.startedAt >= stalledSince)
+    expect(duringStall.length).toBeGreaterThanOrEqual(baskets.length)
+    expect(duringStall.filter((a) => a.status !== 503)).toEqual([])
+    expect(answers.filter((a) => a.startedAt < stalledSince && a.status === 200).length).toBeGreaterThan(0)
+    // The server gave up on connections the database stopped answering on, instead of keeping them.
+    expect(closedWhileStalled).toBeGreaterThan(0)
+
+    let recoveredMs = 0
+    let inDoubt = 0
+    for (const [i, headers] of baskets.entries()) {
+      const { read } = await readWhenBack(server, headers, 5_000)
+      recoveredMs = Math.max(recoveredMs, Date.now() - resumeStarted)
+      // A PUT whose update was on its way when the stall began answered 503, and the update
+      // reached the database when the network came back: at most one per client, applied whole.
+      const extra = read.body.version - 1 - okPuts[i]!
+      expect(extra).toBeGreaterThanOrEqual(0)
+      expect(extra).toBeLessThanOrEqual(1)
+      inDoubt += extra
+      const stored = read.body.order.orderItems.filter((item: any) => item.orderItemActionType === "add").map((item: any) => item.offer.id)
+      const expected = lastItems[i]!.filter((offer) => offer !== "ledger-basic")
+      if (extra === 0) expect(stored).toEqual(expected)
+      else expect(failedSinceOk[i]!.map((o) => JSON.stringify([o]))).toContain(JSON.stringify(stored))
+      const put = await send(`${server.url}${PATH}`, { method: "PUT", headers, body: items("ledger-premium") })
+      expect([put.status, put.body.version]).toEqual([200, read.body.version + 1])
+    }
+    const unavailable = answers.filter((a) => a.status === 503).length
+    console.info(
+      `network stalled ${stallMs} ms under ${baskets.length} clients (query timeout ${queryTimeoutMs} ms): ${answers.length} requests, ` +
+        `${unavailable} answered 503, 0 hung, slowest ${slowest} ms, ${closedWhileStalled} connections closed while stalled, ` +
+        `${okPuts.reduce((a, b) => a + b, 0)} PUTs stored, ${inDoubt} in doubt, every basket back ${recoveredMs} ms after the resume`
+    )
+  }, 120_000)
+
+  it("stores nothing of an order whose transaction a stall cuts off after its first update, and takes the order whole once the network is back", async () => {
+    const server = await serverOn({ maxConnections: 4, connectTimeout: Duration.seconds(1), queryTimeout: Duration.seconds(1) })
+    const erin = bearer((await tokens(server)).erin)
+    const opened = await send(`${server.url}${PATH}`, { method: "POST", headers: erin, body: initiateBody("sub-erin") })
+    expect(opened.status).toBe(200)
+    const headers = { ...erin, cookie: cookieOf(opened.headers) }
+    expect((await send(`${server.url}${PATH}`, { method: "PUT", headers, body: items("ledger-premium") })).status).toBe(200)
+    const stored = async () =>
+      (await admin(
+        `SELECT (SELECT version FROM ${schema}.subshift_subscriptions WHERE id = 'sub-erin') AS version,
+          (SELECT count(*)::int FROM ${schema}.subshift_amendments WHERE subscription_id = 'sub-erin') AS amendments,
+          (SELECT count(*)::int FROM ${schema}.subshift_events WHERE subscription_id = 'sub-erin') AS events`
+      ))[0] as { version: number; amendments: number; events: number }
+    const before = await stored()
+
+    // The subscription's update reaches the database inside the order's transaction; its answer,
+    // and so the rest of the transaction, is held.
+    proxy.stallAfter("UPDATE subshift_subscriptions")
+    let cutOff: Awaited<ReturnType<typeof send>>
+    try {
+      cutOff = await send(`${server.url}/api/order`, { method: "POST", headers, body: {} }, 10_000)
+      expect(proxy.stalled()).toBe(true)
+    } finally {
+      await proxy.resume()
+    }
+    expectUnavailable(cutOff)
+    expect(cutOff.ms).toBeLessThan(2_500)
+    expect(await stored()).toEqual(before)
+    const { read } = await readWhenBack(server, headers, 5_000)
+    expect(read.body.completed).toBe(false)
+
+    const ordered = await send(`${server.url}/api/order`, { method: "POST", headers, body: {} })
+    expect(ordered.status).toBe(200)
+    const after = await stored()
+    expect(after.version).toBe(before.version + 1)
+    expect(after.amendments).toBe(before.amendments + 1)
+    expect(after.events).toBeGreaterThan(before.events)
+    console.info(`order cut off by a stall inside its transaction: answered 503 in ${cutOff.ms} ms, nothing stored; the retry stored it whole`)
+  }, 60_000)
+
+  it("bounds each store call by the call timeout while the network stalls when its connections are not watched, as over TLS, and stores nothing of it", async () => {
+    const callTimeoutMs = 1_000
+    // The store over a client without the watchdog, which cannot read TLS connections.
+    const store = PgStore.layerWithoutClient.pipe(
+      Layer.provide(Layer.succeed(PgStore.CallTimeout, Option.some(Duration.millis(callTimeoutMs)))),
+      Layer.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 4, connectTimeout: Duration.seconds(1) }))
+    )
+    const server = await start({ store, env: { SUBSHIFT_SLOW_REQUEST_MS: "60000" } })
+    servers.push(server)
+    const baskets = await openBaskets(server, 4)
+    const stallMs = 3_000
+    proxy.stall()
+    const stalledAt = Date.now()
+    let answers: Array<Awaited<ReturnType<typeof send>>>
+    try {
+      answers = await Promise.all(baskets.flatMap((headers) => [
+        send(`${server.url}${PATH}`, { method: "PUT", headers, body: items("ledger-premium") }, 10_000),
+        send(`${server.url}${PATH}`, { headers }, 10_000)
+      ]))
+      await sleep(stalledAt + stallMs - Date.now())
+    } finally {
+      await proxy.resume()
+    }
+    const resumedAt = Date.now()
+    for (const a of answers) expectUnavailable(a)
+    const slowest = Math.max(...answers.map((a) => a.ms))
+    expect(slowest).toBeLessThan(callTimeoutMs + 1_500)
+    let recoveredMs = 0
+    for (const headers of baskets) {
+      const { read } = await readWhenBack(server, headers, 5_000)
+      recoveredMs = Math.max(recoveredMs, Date.now() - resumedAt)
+      expect(read.body.version).toBe(1)
+      const put = await send(`${server.url}${PATH}`, { method: "PUT", headers, body: items("ledger-premium") })
+      expect([put.status, put.body.version]).toEqual([200, 2])
+    }
+    console.info(
+      `network stalled ${stallMs} ms, connections not watched (call timeout ${callTimeoutMs} ms): ${answers.length} requests, ` +
+        `${answers.length} answered 503, 0 hung, slowest ${slowest} ms, every basket back ${recoveredMs} ms after the resume`
+    )
+  }, 60_000)
 
   it("answers 200 or 503 within the acquire timeout to 40 concurrent requests on a pool of 2", async () => {
     const server = await serverOn({ maxConnections: 2, connectTimeout: "1 second", statementTimeout: "5 seconds" })

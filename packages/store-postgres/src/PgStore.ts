@@ -5,7 +5,8 @@
  * its subscriptions, basket, amendments and events in one transaction, and so does every other
  * write that records events (an outbox). Driver failures are mapped at this
  * edge: a lost or refused connection is `StoreUnavailable`, anything else (a constraint the core
- * should never break, a row that no longer decodes) is a defect.
+ * should never break, a row that no longer decodes) is a defect. With a `queryTimeout`, a
+ * connection on which the database stops answering is closed and discarded rather than waited on.
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -38,6 +39,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Embedded from "./Embedded.js"
 import { basketJson } from "./internal/json.js"
+import * as Watchdog from "./internal/watchdog.js"
 import * as Migrations from "./Migrations.js"
 
 /** Every port this adapter provides. */
@@ -88,7 +90,7 @@ const unavailable = (error: SqlError) => new StoreUnavailable({ message: `the da
  * `withTransaction` as a defect carrying the `SqlError`, so defects are inspected too: when the
  * connection died mid-transaction that is the only trace left of it.
  */
-const edge = (what: string) => <A, E>(self: Effect.Effect<A, E | SqlError | ParseResult.ParseError>) =>
+const mapFailures = (what: string) => <A, E>(self: Effect.Effect<A, E | SqlError | ParseResult.ParseError>) =>
   Effect.catchAllCause(self, (cause): Effect.Effect<A, Exclude<E, SqlError | ParseResult.ParseError> | StoreUnavailable> => {
     const failure = Cause.failureOption(cause)
     if (Option.isSome(failure)) {
@@ -185,9 +187,38 @@ const dueDateOf = (s: Subscription): string | null => {
 const byId = (a: { readonly next: { readonly id: string } }, b: { readonly next: { readonly id: string } }) =>
   a.next.id < b.next.id ? -1 : a.next.id > b.next.id ? 1 : 0
 
+/**
+ * How long one store call may wait on the database, for a connection and for every statement it
+ * sends, before it fails with `StoreUnavailable`; no limit unless provided. The call is abandoned
+ * rather than interrupted: what it sent finishes or fails on its own, and a transaction still
+ * commits or rolls back as a whole. `layerUrl` provides its `queryTimeout` here when its
+ * connections use TLS, which its watchdog cannot read; a host that owns its `PgClient` can
+ * provide it to `layerWithoutClient`.
+ */
+export class CallTimeout extends Context.Reference<CallTimeout>()("@subshift/store-postgres/PgStore/CallTimeout", {
+  defaultValue: (): Option.Option<Duration.Duration> => Option.none()
+}) {}
+
+const abandonAfter = (timeout: Duration.Duration) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  self.pipe(
+    Effect.disconnect,
+    Effect.timeoutFail({
+      duration: timeout,
+      onTimeout: () =>
+        new StoreUnavailable({ message: `the database did not answer within ${Duration.format(timeout)}` })
+    })
+  )
+
 /** Builds the ports over a SQL client whose schema is already migrated. */
 export const make: Effect.Effect<Context.Context<Ports>, never, PgClient.PgClient> = Effect.gen(function*() {
   const sql = yield* PgClient.PgClient
+  const callTimeout = yield* CallTimeout
+  // Where every port call ends: driver failures mapped, and the wait bounded when asked to.
+  const edge = Option.match(callTimeout, {
+    onNone: () => mapFailures,
+    onSome: (timeout) => (what: string) => <A, E>(self: Effect.Effect<A, E | SqlError | ParseResult.ParseError>) =>
+      mapFailures(what)(abandonAfter(timeout)(self))
+  })
 
   // Every statement runs `withoutTransform`: a host's client may carry name transforms, which
   // would otherwise also rewrite keys inside the stored JSON.
@@ -672,6 +703,15 @@ export interface ClientOptions {
    * 57014, so the call fails with `StoreUnavailable`); no limit unless set.
    */
   readonly statementTimeout?: Duration.DurationInput | undefined
+  /**
+   * How long the database may leave a message unanswered on an open connection. Past it the
+   * connection is closed, never reused, and the call fails with `StoreUnavailable`: this covers
+   * what `statementTimeout` cannot, a network or server that stops answering while the
+   * connection stays open. Keep it above `statementTimeout`, so that a merely slow statement is
+   * cancelled by the server first and stores nothing. Over TLS, whose messages the socket cannot
+   * read, each call is bounded by it instead (`CallTimeout`). No limit unless set.
+   */
+  readonly queryTimeout?: Duration.DurationInput | undefined
 }
 
 const clientDefaults = (options: ClientOptions) => ({
@@ -705,18 +745,27 @@ export const layerUrl = (
   url: string | Redacted.Redacted,
   options: ClientOptions = {}
 ): Layer.Layer<Ports, StoreUnavailable> =>
-  layerWithoutClient.pipe(
-    Layer.provide(clientUnavailable(PgClient.layer({
+  Layer.unwrapEffect(Effect.sync(() => {
+    const config: PgClient.PgClientConfig = {
       url: withStatementTimeout(typeof url === "string" ? Redacted.make(url) : url, options.statementTimeout),
       ...clientDefaults(options)
-    })))
-  )
+    }
+    if (options.queryTimeout === undefined) return layerWithoutClient.pipe(Layer.provide(clientUnavailable(PgClient.layer(config))))
+    const timeout = Duration.millis(millisOf(options.queryTimeout))
+    const watchdog = Watchdog.make(Duration.toMillis(timeout))
+    const client = clientUnavailable(PgClient.layer({ ...config, stream: watchdog.socket }))
+    // Built after the client, whose first connection has told the watchdog whether it is TLS.
+    const callTimeout = Layer.sync(CallTimeout, () => (watchdog.blind() ? Option.some(timeout) : Option.none()))
+    return layerWithoutClient.pipe(Layer.provide(callTimeout.pipe(Layer.provideMerge(client))))
+  }))
+
+const millisOf = (duration: Duration.DurationInput) => Math.max(1, Math.round(Duration.toMillis(duration)))
 
 // node-postgres sends a `statement_timeout` URL parameter as a startup parameter of every connection.
 const withStatementTimeout = (url: Redacted.Redacted, timeout: Duration.DurationInput | undefined): Redacted.Redacted => {
   if (timeout === undefined) return url
   const parsed = new URL(Redacted.value(url))
-  parsed.searchParams.set("statement_timeout", String(Math.max(1, Math.round(Duration.toMillis(timeout)))))
+  parsed.searchParams.set("statement_timeout", String(millisOf(timeout)))
   return Redacted.make(parsed.toString())
 }
 
