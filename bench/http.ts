@@ -11,7 +11,7 @@ import { createHmac, randomBytes } from "node:crypto"
 import { createRequire } from "node:module"
 import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { join, resolve } from "node:path"
 import { createServer } from "node:net"
 import { fileURLToPath } from "node:url"
 import * as Jose from "jose"
@@ -185,6 +185,9 @@ const stop = (child: ChildProcess) =>
   })
 
 type Method = "PUT" | "GET"
+
+/** A latency as autocannon reports it, in whole milliseconds: 0 means under one. */
+const ms = (value: number) => (value < 1 ? "< 1" : num(value))
 type Side = "subshift" | "plain"
 const key = (side: Side, method: Method, connections: number) => `${side} ${method} ${connections}`
 
@@ -209,8 +212,12 @@ export async function run(): Promise<Section> {
 
   const port = await freePort()
   const basePort = await freePort()
+  // `BENCH_CPU_PROF=<dir>` writes a CPU profile of the Subshift server there (its lines point into the bundle).
+  const profile = process.env["BENCH_CPU_PROF"]
+  const script = await bundle()
+  if (profile !== undefined && profile !== "") console.error(`profiling the Subshift server into ${profile}; the bundle: ${script}`)
   const subshift = await startProcess(
-    [await bundle()],
+    profile === undefined || profile === "" ? [script] : ["--cpu-prof", `--cpu-prof-dir=${resolve(profile)}`, script],
     { PORT: String(port), HOST: "127.0.0.1", SUBSHIFT_STORE: "memory", LOG_LEVEL: "Error", NODE_ENV: "development" },
     `http://127.0.0.1:${port}/health`
   )
@@ -275,8 +282,8 @@ export async function run(): Promise<Section> {
         cell(ours),
         cell(theirs),
         ratio(ours.median, theirs.median),
-        `${num(p50("subshift", method, c), 1)} / ${num(p99("subshift", method, c).median, 1)}`,
-        `${num(p50("plain", method, c), 1)} / ${num(p99("plain", method, c).median, 1)}`,
+        `${ms(p50("subshift", method, c))} / ${ms(p99("subshift", method, c).median)}`,
+        `${ms(p50("plain", method, c))} / ${ms(p99("plain", method, c).median)}`,
         String(errors("subshift", method, c) + errors("plain", method, c))
       ]
     })
@@ -304,7 +311,7 @@ export async function run(): Promise<Section> {
     "",
     `Targets at ${TARGET_AT} connections: PUT ratio ≥ 0.25: ${putRatio.toFixed(2)} ${verdict(putRatio >= 0.25)}; ` +
     `GET ratio ≥ 0.30: ${getRatio.toFixed(2)} ${verdict(getRatio >= 0.3)}; ` +
-    `p99 < 20 ms: ${num(worstP99, 1)} ms ${verdict(worstP99 < 20)}; idle RSS < 130 MB: ${num(idle.subshift)} MB ${verdict(idle.subshift < 130)}.`
+    `p99 < 20 ms: ${ms(worstP99)} ms ${verdict(worstP99 < 20)}; idle RSS < 130 MB: ${num(idle.subshift)} MB ${verdict(idle.subshift < 130)}.`
   ].join("\n")
   console.log(markdown)
   return {

@@ -34,7 +34,9 @@ const postgresVersion = async (): Promise<string> => {
 
 const commit = (): string => {
   try {
-    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim()
+    const git = (...args: Array<string>) => execFileSync("git", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim()
+    const dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs") !== ""
+    return `${git("rev-parse", "--short", "HEAD")}${dirty ? " with uncommitted changes" : ""}`
   } catch {
     return "unknown"
   }
