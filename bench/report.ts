@@ -67,10 +67,10 @@ export interface Panel {
 const COLORS = ["#1f5fa8", "#c2410c", "#15803d", "#7c3aed", "#be123c", "#0e7490"]
 const escape = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
 
-/** The smallest "nice" number (1, 2, 5 × 10ⁿ) at or above `value`. */
+/** The smallest round number (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10ⁿ) at or above `value`. */
 const niceCeiling = (value: number): number => {
   const power = 10 ** Math.floor(Math.log10(value))
-  return [1, 2, 5, 10].map((m) => m * power).find((v) => v >= value) ?? 10 * power
+  return [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].map((m) => m * power).find((v) => v >= value) ?? 10 * power
 }
 
 const short = (value: number): string =>
