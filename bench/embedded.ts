@@ -12,51 +12,14 @@
 import { Embedded } from "@subshift/store-postgres"
 import * as Effect from "effect/Effect"
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { bench } from "./postgres.js"
+import { bundleServer, freePort, root, rssMb } from "./processes.js"
 import { cell, ratio, type Section, spread, table } from "./report.js"
 
-const root = fileURLToPath(new URL("..", import.meta.url))
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3)
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const probe = createServer()
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number }
-      probe.close(() => resolve(port))
-    })
-  })
-
-const rssMb = (pid: number) => {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))
-  return line === undefined ? Number.NaN : Number(line.replace(/\D+/g, "")) / 1024
-}
-
-/**
- * The server bundled into `.bench/`, inside the repository, so that PGlite (left external: it
- * loads its WebAssembly and data files from its own package) resolves from `node_modules`.
- */
-const bundleServer = async (): Promise<string> => {
-  const { build } = await import("esbuild")
-  const outfile = join(root, ".bench/server-embedded.mjs")
-  await build({
-    entryPoints: [join(root, "packages/http-server/src/bin.ts")],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    outfile,
-    external: ["@electric-sql/*", "pg-native"],
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-    logLevel: "error"
-  })
-  return outfile
-}
 
 interface Start {
   readonly seconds: number
@@ -93,7 +56,7 @@ const timeStart = async (script: string, env: Record<string, string>): Promise<S
 }
 
 const startUp = async (): Promise<string> => {
-  const script = await bundleServer()
+  const script = await bundleServer("server-embedded", ["@electric-sql/*", "pg-native"])
   const runs = { memory: [] as Array<Start>, first: [] as Array<Start>, reopen: [] as Array<Start> }
   for (let round = 0; round < ROUNDS; round++) {
     const dataDir = mkdtempSync(join(tmpdir(), "subshift-bench-embedded-"))

@@ -9,13 +9,10 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { createHmac, randomBytes } from "node:crypto"
 import { createRequire } from "node:module"
-import { mkdtempSync, readFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join, resolve } from "node:path"
-import { createServer } from "node:net"
-import { fileURLToPath } from "node:url"
+import { resolve } from "node:path"
 import * as Jose from "jose"
 import { DEV_AUDIENCE, DEV_ISSUER, DEV_JWT_SECRET } from "@subshift/http-server/Config"
+import { bundleServer, freePort, root, rssMb, stop } from "./processes.js"
 import { cell, median, num, ratio, type Section, spread, table, verdict } from "./report.js"
 
 /** What this section reads of autocannon (which ships no types). */
@@ -37,21 +34,11 @@ interface LoadResult {
 }
 const autocannon = createRequire(import.meta.url)("autocannon") as (options: LoadOptions) => Promise<LoadResult>
 
-const root = fileURLToPath(new URL("..", import.meta.url))
 /** The connection counts of the sweep; the targets are read at 50. */
 const CONNECTIONS = [1, 10, 50, 200]
 const TARGET_AT = 50
 const DURATION = Number(process.env["BENCH_HTTP_SECONDS"] ?? 4)
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3)
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const probe = createServer()
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number }
-      probe.close(() => resolve(port))
-    })
-  })
 
 const waitFor = async (url: string) => {
   for (let i = 0; i < 200; i++) {
@@ -64,38 +51,6 @@ const waitFor = async (url: string) => {
     await new Promise((r) => setTimeout(r, 100))
   }
   throw new Error(`${url} did not answer`)
-}
-
-const rssMb = (pid: number) => {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))
-  return line === undefined ? NaN : Number(line.replace(/\D+/g, "")) / 1024
-}
-
-/**
- * The server as it would be deployed: one bundled JavaScript file run by plain `node`, so that
- * neither the TypeScript loader nor its worker counts in the server's memory or time.
- */
-const bundle = async (): Promise<string> => {
-  const outfile = join(mkdtempSync(join(tmpdir(), "subshift-bench-")), "server.mjs")
-  await new Promise<void>((resolve, reject) => {
-    const esbuild = spawn(
-      join(root, "node_modules/.bin/esbuild"),
-      [
-        "packages/http-server/src/bin.ts",
-        "--bundle",
-        "--platform=node",
-        "--format=esm",
-        "--target=node20",
-        `--outfile=${outfile}`,
-        "--external:@subshift/store-postgres",
-        "--log-level=error",
-        "--banner:js=import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);"
-      ],
-      { cwd: root, stdio: ["ignore", "ignore", "inherit"] }
-    )
-    esbuild.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`esbuild exited with ${code}`))))
-  })
-  return outfile
 }
 
 /**
@@ -177,13 +132,6 @@ const startProcess = async (args: Array<string>, env: Record<string, string>, he
   return child
 }
 
-const stop = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null) return resolve()
-    child.once("exit", () => resolve())
-    child.kill("SIGTERM")
-  })
-
 type Method = "PUT" | "GET"
 
 /** A latency as autocannon reports it, in whole milliseconds: 0 means under one. */
@@ -214,7 +162,7 @@ export async function run(): Promise<Section> {
   const basePort = await freePort()
   // `BENCH_CPU_PROF=<dir>` writes a CPU profile of the Subshift server there (its lines point into the bundle).
   const profile = process.env["BENCH_CPU_PROF"]
-  const script = await bundle()
+  const script = await bundleServer("server-memory", ["@subshift/store-postgres"])
   if (profile !== undefined && profile !== "") console.error(`profiling the Subshift server into ${profile}; the bundle: ${script}`)
   const subshift = await startProcess(
     profile === undefined || profile === "" ? [script] : ["--cpu-prof", `--cpu-prof-dir=${resolve(profile)}`, script],

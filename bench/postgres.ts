@@ -31,13 +31,11 @@ import * as Server from "@subshift/http-server/Server"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Jose from "jose"
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { rmSync } from "node:fs"
 import { createRequire } from "node:module"
-import { createServer } from "node:net"
-import { tmpdir } from "node:os"
-import { join, resolve } from "node:path"
-import { fileURLToPath } from "node:url"
+import { resolve } from "node:path"
 import pg from "pg"
+import { bundleServer, freePort, root, rssMb, stop } from "./processes.js"
 import { cell, median, num, ratio, type Section, spread, table, verdict } from "./report.js"
 
 const CONCURRENCY = 16
@@ -307,40 +305,8 @@ interface LoadResult {
 }
 const autocannon = createRequire(import.meta.url)("autocannon") as (options: LoadOptions) => Promise<LoadResult>
 
-const root = fileURLToPath(new URL("..", import.meta.url))
 const HTTP_CONNECTIONS = Number(process.env["BENCH_PG_HTTP_CONNECTIONS"] ?? 16)
 const HTTP_SECONDS = Number(process.env["BENCH_PG_HTTP_SECONDS"] ?? 8)
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const probe = createServer()
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number }
-      probe.close(() => resolve(port))
-    })
-  })
-
-/**
- * The server as it would be deployed: bin.ts bundled with the Postgres store into one file run by
- * plain `node`. PGlite stays external: it is loaded only by the embedded store, which this run
- * does not start.
- */
-const bundleServer = async (): Promise<string> => {
-  const { build } = await import("esbuild")
-  const outfile = join(mkdtempSync(join(tmpdir(), "subshift-bench-pg-")), "server.mjs")
-  await build({
-    entryPoints: [join(root, "packages/http-server/src/bin.ts")],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    outfile,
-    external: ["@electric-sql/*", "pg-native"],
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-    logLevel: "error"
-  })
-  return outfile
-}
 
 const startServer = async (script: string, env: Record<string, string>, port: number): Promise<ChildProcess> => {
   const profile = process.env["BENCH_CPU_PROF"]
@@ -354,18 +320,6 @@ const startServer = async (script: string, env: Record<string, string>, port: nu
   }
   child.kill("SIGKILL")
   throw new Error("the server did not answer /health")
-}
-
-const stop = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null) return resolve()
-    child.once("exit", () => resolve())
-    child.kill("SIGTERM")
-  })
-
-const rssMb = (pid: number) => {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))
-  return line === undefined ? Number.NaN : Number(line.replace(/\D+/g, "")) / 1024
 }
 
 const aliceToken = () =>
@@ -445,7 +399,7 @@ const httpBench = async (url: string): Promise<string> => {
   await admin.connect()
   await admin.query(`CREATE SCHEMA ${schema}`)
   const schemaUrl = withSchema(url, schema)
-  const script = await bundleServer()
+  const script = await bundleServer("server-postgres", ["@electric-sql/*", "pg-native"])
   const port = await freePort()
   let server: ChildProcess | undefined
   const baseline = new pg.Pool({ connectionString: schemaUrl, max: POOL })
@@ -536,7 +490,7 @@ const httpBench = async (url: string): Promise<string> => {
     await baseline.end()
     // A profile's line numbers point into the bundle, so it is kept next to the profile.
     if (process.env["BENCH_CPU_PROF"]) console.error(`the profiled bundle: ${script}`)
-    else rmSync(resolve(script, ".."), { recursive: true, force: true })
+    else rmSync(script, { force: true })
     await admin.query(`DROP SCHEMA ${schema} CASCADE`)
     await admin.end()
   }
