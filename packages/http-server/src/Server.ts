@@ -21,7 +21,7 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { BillGroupAmendments } from "@subshift/core/BillGroupAmendments"
 import * as BotCheck from "@subshift/core/BotCheck"
-import { InvalidInput, SubscriptionLocked } from "@subshift/core/Errors"
+import { InvalidInput, StoreUnavailable, SubscriptionLocked } from "@subshift/core/Errors"
 import * as Ids from "@subshift/core/Ids"
 import { PartnerSubscriptions } from "@subshift/core/PartnerSubscriptions"
 import * as Pricing from "@subshift/core/Pricing"
@@ -29,6 +29,7 @@ import { ScheduledChanges } from "@subshift/core/ScheduledChanges"
 import * as ShiftedClock from "@subshift/core/ShiftedClock"
 import { SubscriptionCheckout } from "@subshift/core/SubscriptionCheckout"
 import { SubshiftApi } from "@subshift/http-api/Api"
+import * as HttpErrors from "@subshift/http-api/HttpErrors"
 import { InternalError, MalformedRequest, PayloadTooLarge, RouteNotFound } from "@subshift/http-api/HttpErrors"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
@@ -37,6 +38,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { createServer, type IncomingMessage, type Server as NodeServer, type ServerResponse } from "node:http"
 import * as Auth from "./Auth.js"
 import * as BasketCookie from "./BasketCookie.js"
@@ -231,19 +233,36 @@ interface InFlight {
   onIdle: (() => void) | undefined
 }
 
+/** The answer to a request that arrives while the server is listening but not yet serving. */
+const starting = JSON.stringify(Schema.encodeSync(HttpErrors.StoreUnavailable)(
+  new StoreUnavailable({ message: "the server is starting; retry in a moment" })
+))
+
 /**
  * A Node server whose request listeners ask the fast path first, then the change-plan page. The
  * platform attaches its listener with `on("request")`; wrapping that (and `off`) keeps the
  * platform's own lifecycle. It counts the requests in flight; once draining, every answer closes
- * its connection.
+ * its connection. The server listens before the store and the app are built (opening the
+ * embedded store takes seconds), so until the platform attaches its listener every request is
+ * answered 503 with `Retry-After` rather than left without an answer.
  */
 const withFastPath = (server: NodeServer, fast: FastPath.Holder, page: FastPath.Holder, inFlight: InFlight): NodeServer => {
   type Listener = (request: IncomingMessage, response: ServerResponse) => void
   const wrapped = new Map<Listener, Listener>()
   const on = server.on.bind(server) as (event: string, listener: (...args: Array<any>) => void) => NodeServer
   const off = server.off.bind(server) as (event: string, listener: (...args: Array<any>) => void) => NodeServer
+  const notYet: Listener = (_request, response) => {
+    response.writeHead(503, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(starting),
+      "retry-after": "1"
+    })
+    response.end(starting)
+  }
+  on("request", notYet)
   server.on = ((event: string, listener: (...args: Array<any>) => void) => {
     if (event !== "request") return on(event, listener)
+    off("request", notYet)
     const first: Listener = (request, response) => {
       inFlight.count++
       let done = false

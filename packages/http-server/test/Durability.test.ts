@@ -36,6 +36,8 @@ interface Started {
   readonly url: string
   readonly output: () => string
   readonly stop: () => Promise<number | null>
+  /** What the server answered while it was starting, before it first served 200. */
+  readonly startup: { readonly unavailable: number; readonly hung: number; readonly unexpected: ReadonlyArray<string> }
 }
 
 /** Spawns `src/bin.ts` as `npm start` does, with no store chosen, on the test's data directory. */
@@ -55,19 +57,34 @@ const spawnServer = (port: number) => {
   return { child, exited, output: () => output }
 }
 
-/** Starts the server and waits until it answers. */
+/**
+ * Starts the server and waits until it answers, asking `/ready` every 50 ms from the start: a
+ * refused connection means it is not listening yet; once it listens, every request must be
+ * answered, 200 or the 503 of a server that is starting.
+ */
 const startServer = async (): Promise<Started> => {
   const port = await freePort()
   const { child, exited, output } = spawnServer(port)
   const url = `http://127.0.0.1:${port}`
   const deadline = Date.now() + 150_000
+  let unavailable = 0
+  let hung = 0
+  const unexpected: Array<string> = []
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode} before answering:\n${output()}`)
-    if (Date.now() > deadline) throw new Error(`the server did not answer /health in time:\n${output()}`)
-    const healthy = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false)
+    if (Date.now() > deadline) throw new Error(`the server did not answer /ready in time:\n${output()}`)
+    const answer = await fetch(`${url}/ready`, { signal: AbortSignal.timeout(3_000) }).then(
+      async (r) => ({ status: r.status, retryAfter: r.headers.get("retry-after"), body: await r.text() }),
+      (error: Error) => (error.name === "TimeoutError" ? "hung" as const : "refused" as const)
+    )
+    if (answer === "hung") hung++
+    else if (answer !== "refused" && answer.status === 503) {
+      if (answer.retryAfter === "1" && JSON.parse(answer.body).error?.code === "StoreUnavailable") unavailable++
+      else unexpected.push(`${answer.status} ${answer.retryAfter} ${answer.body}`)
+    } else if (answer !== "refused" && answer.status !== 200) unexpected.push(`${answer.status} ${answer.body}`)
     // The banner is printed once the server listens, which can be a moment after it first answers.
-    if (healthy && output().includes("Subshift is listening")) break
-    await new Promise((r) => setTimeout(r, 250))
+    if (answer !== "hung" && answer !== "refused" && answer.status === 200 && output().includes("Subshift is listening")) break
+    await new Promise((r) => setTimeout(r, 50))
   }
   return {
     url,
@@ -75,7 +92,8 @@ const startServer = async (): Promise<Started> => {
     stop: () => {
       child.kill("SIGTERM")
       return exited
-    }
+    },
+    startup: { unavailable, hung, unexpected }
   }
 }
 
@@ -90,13 +108,17 @@ const upgradeAndDropPodcasts = {
 }
 
 describe("npm start on the default store", () => {
-  it("keeps a committed basket, the subscription it changed and its pending change across a restart, and refuses a second server on its data", async () => {
+  it("answers every request while it opens its store, and keeps a committed basket, the subscription it changed and its pending change across a restart, and refuses a second server on its data", async () => {
     const config = await configOf()
     const alice = bearer(await Effect.runPromise(Demo.sign(config.jwt, { subject: "cus-alice", scopes: ["checkout"] })))
     const partner = { "x-partner-token": "dev-partner-telco-token", "x-limio-recaptcha": "token" }
 
     const first = await startServer()
     expect(first.output()).toContain(`Store: embedded Postgres, data in ${dataDir}`)
+    // Creating the cluster takes seconds after the port opens: no request may go unanswered then.
+    console.log(`first start: ${first.startup.unavailable} requests answered 503 while the store opened, ${first.startup.hung} unanswered`)
+    expect(first.startup.hung).toBe(0)
+    expect(first.startup.unexpected).toEqual([])
     const checkout = `${first.url}/api/checkout/subscription`
     const opened = await request(checkout, { method: "POST", headers: alice, body: initiateBody("sub-alice") })
     expect(opened.status).toBe(200)
@@ -134,6 +156,8 @@ describe("npm start on the default store", () => {
     expect(await first.stop()).toBe(0)
 
     const second = await startServer()
+    expect(second.startup.hung).toBe(0)
+    expect(second.startup.unexpected).toEqual([])
     try {
       const basketAfter = await request(`${second.url}/api/checkout/subscription`, { headers: { ...alice, cookie } })
       expect(basketAfter.status).toBe(200)
