@@ -68,6 +68,51 @@ const send = async (
 
 const items = (offer: string) => ({ order: { orderItems: [{ orderItemActionType: "add", type: "offer", offer: { id: offer } }] } })
 
+/**
+ * What each client's PUTs were answered, to check its basket against after a fault: every PUT
+ * answered 200 is stored, and at most one answered 503 may be stored too (its statement had
+ * reached the database when the fault hit), applied whole.
+ */
+class PutLedger {
+  readonly ok: Array<number>
+  private readonly last: Array<ReadonlyArray<string>>
+  private readonly failedSinceOk: Array<Array<string>>
+  constructor(clients: number) {
+    this.ok = Array.from({ length: clients }, () => 0)
+    this.last = Array.from({ length: clients }, () => ["ledger-basic"])
+    this.failedSinceOk = Array.from({ length: clients }, () => [])
+  }
+  answered(client: number, offer: string, status: number | "timeout") {
+    if (status === 200) {
+      this.ok[client]!++
+      this.last[client] = [offer]
+      this.failedSinceOk[client] = []
+    } else {
+      this.failedSinceOk[client]!.push(offer)
+    }
+  }
+  get stored() {
+    return this.ok.reduce((a, b) => a + b, 0)
+  }
+  /**
+   * Checks a client's basket as read after the fault; answers how many PUTs answered 503 it holds.
+   * `lastMayStay`: the in-doubt PUT may also have left the last stored items as they were.
+   */
+  inDoubt(client: number, read: { readonly body: any }, lastMayStay: boolean): number {
+    const extra = read.body.version - 1 - this.ok[client]!
+    expect(extra).toBeGreaterThanOrEqual(0)
+    expect(extra).toBeLessThanOrEqual(1)
+    const stored = read.body.order.orderItems.filter((item: any) => item.orderItemActionType === "add").map((item: any) => item.offer.id)
+    const expected = this.last[client]!.filter((offer) => offer !== "ledger-basic")
+    if (extra === 0) expect(stored).toEqual(expected)
+    else {
+      const possible = this.failedSinceOk[client]!.map((o) => JSON.stringify([o]))
+      expect(lastMayStay ? [JSON.stringify(expected), ...possible] : possible).toContain(JSON.stringify(stored))
+    }
+    return extra
+  }
+}
+
 describe.runIf(serverUrl !== undefined)("the database failing under load", () => {
   const schema = `subshift_faults_${process.pid}_${globalThis.crypto.randomUUID().replaceAll("-", "").slice(0, 8)}`
   const applicationName = `subshift-faults-${schema.slice(-8)}`
@@ -130,10 +175,7 @@ describe.runIf(serverUrl !== undefined)("the database failing under load", () =>
     const server = await serverOn({ maxConnections: 5, connectTimeout: "2 seconds", statementTimeout: "5 seconds" })
     const baskets = await openBaskets(server, 8)
     const answers: Array<{ status: number | "timeout"; body: any; method: string }> = []
-    const okPuts = baskets.map(() => 0)
-    const failedPuts = baskets.map(() => 0)
-    const lastItems = baskets.map(() => ["ledger-basic"])
-    const failedSinceOk = baskets.map((): Array<string> => [])
+    const ledger = new PutLedger(baskets.length)
     const until = Date.now() + 7_000
     let cutAt = 0
     const load = baskets.map(async (headers, i) => {
@@ -141,14 +183,7 @@ describe.runIf(serverUrl !== undefined)("the database failing under load", () =>
         const offer = n % 2 === 0 ? "ledger-standard" : "ledger-premium"
         const put = await send(`${server.url}${PATH}`, { method: "PUT", headers, body: items(offer) })
         answers.push({ ...put, method: "PUT" })
-        if (put.status === 200) {
-          okPuts[i]!++
-          lastItems[i] = [offer]
-          failedSinceOk[i] = []
-        } else {
-          failedPuts[i]!++
-          failedSinceOk[i]!.push(offer)
-        }
+        ledger.answered(i, offer, put.status)
         const get = await send(`${server.url}${PATH}`, { headers })
         answers.push({ ...get, method: "GET" })
         if (put.status !== 200 || get.status !== 200) await sleep(50)
@@ -179,18 +214,11 @@ describe.runIf(serverUrl !== undefined)("the database failing under load", () =>
       recoveredMs = Math.max(recoveredMs, ms)
       // A PUT whose statement reached the database just before the cut is committed there though it
       // answered 503: each client has at most one such PUT, since new connections fail while cut.
-      const extra = read.body.version - 1 - okPuts[i]!
-      expect(extra).toBeGreaterThanOrEqual(0)
-      expect(extra).toBeLessThanOrEqual(1)
-      inDoubt += extra
-      const stored = read.body.order.orderItems.filter((item: any) => item.orderItemActionType === "add").map((item: any) => item.offer.id)
-      const expected = lastItems[i]!.filter((offer) => offer !== "ledger-basic")
-      if (extra === 0) expect(stored).toEqual(expected)
-      else expect([JSON.stringify(expected), ...failedSinceOk[i]!.map((o) => JSON.stringify([o]))]).toContain(JSON.stringify(stored))
+      inDoubt += ledger.inDoubt(i, read, true)
     }
     console.info(
       `database away 2 s under 8 clients: ${answers.length} requests, ${unavailable} answered 503, 0 hung, ` +
-        `${okPuts.reduce((a, b) => a + b, 0)} PUTs stored, ${inDoubt} in doubt, back ${recoveredMs} ms after the reads resumed ` +
+        `${ledger.stored} PUTs stored, ${inDoubt} in doubt, back ${recoveredMs} ms after the reads resumed ` +
         `(cut ${cutAt === 0 ? "never" : "2000 ms into the load"})`
     )
   }, 120_000)
@@ -211,9 +239,7 @@ describe.runIf(serverUrl !== undefined)("the database failing under load", () =>
     const stalledAt = Date.now() + 1_500
     const resumedAt = stalledAt + stallMs
     const answers: Array<{ status: number | "timeout"; body: any; ms: number; startedAt: number }> = []
-    const okPuts = baskets.map(() => 0)
-    const lastItems = baskets.map(() => ["ledger-basic"])
-    const failedSinceOk = baskets.map((): Array<string> => [])
+    const ledger = new PutLedger(baskets.length)
     const record = async (startedAt: number, request: Promise<Awaited<ReturnType<typeof send>>>) => {
       const answer = await request
       answers.push({ ...answer, startedAt })
@@ -223,15 +249,9 @@ describe.runIf(serverUrl !== undefined)("the database failing under load", () =>
     // answered before bytes flow again, and none races what the stall held.
     const load = baskets.map(async (headers, i) => {
       while (Date.now() < resumedAt - boundMs) {
-        const offer = okPuts[i]! % 2 === 0 ? "ledger-standard" : "ledger-premium"
+        const offer = ledger.ok[i]! % 2 === 0 ? "ledger-standard" : "ledger-premium"
         const put = await record(Date.now(), send(`${server.url}${PATH}`, { method: "PUT", headers, body: items(offer) }, 10_000))
-        if (put.status === 200) {
-          okPuts[i]!++
-          lastItems[i] = [offer]
-          failedSinceOk[i] = []
-        } else {
-          failedSinceOk[i]!.push(offer)
-        }
+        ledger.answered(i, offer, put.status)
         const get = await record(Date.now(), send(`${server.url}${PATH}`, { headers }, 10_000))
         if (put.status !== 200 || get.status !== 200) await sleep(50)
       }
@@ -267,14 +287,7 @@ describe.runIf(serverUrl !== undefined)("the database failing under load", () =>
       recoveredMs = Math.max(recoveredMs, Date.now() - resumeStarted)
       // A PUT whose update was on its way when the stall began answered 503, and the update
       // reached the database when the network came back: at most one per client, applied whole.
-      const extra = read.body.version - 1 - okPuts[i]!
-      expect(extra).toBeGreaterThanOrEqual(0)
-      expect(extra).toBeLessThanOrEqual(1)
-      inDoubt += extra
-      const stored = read.body.order.orderItems.filter((item: any) => item.orderItemActionType === "add").map((item: any) => item.offer.id)
-      const expected = lastItems[i]!.filter((offer) => offer !== "ledger-basic")
-      if (extra === 0) expect(stored).toEqual(expected)
-      else expect(failedSinceOk[i]!.map((o) => JSON.stringify([o]))).toContain(JSON.stringify(stored))
+      inDoubt += ledger.inDoubt(i, read, false)
       const put = await send(`${server.url}${PATH}`, { method: "PUT", headers, body: items("ledger-premium") })
       expect([put.status, put.body.version]).toEqual([200, read.body.version + 1])
     }
@@ -282,7 +295,7 @@ describe.runIf(serverUrl !== undefined)("the database failing under load", () =>
     console.info(
       `network stalled ${stallMs} ms under ${baskets.length} clients (query timeout ${queryTimeoutMs} ms): ${answers.length} requests, ` +
         `${unavailable} answered 503, 0 hung, slowest ${slowest} ms, ${closedWhileStalled} connections closed while stalled, ` +
-        `${okPuts.reduce((a, b) => a + b, 0)} PUTs stored, ${inDoubt} in doubt, every basket back ${recoveredMs} ms after the resume`
+        `${ledger.stored} PUTs stored, ${inDoubt} in doubt, every basket back ${recoveredMs} ms after the resume`
     )
   }, 120_000)
 
