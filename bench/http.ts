@@ -6,13 +6,12 @@
  * process so the load generator does not share its event loop; both stay up for the whole
  * section and the runs alternate between them, round after round.
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import { createHmac, randomBytes } from "node:crypto"
 import { createRequire } from "node:module"
-import { resolve } from "node:path"
 import * as Jose from "jose"
 import { DEV_AUDIENCE, DEV_ISSUER, DEV_JWT_SECRET } from "@subshift/http-server/Config"
-import { bundleServer, freePort, root, rssMb, stop } from "./processes.js"
+import { bundleServer, freePort, profileFlags, rssMb, startNode, stop } from "./processes.js"
 import { cell, median, num, ratio, type Section, spread, table, verdict } from "./report.js"
 
 /** What this section reads of autocannon (which ships no types). */
@@ -39,19 +38,6 @@ const CONNECTIONS = [1, 10, 50, 200]
 const TARGET_AT = 50
 const DURATION = Number(process.env["BENCH_HTTP_SECONDS"] ?? 4)
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3)
-
-const waitFor = async (url: string) => {
-  for (let i = 0; i < 200; i++) {
-    try {
-      await fetch(url)
-      return
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`${url} did not answer`)
-}
 
 /**
  * The baseline: the work of the route without a framework. It checks the credential's form and
@@ -121,17 +107,6 @@ const load = async (options: LoadOptions, connections: number, duration: number)
   }
 }
 
-const startProcess = async (args: Array<string>, env: Record<string, string>, health: string): Promise<ChildProcess> => {
-  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] })
-  try {
-    await waitFor(health)
-  } catch (e) {
-    child.kill("SIGKILL")
-    throw e
-  }
-  return child
-}
-
 type Method = "PUT" | "GET"
 
 /** A latency as autocannon reports it, in whole milliseconds: 0 means under one. */
@@ -161,11 +136,10 @@ export async function run(): Promise<Section> {
   const port = await freePort()
   const basePort = await freePort()
   // `BENCH_CPU_PROF=<dir>` writes a CPU profile of the Subshift server there (its lines point into the bundle).
-  const profile = process.env["BENCH_CPU_PROF"]
   const script = await bundleServer("server-memory", ["@subshift/store-postgres"])
-  if (profile !== undefined && profile !== "") console.error(`profiling the Subshift server into ${profile}; the bundle: ${script}`)
-  const subshift = await startProcess(
-    profile === undefined || profile === "" ? [script] : ["--cpu-prof", `--cpu-prof-dir=${resolve(profile)}`, script],
+  if (profileFlags().length > 0) console.error(`profiling the Subshift server; the bundle: ${script}`)
+  const subshift = await startNode(
+    [...profileFlags(), script],
     { PORT: String(port), HOST: "127.0.0.1", SUBSHIFT_STORE: "memory", LOG_LEVEL: "Error", NODE_ENV: "development" },
     `http://127.0.0.1:${port}/health`
   )
@@ -188,7 +162,7 @@ export async function run(): Promise<Section> {
     if (!first.ok) throw new Error(`PUT answered ${first.status}: ${template}`)
     const secret = randomBytes(32).toString("hex")
     const basketCookie = `basket=basket-1.${createHmac("sha256", secret).update("basket-1").digest("base64url")}`
-    plain = await startProcess(["-e", BASELINE], { PORT: String(basePort), TEMPLATE: template, COOKIE_SECRET: secret }, `http://127.0.0.1:${basePort}/`)
+    plain = await startNode(["-e", BASELINE], { PORT: String(basePort), TEMPLATE: template, COOKIE_SECRET: secret }, `http://127.0.0.1:${basePort}/`)
     await new Promise((r) => setTimeout(r, 1500))
     idle = { subshift: rssMb(subshift.pid!), plain: rssMb(plain.pid!) }
     const options = (side: Side, method: Method): LoadOptions => ({

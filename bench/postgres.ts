@@ -30,12 +30,11 @@ import * as Config from "@subshift/http-server/Config"
 import * as Server from "@subshift/http-server/Server"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Jose from "jose"
-import { type ChildProcess, spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import { rmSync } from "node:fs"
 import { createRequire } from "node:module"
-import { resolve } from "node:path"
 import pg from "pg"
-import { bundleServer, freePort, root, rssMb, stop } from "./processes.js"
+import { bundleServer, freePort, profileFlags, rssMb, startNode, stop } from "./processes.js"
 import { cell, median, num, ratio, type Section, spread, table, verdict } from "./report.js"
 
 const CONCURRENCY = 16
@@ -308,20 +307,6 @@ const autocannon = createRequire(import.meta.url)("autocannon") as (options: Loa
 const HTTP_CONNECTIONS = Number(process.env["BENCH_PG_HTTP_CONNECTIONS"] ?? 16)
 const HTTP_SECONDS = Number(process.env["BENCH_PG_HTTP_SECONDS"] ?? 8)
 
-const startServer = async (script: string, env: Record<string, string>, port: number): Promise<ChildProcess> => {
-  const profile = process.env["BENCH_CPU_PROF"]
-  const args = profile === undefined || profile === "" ? [script] : ["--cpu-prof", `--cpu-prof-dir=${resolve(profile)}`, script]
-  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] })
-  for (let i = 0; i < 600; i++) {
-    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`)
-    const up = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false)
-    if (up) return child
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  child.kill("SIGKILL")
-  throw new Error("the server did not answer /health")
-}
-
 const aliceToken = () =>
   new Jose.SignJWT({ scope: "checkout" })
     .setProtectedHeader({ alg: "HS256" })
@@ -404,7 +389,7 @@ const httpBench = async (url: string): Promise<string> => {
   let server: ChildProcess | undefined
   const baseline = new pg.Pool({ connectionString: schemaUrl, max: POOL })
   try {
-    server = await startServer(script, {
+    server = await startNode([...profileFlags(), script], {
       PORT: String(port),
       HOST: "127.0.0.1",
       DATABASE_URL: schemaUrl,
@@ -412,7 +397,7 @@ const httpBench = async (url: string): Promise<string> => {
       LOG_LEVEL: "Error",
       NODE_ENV: "development",
       SUBSHIFT_TRACING: "false"
-    }, port)
+    }, `http://127.0.0.1:${port}/health`)
     const base = `http://127.0.0.1:${port}`
     const token = await aliceToken()
     const recorded = await recordPut(schemaUrl, token)

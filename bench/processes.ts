@@ -1,8 +1,8 @@
 /** What the sections share to run servers as processes of their own. */
-import type { ChildProcess } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { createServer } from "node:net"
-import { join } from "node:path"
+import { join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 
 /** The repository's root. */
@@ -52,4 +52,27 @@ export const bundleServer = async (name: string, external: ReadonlyArray<string>
     logLevel: "error"
   })
   return outfile
+}
+
+/** Node's flags to profile a server into `BENCH_CPU_PROF` when it names a directory. */
+export const profileFlags = (): Array<string> => {
+  const dir = process.env["BENCH_CPU_PROF"]
+  return dir === undefined || dir === "" ? [] : ["--cpu-prof", `--cpu-prof-dir=${resolve(dir)}`]
+}
+
+/**
+ * Runs `node args…` from the root with `env` added, and waits until `url` answers with a status
+ * under 500 (a server still opening its store answers 503); the process is killed when it exits
+ * or does not answer within a minute.
+ */
+export const startNode = async (args: ReadonlyArray<string>, env: Record<string, string>, url: string): Promise<ChildProcess> => {
+  const child = spawn(process.execPath, [...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] })
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`${args.join(" ").slice(0, 80)} exited with ${child.exitCode}`)
+    const up = await fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.status < 500, () => false)
+    if (up) return child
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  child.kill("SIGKILL")
+  throw new Error(`${url} did not answer`)
 }
