@@ -1,6 +1,9 @@
 /**
- * Races that need a real Postgres server: the embedded engine serialises every transaction, so a
- * lost update could never show on it. These run whenever `TEST_DATABASE_URL` is set.
+ * Races on one basket, subscription, due change or idempotency key. They run on a real Postgres
+ * server when `TEST_DATABASE_URL` is set, where transactions truly interleave, and otherwise on
+ * the embedded engine, which serialises them (so a lost update could not show there, but every
+ * outcome is still checked). Concurrent migrations need a fresh empty schema per store, which
+ * only a server gives: that test runs on a server only.
  */
 import { describe, expect, it, layer } from "@effect/vitest"
 import type { Basket } from "@subshift/core/Basket"
@@ -21,7 +24,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as TestDatabase from "./TestDatabase.js"
 
-describe.runIf(TestDatabase.serverUrl !== undefined)("postgres concurrency", () => {
+describe("postgres concurrency", () => {
   const database = TestDatabase.register()
 
   layer(database.layerWith({ maxConnections: 25 }), { timeout: "120 seconds" })("with a pool of 25", (it) => {
@@ -210,7 +213,7 @@ describe.runIf(TestDatabase.serverUrl !== undefined)("postgres concurrency", () 
       }))
   })
 
-  describe("migrations", () => {
+  describe.runIf(TestDatabase.serverUrl !== undefined)("migrations", () => {
     it.scoped("five stores starting at once on an empty schema all come up, and the migrations run once", () =>
       Effect.gen(function*() {
         const schema = yield* Effect.promise(() => TestDatabase.freshSchema(TestDatabase.serverUrl!))
