@@ -7,7 +7,11 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { InvalidInput } from "./Errors.js"
 
-const fieldOf = (path: ReadonlyArray<PropertyKey>, root: string): string =>
+/**
+ * The one style of a field path: object keys joined by dots, array indices in brackets
+ * (`offerings[1].items[0].productId`), under `root` when given; `body` for the input as a whole.
+ */
+export const fieldPath = (path: ReadonlyArray<PropertyKey>, root = ""): string =>
   path.reduce<string>(
     (acc, key) => (typeof key === "number" ? `${acc}[${key}]` : acc === "" ? String(key) : `${acc}.${String(key)}`),
     root
@@ -18,7 +22,7 @@ export const toInvalidInput = (error: ParseResult.ParseError, root = ""): Invali
   const [first] = ParseResult.ArrayFormatter.formatErrorSync(error)
   return first === undefined
     ? new InvalidInput({ field: root || "body", message: "invalid input" })
-    : new InvalidInput({ field: fieldOf(first.path, root), message: first.message })
+    : new InvalidInput({ field: fieldPath(first.path, root), message: first.message })
 }
 
 /** Decodes unknown data with a schema, rejecting extra keys nowhere and reporting the field. */

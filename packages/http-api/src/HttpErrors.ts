@@ -36,6 +36,11 @@ export class RouteNotFound extends Schema.TaggedError<RouteNotFound>()("RouteNot
   }
 }
 
+/** The path exists but does not answer this method (the change-plan page's files answer GET and HEAD only). */
+export class MethodNotAllowed extends Schema.TaggedError<MethodNotAllowed>()("MethodNotAllowed", {
+  message: Schema.String
+}) {}
+
 /** The request carries no valid basket cookie (missing, unsigned or tampered) and no checkout id. */
 export class NoBasket extends Schema.TaggedError<NoBasket>()("NoBasket", {
   message: Schema.String
@@ -126,6 +131,11 @@ export const BasketNotFound = envelope(CoreErrors.BasketNotFound, 404, "No such 
 export const MissingBasket = envelope(NoBasket, 404, "The request names no basket.")
 /** 404: no such endpoint. */
 export const NotFound = envelope(RouteNotFound, 404, "No such endpoint.")
+/**
+ * 405: the path answers other methods. Not an error of any API endpoint (the router answers an
+ * unknown method with 404), only of the routes served in front of it, so it is not in the API.
+ */
+export const NotAllowed = envelope(MethodNotAllowed, 405, "The path does not answer this method.")
 /** 409: the `If-Match` version (or a concurrent writer) no longer matches. */
 export const VersionConflict = envelope(CoreErrors.VersionConflict, 409, "The object changed since it was read.")
 /** 409: the basket was committed and is read-only. */

@@ -5,16 +5,21 @@
  * Node's bare status line. As Node does, the answer is written only when nothing was written on
  * the connection yet; the connection is then closed.
  */
-import type { Server } from "node:http"
+import { MalformedRequest } from "@subshift/http-api/HttpErrors"
+import { type Server, STATUS_CODES } from "node:http"
 import type { Socket } from "node:net"
+import * as Edge from "./Edge.js"
 
-const answerOf = (message: string) => {
-  const body = JSON.stringify({ error: { code: "MalformedRequest", message } })
-  return `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+/** The raw HTTP/1.1 text of the edge's answer to `error`, closing the connection. */
+const answerOf = (error: MalformedRequest) => {
+  const { body, status } = Edge.answerOf(error)
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${
+    Buffer.byteLength(body)
+  }\r\nconnection: close\r\n\r\n${body}`
 }
 
-const tooLarge = answerOf("the request headers are larger than the server accepts")
-const notHttp = answerOf("the request is not valid HTTP/1.1")
+const tooLarge = answerOf(new MalformedRequest({ message: "the request headers are larger than the server accepts" }))
+const notHttp = answerOf(new MalformedRequest({ message: "the request is not valid HTTP/1.1" }))
 
 /** Installs the answer on a Node server. */
 export const answer = <S extends Server>(server: S): S => {

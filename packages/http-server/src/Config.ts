@@ -81,6 +81,8 @@ export interface ServerConfig {
   readonly tracing: boolean
   /** Serve the change-plan page at `/account/change-plan`. */
   readonly page: boolean
+  /** Answer GET and PUT `/api/checkout/subscription` through the fast path (else only the router). */
+  readonly fastPath: boolean
   /** How often the scheduler applies the changes that came due. */
   readonly schedulerInterval: Duration.Duration
   /** Run the server on a clock that `POST /api/test-clock/advance` moves forward; never in production. */
@@ -144,6 +146,7 @@ const raw = Config.all({
   slowRequestMs: Config.integer("SUBSHIFT_SLOW_REQUEST_MS").pipe(Config.withDefault(500)),
   tracing: Config.boolean("SUBSHIFT_TRACING").pipe(Config.withDefault(false)),
   page: Config.option(Config.literal("on", "off")("SUBSHIFT_PAGE")),
+  fastPath: Config.literal("on", "off")("SUBSHIFT_FAST_PATH").pipe(Config.withDefault("on" as const)),
   schedulerInterval: Config.duration("SUBSHIFT_SCHEDULER_INTERVAL").pipe(Config.withDefault(Duration.seconds(60))),
   testClock: Config.literal("on", "off")("SUBSHIFT_TEST_CLOCK").pipe(Config.withDefault("off" as const)),
   shutdownTimeout: Config.duration("SUBSHIFT_SHUTDOWN_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10)))
@@ -252,6 +255,7 @@ export const load: Effect.Effect<ServerConfig, ConfigError.ConfigError> = Effect
     slowRequestMs: c.slowRequestMs,
     tracing: c.tracing,
     page: Option.getOrElse(c.page, () => (production ? "off" : "on")) === "on",
+    fastPath: c.fastPath === "on",
     schedulerInterval: c.schedulerInterval,
     testClock: c.testClock === "on",
     shutdownTimeout: c.shutdownTimeout

@@ -7,7 +7,6 @@
  * defect or an interruption releases the claim, so a retry runs the request again.
  */
 import type * as HttpApi from "@effect/platform/HttpApi"
-import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { IdempotencyKeyInFlight, IdempotencyKeyMismatch, type StoreUnavailable } from "@subshift/core/Errors"
 import * as Idempotency from "@subshift/core/Idempotency"
@@ -18,11 +17,11 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
 import { createHash } from "node:crypto"
+import * as Edge from "./Edge.js"
 
 /** An answer as it travels: status, JSON body and the headers worth replaying. */
-export type Answer = Idempotency.StoredResult
+export type Answer = Edge.Answer
 
 /** What a key is bound to: the request's hash is kept, never the request. */
 export interface Fingerprint {
@@ -59,37 +58,12 @@ export const requestHash = (fingerprint: Fingerprint): string =>
     ]))
     .digest("hex")
 
-/**
- * The answer the API gives for an error: the same search the platform does over the whole
- * contract (the first error schema whose type matches), so a stored error is byte for byte the
- * one that was sent. `undefined` for an error the contract does not declare.
- */
-export const errorAnswers = (api: HttpApi.HttpApi.Any) => {
-  const schemas = new Set<Schema.Schema.Any>()
-  const withProps = api as unknown as HttpApi.HttpApi.AnyWithProps
-  HttpApiSchema.deunionize(schemas, withProps.errorSchema)
-  for (const group of Object.values(withProps.groups)) {
-    for (const endpoint of Object.values(group.endpoints)) HttpApiSchema.deunionize(schemas, endpoint.errorSchema)
-    HttpApiSchema.deunionize(schemas, group.errorSchema)
-  }
-  const members = Array.from(schemas, (schema) => ({
-    is: Schema.is(schema),
-    encode: Schema.encodeSync(schema as Schema.Schema<unknown, unknown>),
-    status: HttpApiSchema.getStatusErrorAST(schema.ast)
-  }))
-  return (error: unknown): Answer | undefined => {
-    const member = members.find((m) => m.is(error))
-    return member === undefined ? undefined : { status: member.status, body: JSON.stringify(member.encode(error)), headers: {} }
-  }
-}
+/** The answer the API gives for an error (see `Edge.errorAnswers`). */
+export const errorAnswers = (api: HttpApi.HttpApi.Any) => Edge.errorAnswers(api)
 
-/** The response of an answer. */
+/** The response of an answer; a replay is marked as one. */
 export const respond = (answer: Answer, replayed = false): HttpServerResponse.HttpServerResponse =>
-  HttpServerResponse.text(answer.body, {
-    status: answer.status,
-    contentType: "application/json",
-    headers: replayed ? { ...answer.headers, [REPLAYED_HEADER]: "true" } : answer.headers
-  })
+  Edge.response(answer, replayed ? { [REPLAYED_HEADER]: "true" } : {})
 
 /** How one request is made idempotent. */
 export interface Options<E> {
@@ -144,7 +118,8 @@ export const make = Effect.gen(function*() {
       })
       switch (claim._tag) {
         case "Replay":
-          return respond(claim.result, true)
+          // Stored without it: a replayed 423's Retry-After counts from now, as a fresh one's would.
+          return respond(Edge.withRetryAfter(claim.result, now), true)
         case "Mismatch":
           return yield* new IdempotencyKeyMismatch({ key: text })
         case "Running":

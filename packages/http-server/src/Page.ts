@@ -6,6 +6,7 @@
  * identities and their tokens at `/account/demo-session`, the same ones the start banner prints.
  */
 import * as CalendarDate from "@subshift/core/CalendarDate"
+import { InternalError, MethodNotAllowed } from "@subshift/http-api/HttpErrors"
 import * as Testing from "@subshift/testing/Demo"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -15,6 +16,7 @@ import { readFile } from "node:fs/promises"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { DEV_PARTNER_TOKEN, type ServerConfig } from "./Config.js"
 import * as Demo from "./Demo.js"
+import * as Edge from "./Edge.js"
 
 /** Where the page lives. */
 export const PAGE_PATH = "/account/change-plan"
@@ -153,10 +155,8 @@ export const make = (config: ServerConfig): Effect.Effect<PageHandler> =>
       const isSession = demo && path === DEMO_SESSION_PATH
       if (file === undefined && !isSession) return false
       if (request.method !== "GET" && request.method !== "HEAD") {
-        send(request, response, 405, JSON.stringify({ error: { code: "MethodNotAllowed", message: `${path} answers GET only` } }), {
-          "content-type": "application/json",
-          allow: "GET, HEAD"
-        })
+        const refused = Edge.answerOf(new MethodNotAllowed({ message: `${path} answers GET only` }))
+        send(request, response, refused.status, refused.body, { "content-type": "application/json", allow: "GET, HEAD" })
         return true
       }
       if (file !== undefined) {
@@ -172,9 +172,8 @@ export const make = (config: ServerConfig): Effect.Effect<PageHandler> =>
             })
             send(request, response, 200, body, { "content-type": "application/json", "cache-control": "no-store" })
           } else {
-            send(request, response, 500, JSON.stringify({ error: { code: "InternalError", message: "the demo tokens could not be signed" } }), {
-              "content-type": "application/json"
-            })
+            const failed = Edge.answerOf(new InternalError({ message: "the demo tokens could not be signed" }))
+            send(request, response, failed.status, failed.body, { "content-type": "application/json" })
           }
         }
       })

@@ -10,7 +10,6 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpApiError from "@effect/platform/HttpApiError"
 import * as HttpApiSwagger from "@effect/platform/HttpApiSwagger"
 import type * as HttpApp from "@effect/platform/HttpApp"
-import * as HttpAppModule from "@effect/platform/HttpApp"
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpServer from "@effect/platform/HttpServer"
@@ -21,7 +20,6 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { BillGroupAmendments } from "@subshift/core/BillGroupAmendments"
 import * as BotCheck from "@subshift/core/BotCheck"
-import { InvalidInput, StoreUnavailable, SubscriptionLocked } from "@subshift/core/Errors"
 import * as Ids from "@subshift/core/Ids"
 import { PartnerSubscriptions } from "@subshift/core/PartnerSubscriptions"
 import * as Pricing from "@subshift/core/Pricing"
@@ -29,32 +27,26 @@ import { ScheduledChanges } from "@subshift/core/ScheduledChanges"
 import * as ShiftedClock from "@subshift/core/ShiftedClock"
 import { SubscriptionCheckout } from "@subshift/core/SubscriptionCheckout"
 import { SubshiftApi } from "@subshift/http-api/Api"
-import * as HttpErrors from "@subshift/http-api/HttpErrors"
-import { InternalError, MalformedRequest, PayloadTooLarge, RouteNotFound } from "@subshift/http-api/HttpErrors"
+import { MalformedRequest, PayloadTooLarge, RouteNotFound } from "@subshift/http-api/HttpErrors"
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
 import { createServer, type IncomingMessage, type Server as NodeServer, type ServerResponse } from "node:http"
 import * as Auth from "./Auth.js"
 import * as BasketCookie from "./BasketCookie.js"
 import * as ClientErrors from "./ClientErrors.js"
 import type { ServerConfig } from "./Config.js"
+import * as Edge from "./Edge.js"
 import * as FastPath from "./FastPath.js"
 import * as Handlers from "./Handlers.js"
-import * as JsonDepth from "./JsonDepth.js"
 import * as Page from "./Page.js"
 import * as Recaptcha from "./Recaptcha.js"
 import * as Scheduler from "./Scheduler.js"
 import * as Store from "./Store.js"
-
-/** Seconds from `now` until the start (UTC) of `date`; at least 1. */
-export const secondsUntil = (date: string, now: number): number =>
-  Math.max(1, Math.ceil((Date.parse(`${date}T00:00:00.000Z`) - now) / 1000))
 
 const isWrite = (request: HttpServerRequest.HttpServerRequest) =>
   request.method === "POST" || request.method === "PUT" || request.method === "PATCH"
@@ -81,90 +73,84 @@ const keepSocketOnOverflow = (request: HttpServerRequest.HttpServerRequest) => {
 /** Where the test clock's routes live. */
 export const TEST_CLOCK_PATH = "/api/test-clock"
 
-const fieldOf = (path: ReadonlyArray<PropertyKey>) => (path.length === 0 ? "body" : path.map(String).join("."))
+/**
+ * The request as the router sees it: its JSON body is parsed by the edge's parser, when the
+ * endpoint reads it, instead of the platform's.
+ */
+const withEdgeJson = (request: HttpServerRequest.HttpServerRequest): HttpServerRequest.HttpServerRequest =>
+  Object.create(request, {
+    json: { get: () => Effect.flatMap(request.text, (text) => Either.match(Edge.parseJson(text), { onLeft: Effect.die, onRight: Effect.succeed })) }
+  })
+
+/** The failure the edge answers for what the platform reports as a decoding failure or a defect. */
+const translate = (cause: Cause.Cause<unknown>, request: HttpServerRequest.HttpServerRequest, bodyLimit: number): Cause.Cause<unknown> => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) {
+    const error = failure.value
+    if (error instanceof HttpApiError.HttpApiDecodeError) return Cause.fail(Edge.invalidIssue(error.issues, error.message))
+    if (error instanceof HttpServerError.RouteNotFound) {
+      return Cause.fail(new RouteNotFound({ method: request.method, path: request.url.split("?")[0]!.slice(0, 200) }))
+    }
+    return cause
+  }
+  const defect = Cause.dieOption(cause)
+  if (Option.isSome(defect)) {
+    // The edge's parser refuses a body in the platform's place, which turns the refusal into a defect.
+    if (defect.value instanceof MalformedRequest) return Cause.fail(defect.value)
+    if (defect.value instanceof HttpServerError.RequestError && defect.value.reason === "Decode") {
+      const tooLarge = defect.value.cause instanceof Error && defect.value.cause.message === "maxBytes exceeded"
+      return Cause.fail(tooLarge ? new PayloadTooLarge({ limit: bodyLimit }) : Edge.notJson)
+    }
+  }
+  return cause
+}
 
 /**
- * The transport guards, around every endpoint and before errors are encoded: it turns what the
- * platform reports as decoding failures or defects into the API's own errors, so bad input is
- * never a 500 and never shows a stack trace.
+ * The transport guards, around every endpoint: they refuse what the edge refuses before a
+ * handler runs (an oversized, non-JSON or too deeply nested body) and answer every failure
+ * through the edge, so bad input is never a 500 and never shows a stack trace, and every error
+ * answer is the contract's.
  */
 export const guards = (config: Pick<ServerConfig, "bodyLimit" | "slowRequestMs" | "testClock">) =>
   HttpApiBuilder.middleware((app: HttpApp.Default) =>
     Effect.withFiberRuntime<HttpServerResponse.HttpServerResponse, unknown, unknown>((fiber) => {
       const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
-      // Without the test clock its routes do not exist: a 404 before the body is even read.
-      if (!config.testClock && request.url.startsWith(TEST_CLOCK_PATH)) {
-        const path = request.url.split("?")[0]!
-        if (path === TEST_CLOCK_PATH || path.startsWith(`${TEST_CLOCK_PATH}/`)) {
-          return Effect.fail(new RouteNotFound({ method: request.method, path: path.slice(0, 200) }))
-        }
-      }
-      if (hasBody(request)) {
-        const declared = request.headers["content-length"]
-        if (declared !== undefined && Number(declared) > config.bodyLimit) {
-          return Effect.fail(new PayloadTooLarge({ limit: config.bodyLimit }))
-        }
-        if (declared === undefined) keepSocketOnOverflow(request)
-      }
-      // Checked for an empty body too: the platform would otherwise wait for the parts of an empty multipart body.
-      const type = request.headers["content-type"]
-      if (isWrite(request) && type !== undefined && !type.toLowerCase().includes("application/json")) {
-        return Effect.fail(new MalformedRequest({ message: `the body must be application/json, not ${type.slice(0, 80)}` }))
-      }
       const start = Date.now()
-      // A body nested too deeply is refused before the schemas see it (see JsonDepth).
-      const depth = hasBody(request)
-        ? Effect.flatMap(Effect.orDie(request.text), (text) =>
-          JsonDepth.exceeds(text) ? Effect.fail(new MalformedRequest({ message: JsonDepth.message })) : Effect.void)
-        : Effect.void
-      return Effect.zipRight(depth, app as HttpApp.Default<unknown, unknown>).pipe(
+      return Effect.suspend((): Effect.Effect<HttpServerResponse.HttpServerResponse, unknown, unknown> => {
+        // Without the test clock its routes do not exist: a 404 before the body is even read.
+        if (!config.testClock && request.url.startsWith(TEST_CLOCK_PATH)) {
+          const path = request.url.split("?")[0]!
+          if (path === TEST_CLOCK_PATH || path.startsWith(`${TEST_CLOCK_PATH}/`)) {
+            return Effect.fail(new RouteNotFound({ method: request.method, path: path.slice(0, 200) }))
+          }
+        }
+        if (hasBody(request)) {
+          const declared = request.headers["content-length"]
+          if (declared !== undefined && Number(declared) > config.bodyLimit) {
+            return Effect.fail(new PayloadTooLarge({ limit: config.bodyLimit }))
+          }
+          if (declared === undefined) keepSocketOnOverflow(request)
+        }
+        // Checked for an empty body too: the platform would otherwise wait for the parts of an empty multipart body.
+        const type = request.headers["content-type"]
+        if (isWrite(request) && type !== undefined && !type.toLowerCase().includes("application/json")) {
+          return Effect.fail(new MalformedRequest({ message: `the body must be application/json, not ${type.slice(0, 80)}` }))
+        }
+        if (!hasBody(request)) return app
+        // The depth limit holds for every route, known or not; the body is parsed only if the endpoint reads it.
+        return Effect.flatMap(Effect.orDie(request.text), (text) =>
+          Edge.exceedsDepth(text)
+            ? Effect.fail(Edge.tooDeep)
+            : Effect.provideService(app, HttpServerRequest.HttpServerRequest, withEdgeJson(request)))
+      }).pipe(
         HttpIncomingMessage.withMaxBodySize(Option.some(config.bodyLimit)),
-        Effect.catchAllCause((cause): Effect.Effect<HttpServerResponse.HttpServerResponse, unknown, unknown> => {
-          const failure = Cause.failureOption(cause)
-          if (Option.isSome(failure)) {
-            const error = failure.value
-            if (error instanceof HttpApiError.HttpApiDecodeError) {
-              const issue = error.issues[0]
-              return Effect.fail(
-                new InvalidInput({ field: issue === undefined ? "body" : fieldOf(issue.path), message: issue?.message ?? error.message })
-              )
-            }
-            if (error instanceof HttpServerError.RouteNotFound) {
-              return Effect.fail(new RouteNotFound({ method: request.method, path: request.url.split("?")[0]!.slice(0, 200) }))
-            }
-            if (error instanceof SubscriptionLocked) {
-              return Effect.zipRight(
-                Effect.flatMap(Clock.currentTimeMillis, (now) =>
-                  HttpAppModule.appendPreResponseHandler((_, response) =>
-                    Effect.succeed(HttpServerResponse.setHeader(response, "retry-after", String(secondsUntil(error.pendingChangeDate, now)))))),
-                Effect.fail(error)
-              )
-            }
-            return Effect.failCause(cause)
-          }
-          const defect = Cause.dieOption(cause)
-          if (Option.isSome(defect) && defect.value instanceof HttpServerError.RequestError && defect.value.reason === "Decode") {
-            const tooLarge = defect.value.cause instanceof Error && defect.value.cause.message === "maxBytes exceeded"
-            return Effect.fail(
-              tooLarge ? new PayloadTooLarge({ limit: config.bodyLimit }) : new MalformedRequest({ message: "the body is not valid JSON" })
-            )
-          }
-          if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
-          return Effect.zipRight(
-            Effect.logError("unexpected failure", { method: request.method, url: request.url, cause: Cause.pretty(cause) }),
-            Effect.fail(new InternalError({ message: "an unexpected error occurred; it has been logged" }))
-          )
-        }),
-        Effect.ensuring(
-          Effect.suspend(() => {
-            const ms = Date.now() - start
-            return ms >= config.slowRequestMs
-              ? Effect.logWarning("slow request", { method: request.method, url: request.url.split("?")[0], ms })
-              : Effect.void
-          })
-        )
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause)
+            ? Effect.failCause(cause)
+            : Effect.map(Edge.answerFailure(translate(cause, request, config.bodyLimit), request), (answer) => Edge.response(answer))
+        ),
+        Effect.ensuring(Effect.suspend(() => Edge.slowLog(request, start, config.slowRequestMs) ?? Effect.void))
       )
-      // Failures left here are the API's declared errors, encoded by the API right after this middleware.
     }) as unknown as HttpApp.Default<never, never>
   )
 
@@ -174,7 +160,7 @@ export interface Overrides {
   readonly botCheck?: Layer.Layer<BotCheck.BotCheck> | undefined
   /** Skip seeding and the sweep (a store the caller prepared). */
   readonly seed?: boolean | undefined
-  /** Serve the hot basket routes through the fast path (the default) or only the general app. */
+  /** Serve the hot basket routes through the fast path or only the general app; the configuration's choice by default. */
   readonly fastPath?: boolean | undefined
 }
 
@@ -233,11 +219,6 @@ interface InFlight {
   onIdle: (() => void) | undefined
 }
 
-/** The answer to a request that arrives while the server is listening but not yet serving. */
-const starting = JSON.stringify(Schema.encodeSync(HttpErrors.StoreUnavailable)(
-  new StoreUnavailable({ message: "the server is starting; retry in a moment" })
-))
-
 /**
  * A Node server whose request listeners ask the fast path first, then the change-plan page. The
  * platform attaches its listener with `on("request")`; wrapping that (and `off`) keeps the
@@ -251,14 +232,7 @@ const withFastPath = (server: NodeServer, fast: FastPath.Holder, page: FastPath.
   const wrapped = new Map<Listener, Listener>()
   const on = server.on.bind(server) as (event: string, listener: (...args: Array<any>) => void) => NodeServer
   const off = server.off.bind(server) as (event: string, listener: (...args: Array<any>) => void) => NodeServer
-  const notYet: Listener = (_request, response) => {
-    response.writeHead(503, {
-      "content-type": "application/json",
-      "content-length": Buffer.byteLength(starting),
-      "retry-after": "1"
-    })
-    response.end(starting)
-  }
+  const notYet: Listener = (_request, response) => Edge.send(response, Edge.starting)
   on("request", notYet)
   server.on = ((event: string, listener: (...args: Array<any>) => void) => {
     if (event !== "request") return on(event, listener)
@@ -331,7 +305,7 @@ export const layer = (config: ServerConfig, overrides: Overrides = {}) =>
 
 const serverLayer = (config: ServerConfig, overrides: Overrides, shifted: Option.Option<ShiftedClock.ShiftedClock>) => {
   const fast = FastPath.holder()
-  const installFastPath = overrides.fastPath === false
+  const installFastPath = !(overrides.fastPath ?? config.fastPath)
     ? Layer.empty
     : Layer.effectDiscard(Effect.map(FastPath.make(config), (path) => {
       fast.current = path

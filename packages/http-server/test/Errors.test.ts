@@ -39,6 +39,31 @@ describe("bad input is a 4xx with the error envelope, never a 500 or a stack tra
     expect(items.status).toBe(400)
   })
 
+  it("a field inside an array is named with bracketed indices, alike on the fast path, the router and the amend route", async () => {
+    const opened = await request(api(), { method: "POST", headers: bearer(t.alice), body: initiateBody("sub-alice") })
+    const headers = { ...bearer(t.alice), cookie: cookieOf(opened.headers) }
+    const items = [
+      { orderItemActionType: "add", type: "offer", offer: { id: "ledger-standard" } },
+      { orderItemActionType: "replace", type: "add_on", offer: { id: "addon-archive" } }
+    ]
+    const fast = await request(api(), { method: "PUT", headers, body: { order: { orderItems: items } } })
+    // A query string sends the same request through the general router.
+    const routed = await request(`${api()}?via=router`, { method: "PUT", headers, body: { order: { orderItems: items } } })
+    for (const r of [fast, routed]) {
+      expect(r.status).toBe(400)
+      expect(r.body.error.code).toBe("InvalidInput")
+      expect(r.body.error.details.field).toBe("order.orderItems[1].orderItemActionType")
+    }
+    expect(routed.text).toBe(fast.text)
+    const amend = await request(`${server.url}/api/selfService/checkout/amend`, {
+      method: "POST",
+      headers: bearer(t.acme),
+      body: { billGroupId: "bg-acme", subscriptionUpdates: [{ subscriptionId: "sub-acme-1", timing: "NEXT_PERIOD_START", items: [{ productId: "addon-archive", quantity: "two" }] }] }
+    })
+    expect(amend.status).toBe(400)
+    expect(amend.body.error.details.field).toBe("subscriptionUpdates[0].items[0].quantity")
+  })
+
   it("tracking data with a prototype key is a 400 naming tracking, and no basket is opened", async () => {
     const raw = '{"order":{"order_type":"update_subscription","forSubscription":{"id":"sub-alice"}},"tracking":{"campaign":{"__proto__":{"admin":true}}}}'
     const r = await request(api(), { method: "POST", headers: { ...bearer(t.alice), "content-type": "application/json" }, raw })

@@ -175,6 +175,28 @@ describe("idempotent orders and amends", () => {
     server.store.slowCommits.delete("sub-acme-2")
   })
 
+  it("a replayed 423 carries Retry-After until the pending change, as the first answer did", async () => {
+    const amend = (body: unknown, key: string) =>
+      request(`${server.url}/api/selfService/checkout/amend`, { method: "POST", headers: { ...bearer(t.acme), "idempotency-key": key }, body })
+    const change = (quantity: number) => ({
+      billGroupId: "bg-acme",
+      subscriptionUpdates: [{ subscriptionId: "sub-acme-1", timing: "NEXT_PERIOD_START", items: [{ productId: "addon-crossword", quantity }] }]
+    })
+    // The change that locks sub-acme-1 (replayed when the amend test above already made it).
+    expect((await amend(change(2), "acme-amend-1")).status).toBe(200)
+    const locked = await amend(change(4), "acme-amend-locked")
+    expect(locked.status).toBe(423)
+    expect(locked.body.error.code).toBe("SubscriptionLocked")
+    const retryAfter = Number(locked.headers.get("retry-after"))
+    expect(retryAfter).toBeGreaterThan(0)
+    expect(retryAfter).toBeLessThanOrEqual(32 * DAY_SECONDS)
+    const replay = await amend(change(4), "acme-amend-locked")
+    expect(replay.status).toBe(423)
+    expect(replay.text).toBe(locked.text)
+    expect(replay.headers.get("idempotent-replayed")).toBe("true")
+    expect(Math.abs(Number(replay.headers.get("retry-after")) - retryAfter)).toBeLessThanOrEqual(2)
+  })
+
   it("an Idempotency-Key over 255 characters is a 400 on every endpoint that takes one", async () => {
     const key = "k".repeat(256)
     const customer = await order("/api/order", { ...bearer(t.alice), "idempotency-key": key })
