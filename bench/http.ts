@@ -4,7 +4,9 @@
  * work (check the credential and the cookie, parse, validate, answer the same body) measured in the same run;
  * requests/s, p50/p99, the ratio, and the idle RSS of both servers. Each server runs in its own
  * process so the load generator does not share its event loop; both stay up for the whole
- * section and the runs alternate between them, round after round.
+ * section and the runs alternate between them, round after round. A third process, the same
+ * bundle with `SUBSHIFT_FAST_PATH=off`, measures PUT at 50 connections through the router alone,
+ * so the fast path shows in the same run what it earns.
  */
 import type { ChildProcess } from "node:child_process"
 import { createHmac, randomBytes } from "node:crypto"
@@ -111,7 +113,7 @@ type Method = "PUT" | "GET"
 
 /** A latency as autocannon reports it, in whole milliseconds: 0 means under one. */
 const ms = (value: number) => (value < 1 ? "< 1" : num(value))
-type Side = "subshift" | "plain"
+type Side = "subshift" | "plain" | "router"
 const key = (side: Side, method: Method, connections: number) => `${side} ${method} ${connections}`
 
 /** Runs the section; prints and answers its markdown and the connections panel of the chart. */
@@ -135,6 +137,7 @@ export async function run(): Promise<Section> {
 
   const port = await freePort()
   const basePort = await freePort()
+  const routerPort = await freePort()
   // `BENCH_CPU_PROF=<dir>` writes a CPU profile of the Subshift server there (its lines point into the bundle).
   const script = await bundleServer("server-memory", ["@subshift/store-postgres"])
   if (profileFlags().length > 0) console.error(`profiling the Subshift server; the bundle: ${script}`)
@@ -144,6 +147,7 @@ export async function run(): Promise<Section> {
     `http://127.0.0.1:${port}/health`
   )
   let plain: ChildProcess | undefined
+  let router: ChildProcess | undefined
   const runs = new Map<string, Array<Measured>>()
   let idle: { subshift: number; plain: number }
   let loadedRss: number
@@ -162,22 +166,41 @@ export async function run(): Promise<Section> {
     if (!first.ok) throw new Error(`PUT answered ${first.status}: ${template}`)
     const secret = randomBytes(32).toString("hex")
     const basketCookie = `basket=basket-1.${createHmac("sha256", secret).update("basket-1").digest("base64url")}`
+    router = await startNode(
+      [script],
+      { PORT: String(routerPort), HOST: "127.0.0.1", SUBSHIFT_STORE: "memory", LOG_LEVEL: "Error", NODE_ENV: "development", SUBSHIFT_FAST_PATH: "off" },
+      `http://127.0.0.1:${routerPort}/health`
+    )
+    const routerUrl = `http://127.0.0.1:${routerPort}/api/checkout/subscription`
+    const routerOpened = await fetch(routerUrl, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ order: { order_type: "update_subscription", forSubscription: { id: "sub-alice" } } })
+    })
+    if (!routerOpened.ok) throw new Error(`initiate without the fast path answered ${routerOpened.status}`)
+    const routerCookie = routerOpened.headers.get("set-cookie")!.split(";")[0]!
     plain = await startNode(["-e", BASELINE], { PORT: String(basePort), TEMPLATE: template, COOKIE_SECRET: secret }, `http://127.0.0.1:${basePort}/`)
     await new Promise((r) => setTimeout(r, 1500))
     idle = { subshift: rssMb(subshift.pid!), plain: rssMb(plain.pid!) }
     const options = (side: Side, method: Method): LoadOptions => ({
-      url: side === "subshift" ? url : `http://127.0.0.1:${basePort}/`,
+      url: side === "subshift" ? url : side === "router" ? routerUrl : `http://127.0.0.1:${basePort}/`,
       method,
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json", cookie: side === "subshift" ? cookie : basketCookie },
+      headers: {
+        authorization: `Bearer ${token}`,
+        "content-type": "application/json",
+        cookie: side === "subshift" ? cookie : side === "router" ? routerCookie : basketCookie
+      },
       ...(method === "PUT" ? { body: putBody } : {})
     })
     const sides: Array<Side> = ["subshift", "plain"]
     for (const side of sides) for (const method of ["PUT", "GET"] as const) await load(options(side, method), TARGET_AT, 2)
+    await load(options("router", "PUT"), TARGET_AT, 2)
     for (let round = 0; round < ROUNDS; round++) {
       for (const connections of CONNECTIONS) {
         for (const method of ["PUT", "GET"] as const) {
           // Alternate which side goes first, so that neither always runs on a warmer machine.
-          for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+          const here: Array<Side> = method === "PUT" && connections === TARGET_AT ? [...sides, "router"] : sides
+          for (const side of round % 2 === 0 ? here : [...here].reverse()) {
             const measured = await load(options(side, method), connections, DURATION)
             runs.set(key(side, method, connections), [...(runs.get(key(side, method, connections)) ?? []), measured])
           }
@@ -187,6 +210,7 @@ export async function run(): Promise<Section> {
     loadedRss = rssMb(subshift.pid!)
   } finally {
     await stop(subshift)
+    if (router !== undefined) await stop(router)
     if (plain !== undefined) await stop(plain)
   }
 
@@ -212,6 +236,8 @@ export async function run(): Promise<Section> {
   )
   const putRatio = rps("subshift", "PUT", TARGET_AT).median / rps("plain", "PUT", TARGET_AT).median
   const getRatio = rps("subshift", "GET", TARGET_AT).median / rps("plain", "GET", TARGET_AT).median
+  const withFast = rps("subshift", "PUT", TARGET_AT)
+  const withoutFast = rps("router", "PUT", TARGET_AT)
   const worstP99 = Math.max(p99("subshift", "PUT", TARGET_AT).median, p99("subshift", "GET", TARGET_AT).median)
   const templateBytes = Buffer.byteLength(template)
   const markdown = [
@@ -230,6 +256,10 @@ export async function run(): Promise<Section> {
     ]),
     "",
     `After all runs the Subshift server's RSS was ${num(loadedRss)} MB.`,
+    "",
+    `The fast path, PUT · ${TARGET_AT}: ${cell(withFast)} req/s with it, ${cell(withoutFast)} req/s without it ` +
+    `(the same bundle with \`SUBSHIFT_FAST_PATH=off\`, p50 / p99 ${ms(p50("router", "PUT", TARGET_AT))} / ${ms(p99("router", "PUT", TARGET_AT).median)} ms, ` +
+    `${errors("router", "PUT", TARGET_AT)} non-2xx): with it, ${ratio(withFast.median, withoutFast.median)} times as many.`,
     "",
     `Targets at ${TARGET_AT} connections: PUT ratio ≥ 0.25: ${putRatio.toFixed(2)} ${verdict(putRatio >= 0.25)}; ` +
     `GET ratio ≥ 0.30: ${getRatio.toFixed(2)} ${verdict(getRatio >= 0.3)}; ` +
