@@ -1,8 +1,8 @@
 /**
  * The server, composed from the configuration: the store, the core's use cases, the scheduler
  * and the sweeps, the optional test clock, authentication, the bot check, the handlers, the
- * transport guards (body limit, content type, malformed JSON, unknown routes, unexpected faults,
- * `Retry-After`), OpenAPI and docs, on a Node HTTP server.
+ * transport guards (body limit, content type, body depth, unknown routes; every failure answered
+ * through the transport edge, `Edge.ts`), OpenAPI and docs, on a Node HTTP server.
  * The tracer is off unless tracing is configured, and no logger runs per request: only errors
  * and slow requests are logged.
  */
