@@ -21,7 +21,6 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type { ServerResponse } from "node:http"
 
@@ -70,11 +69,7 @@ export const parseJson = (text: string): Either.Either<unknown, HttpErrors.Malfo
 }
 
 /** Decodes unknown data with a schema; a refusal is an `InvalidInput` naming the first field in the one path style. */
-export const decoder: <A, I>(schema: Schema.Schema<A, I, never>) => (input: unknown) => Either.Either<A, InvalidInput> = (schema) =>
-  Input.decode(schema)
-
-/** The `InvalidInput` of a schema's refusal. */
-export const invalidInput = (error: ParseResult.ParseError): InvalidInput => Input.toInvalidInput(error)
+export const decoder = <A, I>(schema: Schema.Schema<A, I, never>) => Input.decode(schema)
 
 /** The `InvalidInput` of the first issue the platform reports for a request it could not decode. */
 export const invalidIssue = (
@@ -159,7 +154,7 @@ export interface RequestLine {
 }
 
 /** Logs an unexpected failure: its cause goes to the log, never to the client. */
-export const logUnexpected = (request: RequestLine, cause: Cause.Cause<unknown>): Effect.Effect<void> =>
+const logUnexpected = (request: RequestLine, cause: Cause.Cause<unknown>): Effect.Effect<void> =>
   Effect.logError("unexpected failure", { method: request.method, url: request.url, cause: Cause.pretty(cause) })
 
 /** The log entry of a request that took `slowMs` or more since `started`, by path; `undefined` for a request in time. */
