@@ -45,6 +45,12 @@ describe("configuration", () => {
     expect(await failure({ SUBSHIFT_DB_STATEMENT_TIMEOUT: "0 millis" })).toContain("SUBSHIFT_DB_STATEMENT_TIMEOUT")
   })
 
+  it("the fast path is on unless SUBSHIFT_FAST_PATH=off; another value stops the start naming the variable", async () => {
+    expect((await configOf()).fastPath).toBe(true)
+    expect((await configOf({ SUBSHIFT_FAST_PATH: "off" })).fastPath).toBe(false)
+    expect(await failure({ SUBSHIFT_FAST_PATH: "no" })).toContain("SUBSHIFT_FAST_PATH")
+  })
+
   it("DATABASE_URL selects Postgres", async () => {
     expect((await configOf({ DATABASE_URL: "postgres://localhost/x" })).store.kind).toBe("postgres")
   })
