@@ -1,16 +1,70 @@
 /**
- * Driving the change-plan page in Debian's Chromium through `playwright-core`: a fresh profile
- * per browser, the API answers the page received (to compare what it shows with them), keyboard
+ * Driving the change-plan page in Chromium through `playwright-core`: a fresh profile per
+ * browser, the API answers the page received (to compare what it shows with them), keyboard
  * helpers that check focus stays visible, and screenshots when `SUBSHIFT_SCREENSHOTS` is set.
  */
-import { mkdtemp, mkdir, rm } from "node:fs/promises"
+import { constants, createReadStream, createWriteStream } from "node:fs"
+import { access, mkdtemp, mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises"
+import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
+import { pipeline } from "node:stream/promises"
 import { fileURLToPath } from "node:url"
+import { createBrotliDecompress } from "node:zlib"
 import * as Playwright from "playwright-core"
 
-/** Debian's Chromium. */
-export const CHROMIUM = "/usr/bin/chromium"
+/** Debian's Chromium, used when it is installed. */
+export const SYSTEM_CHROMIUM = "/usr/bin/chromium"
+
+const isExecutable = (path: string) => access(path, constants.X_OK).then(() => true, () => false)
+
+/**
+ * Unpacks the Chromium that the `@sparticuz/chromium` devDependency ships (one brotli-compressed
+ * executable) into `node_modules/.cache/subshift-chromium/<version>/`, once per installed version.
+ * The package's own unpacker writes to fixed names in the temporary directory and trusts any file
+ * already there, even a half-written one; here each writer decompresses to a file of its own and
+ * renames it into place, so concurrent test files and interrupted runs never see a partial binary;
+ * what an interrupted writer left is removed once it is clearly abandoned.
+ */
+export const unpackBundledChromium = async (): Promise<string> => {
+  const pkg = join(dirname(createRequire(import.meta.url).resolve("@sparticuz/chromium")), "..")
+  const { version } = JSON.parse(await readFile(join(pkg, "package.json"), "utf8")) as { version: string }
+  const directory = join(pkg, "..", "..", ".cache", "subshift-chromium", version)
+  const executable = join(directory, "chromium")
+  if (await isExecutable(executable)) return executable
+  await mkdir(directory, { recursive: true })
+  for (const name of await readdir(directory)) {
+    if (!name.endsWith(".partial")) continue
+    const path = join(directory, name)
+    const written = await stat(path).then((s) => s.mtimeMs, () => Date.now())
+    if (Date.now() - written > 10 * 60_000) await rm(path, { force: true })
+  }
+  const partial = join(directory, `chromium.${process.pid}.${Date.now()}.partial`)
+  try {
+    await pipeline(
+      createReadStream(join(pkg, "bin", "chromium.br")),
+      createBrotliDecompress(),
+      createWriteStream(partial, { mode: 0o755 })
+    )
+    await rename(partial, executable)
+  } finally {
+    await rm(partial, { force: true })
+  }
+  return executable
+}
+
+let chosen: Promise<string> | undefined
+
+/**
+ * The Chromium the tests drive: `SUBSHIFT_CHROMIUM` when set, else Debian's when installed, else
+ * the one `npm install` brought.
+ */
+export const chromiumPath = (): Promise<string> =>
+  (chosen ??= (async () => {
+    const named = process.env.SUBSHIFT_CHROMIUM
+    if (named !== undefined && named !== "") return named
+    return (await isExecutable(SYSTEM_CHROMIUM)) ? SYSTEM_CHROMIUM : unpackBundledChromium()
+  })())
 
 /** The flags every launch uses. */
 export const FLAGS = [
@@ -28,7 +82,7 @@ export const launch = async () => {
   const profile = await mkdtemp(join(tmpdir(), "subshift-chromium-"))
   // Playwright refuses `--user-data-dir` in `args`: a persistent context is how it takes a profile.
   const context = await Playwright.chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+    executablePath: await chromiumPath(),
     headless: true,
     args: FLAGS,
     viewport: { width: 1100, height: 900 },
