@@ -154,10 +154,13 @@ const explain = (answer) => {
         "This change was updated somewhere else (another tab or device) since you last saw it. The latest version is shown below; check it and pick again if needed.",
         []
       )
-    case 410:
-      return alertWith("410", "This checkout has expired: changes are kept for 14 days. Start again to see today's options and prices.", [
-        button("Start again", () => initiate(basket?.order.forSubscription.id ?? session.subscriptionId))
-      ])
+    case 410: {
+      // The basket is gone: its picks, quote and confirm button would only lead to more 410s.
+      for (const v of views) $(v).hidden = true
+      const startAgain = button("Start again", () => initiate(basket?.order.forSubscription.id ?? session.subscriptionId))
+      alertWith("410", "This checkout has expired: changes are kept for 14 days. Start again to see today's options and prices.", [startAgain])
+      return startAgain.focus()
+    }
     case 423: {
       const pending = answer.body?.pendingChangeDate ?? error.details?.pendingChangeDate
       return alertWith(

@@ -256,7 +256,7 @@ describe.sequential("the change-plan page in Chromium", () => {
 })
 
 describe.sequential("the change-plan page when the checkout has expired", () => {
-  it("shows the 410 with a way to start again, and starting again opens a fresh checkout", async () => {
+  it("shows the 410 alone with a way to start again, the stale form hidden, and starting again opens a fresh checkout", async () => {
     const server = await Harness.start()
     const browser = await Browser.launch()
     try {
@@ -273,16 +273,26 @@ describe.sequential("the change-plan page when the checkout has expired", () => 
 
       server.clock.advance(15 * 86_400_000)
       const upgrade = opened.body.nextActions.upgrades[0]
-      const expired = await Browser.answerTo(page, "PUT", CHECKOUT, () => page.check(`#offer-${upgrade.offerId}`))
+      // One click: `check` clicks again when the box is not ticked afterwards, and the page hides it.
+      const expired = await Browser.answerTo(page, "PUT", CHECKOUT, () => page.click(`#offer-${upgrade.offerId}`))
       expect(expired.status).toBe(410)
       expect(await page.locator("#alert").getAttribute("data-kind")).toBe("410")
       expect(await page.locator("#alert-text").textContent()).toContain("expired")
+      // Nothing of the expired basket stays on show: no picks, no quote, no confirm button.
+      for (const stale of ["#checkout", "#change-form", "#quote", "#commit", `#offer-${upgrade.offerId}`]) {
+        expect(await page.locator(stale).isVisible(), stale).toBe(false)
+      }
+      const startAgain = page.locator("#alert-actions button")
+      expect(await startAgain.textContent()).toBe("Start again")
+      expect(await startAgain.evaluate((b) => b === document.activeElement)).toBe(true)
       await Browser.screenshot(page, "8-expired")
 
       const fresh = await Browser.answerTo(page, "POST", CHECKOUT, () => page.click("#alert-actions button"))
       expect(fresh.status).toBe(200)
       expect(fresh.body.checkoutId).not.toBe(opened.body.checkoutId)
       expect(await page.locator("#alert").isHidden()).toBe(true)
+      expect(await page.locator("#commit").isVisible()).toBe(true)
+      expect(await page.locator(`#offer-${fresh.body.nextActions.upgrades[0].offerId}`).isVisible()).toBe(true)
       await page.close()
     } finally {
       await browser.close()
