@@ -4,7 +4,7 @@
  * helpers that check focus stays visible, and screenshots when `SUBSHIFT_SCREENSHOTS` is set.
  */
 import { constants, createReadStream, createWriteStream } from "node:fs"
-import { access, mkdtemp, mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises"
+import { access, link, mkdtemp, mkdir, readdir, readFile, rm, stat } from "node:fs/promises"
 import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
@@ -23,8 +23,10 @@ const isExecutable = (path: string) => access(path, constants.X_OK).then(() => t
  * executable) into `node_modules/.cache/subshift-chromium/<version>/`, once per installed version.
  * The package's own unpacker writes to fixed names in the temporary directory and trusts any file
  * already there, even a half-written one; here each writer decompresses to a file of its own and
- * renames it into place, so concurrent test files and interrupted runs never see a partial binary;
- * what an interrupted writer left is removed once it is clearly abandoned.
+ * hard-links it into place, so concurrent test files and interrupted runs never see a partial
+ * binary. The first link wins and is never replaced: Chromium starts its helper processes by
+ * executing its own path again, which fails if that path was swapped under a running browser.
+ * What an interrupted writer left is removed once it is clearly abandoned.
  */
 export const unpackBundledChromium = async (): Promise<string> => {
   const pkg = join(dirname(createRequire(import.meta.url).resolve("@sparticuz/chromium")), "..")
@@ -46,7 +48,9 @@ export const unpackBundledChromium = async (): Promise<string> => {
       createBrotliDecompress(),
       createWriteStream(partial, { mode: 0o755 })
     )
-    await rename(partial, executable)
+    await link(partial, executable).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== "EEXIST") throw error
+    })
   } finally {
     await rm(partial, { force: true })
   }
