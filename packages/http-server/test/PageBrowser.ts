@@ -85,14 +85,21 @@ export const FLAGS = [
 export const launch = async () => {
   const profile = await mkdtemp(join(tmpdir(), "subshift-chromium-"))
   // Playwright refuses `--user-data-dir` in `args`: a persistent context is how it takes a profile.
-  const context = await Playwright.chromium.launchPersistentContext(profile, {
-    executablePath: await chromiumPath(),
-    headless: true,
-    args: FLAGS,
-    viewport: { width: 1100, height: 900 },
-    locale: "en-GB",
-    timeout: 30_000
-  })
+  const context = await chromiumPath()
+    .then((executablePath) =>
+      Playwright.chromium.launchPersistentContext(profile, {
+        executablePath,
+        headless: true,
+        args: FLAGS,
+        viewport: { width: 1100, height: 900 },
+        locale: "en-GB",
+        timeout: 30_000
+      })
+    )
+    .catch(async (error) => {
+      await rm(profile, { recursive: true, force: true })
+      throw error
+    })
   return {
     context,
     close: async () => {
