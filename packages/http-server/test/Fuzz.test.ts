@@ -11,6 +11,7 @@ import { Amendments } from "@subshift/core/Amendments"
 import { Baskets } from "@subshift/core/Baskets"
 import { BillGroups } from "@subshift/core/BillGroups"
 import { Events } from "@subshift/core/Events"
+import type { StorePorts } from "@subshift/core/StorePorts"
 import { Subscriptions } from "@subshift/core/Subscriptions"
 import * as Wire from "@subshift/http-api/Wire"
 import { DEV_PARTNER_TOKEN } from "@subshift/http-server/Config"
@@ -45,7 +46,7 @@ const BILL_GROUPS = ["bg-acme", "bg-acme-old"]
 /** The memory store, remembering the id of everything written so that a snapshot can read it all back. */
 const recordingStore = () => {
   const seen = { subscriptions: new Set(SEED_SUBSCRIPTIONS), baskets: new Set<string>(), writes: 0 }
-  let ports: Context.Context<MemoryStore.Ports> | undefined
+  let ports: Context.Context<StorePorts> | undefined
   const layer = Layer.effectContext(
     Effect.map(MemoryStore.make(), (context) => {
       const subscriptions = Context.get(context, Subscriptions)

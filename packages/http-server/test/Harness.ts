@@ -9,6 +9,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Baskets } from "@subshift/core/Baskets"
 import * as CoreBotCheck from "@subshift/core/BotCheck"
 import { StoreUnavailable } from "@subshift/core/Errors"
+import type { StorePorts } from "@subshift/core/StorePorts"
 import { Subscriptions } from "@subshift/core/Subscriptions"
 import * as Client from "@subshift/http-api/Client"
 import * as Config from "@subshift/http-server/Config"
@@ -48,7 +49,7 @@ export interface StoreControls {
   /** The next commit touching one of these subscriptions dies (a defect), once. */
   readonly dyingCommits: Set<string>
   /** The store's ports, once the server has built them. */
-  ports?: Context.Context<MemoryStore.Ports>
+  ports?: Context.Context<StorePorts>
 }
 
 /** Fresh store controls. */
@@ -98,7 +99,7 @@ export interface TestServer {
   readonly clock: ReturnType<typeof movableClock>
   readonly store: StoreControls
   /** Runs a program on the server's store, through its ports. */
-  readonly run: <A, E>(program: Effect.Effect<A, E, MemoryStore.Ports>) => Promise<A>
+  readonly run: <A, E>(program: Effect.Effect<A, E, StorePorts>) => Promise<A>
   readonly token: (claims: Demo.Claims) => Promise<string>
   readonly close: () => Promise<void>
 }

@@ -17,6 +17,7 @@ import { Events } from "@subshift/core/Events"
 import * as Idempotency from "@subshift/core/Idempotency"
 import type { Offer } from "@subshift/core/Offer"
 import type { Subscription } from "@subshift/core/Subscription"
+import type { StorePorts } from "@subshift/core/StorePorts"
 import { Subscriptions } from "@subshift/core/Subscriptions"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -29,9 +30,6 @@ export interface Seed {
   readonly subscriptions?: ReadonlyArray<Subscription> | undefined
   readonly billGroups?: ReadonlyArray<BillGroup> | undefined
 }
-
-/** Every port this adapter provides. */
-export type Ports = Catalog.Catalog | Subscriptions | Baskets | BillGroups | Amendments | Events | Idempotency.Idempotency
 
 interface State {
   readonly offers: Map<string, Offer>
@@ -78,7 +76,7 @@ const putOffers = (state: State, offers: ReadonlyArray<Offer>) => {
 const byId = (a: { readonly id: string }, b: { readonly id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
 /** Builds the ports over a fresh state. */
-export const make = (seed: Seed = {}): Effect.Effect<Context.Context<Ports>> =>
+export const make = (seed: Seed = {}): Effect.Effect<Context.Context<StorePorts>> =>
   Effect.sync(() => {
     const state: State = {
       offers: new Map(),
@@ -308,4 +306,4 @@ export const make = (seed: Seed = {}): Effect.Effect<Context.Context<Ports>> =>
   })
 
 /** Every repository port, in memory, optionally seeded. Each build of the layer is a new store. */
-export const layer = (seed: Seed = {}): Layer.Layer<Ports> => Layer.effectContext(make(seed))
+export const layer = (seed: Seed = {}): Layer.Layer<StorePorts> => Layer.effectContext(make(seed))

@@ -10,15 +10,13 @@ import { BillGroups } from "@subshift/core/BillGroups"
 import { Catalog } from "@subshift/core/Catalog"
 import { Events } from "@subshift/core/Events"
 import * as Idempotency from "@subshift/core/Idempotency"
+import type { StorePorts } from "@subshift/core/StorePorts"
 import { Subscriptions } from "@subshift/core/Subscriptions"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Fixtures from "./Fixtures.js"
-
-/** The ports a store adapter provides. */
-export type StorePorts = Catalog | Subscriptions | Baskets | BillGroups | Amendments | Events | Idempotency.Idempotency
 
 const conflictOf = <A, E extends { readonly _tag: string }>(self: Effect.Effect<A, E>) =>
   Effect.map(Effect.flip(self), (e) => e._tag)

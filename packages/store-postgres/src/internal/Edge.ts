@@ -1,0 +1,93 @@
+/**
+ * Where every port call ends: driver failures mapped to the port's errors. A lost or refused
+ * connection is `StoreUnavailable`; anything else (a constraint the core should never break, a
+ * row that no longer decodes) is a defect that explains itself.
+ */
+import type * as PgClient from "@effect/sql-pg/PgClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import { StoreUnavailable, VersionConflict } from "@subshift/core/Errors"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+
+// SQLSTATE classes that mean "the database cannot serve this now; try again": connection
+// exceptions (08), insufficient resources (53), operator intervention such as
+// `pg_terminate_backend` or a shutdown (57P), and the retryable transaction outcomes.
+const retryableStates = new Set(["40001", "40P01", "55P03", "57014"])
+
+const sqlStateOf = (cause: unknown): string | undefined =>
+  typeof cause === "object" && cause !== null && "severity" in cause && "code" in cause && typeof cause.code === "string"
+    ? cause.code
+    : undefined
+
+/**
+ * Whether a driver error means the store is unreachable. Errors that carry no SQLSTATE come from
+ * the socket or the pool (refused, reset, terminated, timed out), never from a statement.
+ */
+export const isUnavailable = (error: SqlError): boolean => {
+  const state = sqlStateOf(error.cause)
+  if (state === undefined) return true
+  return state.startsWith("08") || state.startsWith("53") || state.startsWith("57P") || retryableStates.has(state)
+}
+
+const describe = (error: SqlError): string => {
+  const cause = error.cause
+  const detail = cause instanceof Error ? cause.message : cause === undefined ? "" : String(cause)
+  return detail === "" ? error.message : `${error.message}: ${detail}`
+}
+
+/** Whether a value is a driver error. */
+export const isSqlError = (u: unknown): u is SqlError =>
+  typeof u === "object" && u !== null && "_tag" in u && u._tag === "SqlError"
+
+/**
+ * A statement the database refused for a reason other than reachability: a bug or broken data,
+ * reported with the database's own words so that the defect explains itself.
+ */
+export const refused = (what: string, error: SqlError) => {
+  const state = sqlStateOf(error.cause)
+  return new Error(`store-postgres ${what}: ${describe(error)}${state === undefined ? "" : ` (SQLSTATE ${state})`}`, {
+    cause: error
+  })
+}
+
+/** The typed failure of a call the database could not serve. */
+export const unavailable = (error: SqlError) =>
+  new StoreUnavailable({ message: `the database is unavailable (${describe(error)})` })
+
+/**
+ * Maps driver failures at the edge of a port call. A failed `COMMIT` or `ROLLBACK` surfaces from
+ * `withTransaction` as a defect carrying the `SqlError`, so defects are inspected too: when the
+ * connection died mid-transaction that is the only trace left of it.
+ */
+export const mapFailures = (what: string) => <A, E>(self: Effect.Effect<A, E | SqlError | ParseResult.ParseError>) =>
+  Effect.catchAllCause(self, (cause): Effect.Effect<A, Exclude<E, SqlError | ParseResult.ParseError> | StoreUnavailable> => {
+    const failure = Cause.failureOption(cause)
+    if (Option.isSome(failure)) {
+      const error = failure.value
+      if (isSqlError(error)) return isUnavailable(error) ? Effect.fail(unavailable(error)) : Effect.die(refused(what, error))
+      if (ParseResult.isParseError(error)) {
+        return Effect.dieMessage(`store-postgres ${what}: stored data does not match the schema: ${error.message}`)
+      }
+      return Effect.fail(error as Exclude<E, SqlError | ParseResult.ParseError>)
+    }
+    const defect = Cause.dieOption(cause)
+    if (Option.isSome(defect) && isSqlError(defect.value) && isUnavailable(defect.value)) {
+      return Effect.fail(unavailable(defect.value))
+    }
+    return Effect.failCause(cause as Cause.Cause<never>)
+  })
+
+/** The edge of a port call named `what`: `mapFailures`, with the wait bounded when the store is asked to. */
+export type Edge = typeof mapFailures
+
+/** What every port module is built from: the client its statements run on and the edge its calls end at. */
+export interface PortContext {
+  readonly sql: PgClient.PgClient
+  readonly edge: Edge
+}
+
+/** The conflict of a versioned write, naming the committed version when a row exists. */
+export const conflict = (entity: VersionConflict["entity"], id: string, expected: number | undefined, actual: number | null) =>
+  new VersionConflict({ entity, id, expected: expected ?? 0, ...(actual === null ? {} : { actual }) })

@@ -1,0 +1,83 @@
+/** The `Baskets` port, and the versioned basket write a subscription commit runs in its transaction. */
+import { Basket } from "@subshift/core/Basket"
+import { Baskets } from "@subshift/core/Baskets"
+import * as Event from "@subshift/core/Event"
+import * as Effect from "effect/Effect"
+import { conflict, type PortContext } from "./Edge.js"
+import { basketJson } from "./json.js"
+import type { InsertEvents } from "./PgEvents.js"
+import { cachedDecoder, decodeFirst, type TextRow } from "./Rows.js"
+import { written } from "./Versioned.js"
+
+/** The versioned basket write, for a commit's transaction. */
+export type SaveBasket = ReturnType<typeof make>["save"]
+
+/** Builds the `Baskets` port and `save`, the versioned write `Subscriptions.commit` reuses. */
+export const make = (context: PortContext, insertEvents: InsertEvents) => {
+  const { edge, sql } = context
+  // Baskets are large and mostly read once after their last write, so fewer are kept than offers.
+  const decodeBasket = cachedDecoder(Basket, 1024)
+  const finish = written(context)
+
+  const basketById = (id: string) => sql<TextRow>`SELECT data::text AS data FROM subshift_baskets WHERE id = ${id}`.withoutTransform
+
+  const insertBasket = (b: Basket) =>
+    Effect.flatMap(basketJson(b), (json) =>
+      sql<TextRow>`INSERT INTO subshift_baskets (id, subscription_id, version, expires_at, data)
+        VALUES (${b.id}, ${b.subscriptionId}, ${b.version}, ${b.expiresAt}::timestamptz, ${json}::jsonb)
+        ON CONFLICT (id) DO NOTHING
+        RETURNING data::text AS data`.withoutTransform)
+
+  // One statement: the version check and the write are atomic.
+  const save = (b: Basket, expectedVersion: number) =>
+    Effect.flatMap(basketJson(b), (json) =>
+      sql<TextRow>`UPDATE subshift_baskets SET version = ${b.version}, expires_at = ${b.expiresAt}::timestamptz,
+          subscription_id = ${b.subscriptionId}, data = ${json}::jsonb
+        WHERE id = ${b.id} AND version = ${expectedVersion}
+        RETURNING data::text AS data`.withoutTransform).pipe(finish("basket", b, expectedVersion, decodeBasket.remember))
+
+  // What a `basket.expired` event needs: the basket's owner and its subscription's, if it exists.
+  const expiredBaskets = (now: string) =>
+    sql<{
+      readonly id: string
+      readonly subscription_id: string
+      readonly owner_kind: "customer" | "partner"
+      readonly owner_id: string
+      readonly owner: string | null
+      readonly partner_org: string | null
+    }>`WITH d AS (
+        DELETE FROM subshift_baskets WHERE expires_at <= ${now}::timestamptz
+        RETURNING id, subscription_id, data->'owner'->>'kind' AS owner_kind, data->'owner'->>'id' AS owner_id
+      )
+      SELECT d.id, d.subscription_id, d.owner_kind, d.owner_id, s.owner, s.partner_org
+      FROM d LEFT JOIN subshift_subscriptions s ON s.id = d.subscription_id
+      ORDER BY d.id`.withoutTransform
+
+  const baskets = Baskets.of({
+    create: (basket) =>
+      insertBasket(basket).pipe(
+        Effect.flatMap((rows) =>
+          rows.length === 1
+            ? Effect.sync(() => decodeBasket.remember(rows[0]!.data, basket))
+            : Effect.fail(conflict("basket", basket.id, 0, null))
+        ),
+        edge("Baskets.create")
+      ),
+    findById: (id) => basketById(id).pipe(Effect.flatMap(decodeFirst(decodeBasket)), edge("Baskets.findById")),
+    save: (basket, expectedVersion) => save(basket, expectedVersion).pipe(edge("Baskets.save")),
+    deleteExpired: (now) =>
+      sql.withTransaction(Effect.gen(function*() {
+        const deleted = yield* expiredBaskets(now)
+        yield* insertEvents(deleted.map((row) =>
+          Event.basketExpired(
+            { id: row.id, subscriptionId: row.subscription_id, owner: { kind: row.owner_kind, id: row.owner_id } },
+            row.owner === null ? undefined : { owner: row.owner, partnerOrg: row.partner_org ?? undefined },
+            now
+          )
+        ))
+        return deleted.length
+      })).pipe(edge("Baskets.deleteExpired"))
+  })
+
+  return { baskets, save }
+}

@@ -1,0 +1,29 @@
+/** The `BillGroups` port. */
+import { BillGroup } from "@subshift/core/BillGroup"
+import { BillGroups } from "@subshift/core/BillGroups"
+import * as Effect from "effect/Effect"
+import type { PortContext } from "./Edge.js"
+import { decodeFirst, decoder, encodeJson, type TextRow } from "./Rows.js"
+
+const encodeBillGroup = encodeJson(BillGroup)
+const decodeBillGroup = decoder(BillGroup)
+
+/** Builds the `BillGroups` port. */
+export const make = ({ edge, sql }: PortContext) =>
+  BillGroups.of({
+    findById: (id) =>
+      sql<TextRow>`SELECT data::text AS data FROM subshift_bill_groups WHERE id = ${id}`.withoutTransform.pipe(
+        Effect.flatMap(decodeFirst(decodeBillGroup)),
+        edge("BillGroups.findById")
+      ),
+    put: (billGroup) =>
+      encodeBillGroup(billGroup).pipe(
+        Effect.flatMap((json) =>
+          sql`INSERT INTO subshift_bill_groups (id, version, data)
+            VALUES (${billGroup.id}, ${billGroup.version}, ${json}::jsonb)
+            ON CONFLICT (id) DO UPDATE SET version = excluded.version, data = excluded.data`.withoutTransform
+        ),
+        Effect.asVoid,
+        edge("BillGroups.put")
+      )
+  })

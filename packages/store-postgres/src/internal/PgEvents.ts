@@ -1,0 +1,56 @@
+/** The `Events` port, and the events insert every write that records events runs in its transaction. */
+import * as Event from "@subshift/core/Event"
+import { Events } from "@subshift/core/Events"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import type { PortContext } from "./Edge.js"
+import { count, decodeRows, decoder, encodeJson, type TextRow } from "./Rows.js"
+
+const encodeEvents = encodeJson(Schema.Array(Event.Event))
+const decodeStoredEvent = decoder(Event.StoredEvent)
+
+/**
+ * Inserts events in order, inside the caller's transaction. Sequences come from an identity, so
+ * two transactions writing at once could commit in the opposite order of their sequences, and a
+ * reader between the two commits would move its cursor past the one not yet visible. The lock
+ * (per schema, held to commit, and always the last one a writer takes, so it cannot close a
+ * deadlock) makes sequence order commit order.
+ */
+export const insertEvents = ({ sql }: PortContext) => (events: ReadonlyArray<Event.Event>) =>
+  events.length === 0 ? Effect.void : Effect.flatMap(encodeEvents(events), (json) =>
+    Effect.all([
+      sql`SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.subshift_events'))`.withoutTransform,
+      sql`INSERT INTO subshift_events (id, subscription_id, partner_org, data)
+        SELECT e->>'id', e->>'subscriptionId', e->>'partnerOrg', e
+        FROM jsonb_array_elements(${json}::jsonb) WITH ORDINALITY AS x(e, n)
+        ORDER BY n`.withoutTransform
+    ], { discard: true }))
+
+/** Inserts events inside the caller's transaction. */
+export type InsertEvents = ReturnType<typeof insertEvents>
+
+/** The `Events` port: keyset pages on `sequence`, which is added to the stored JSON when read. */
+export const make = ({ edge, sql }: PortContext) => {
+  const eventsAfter = (query: {
+    readonly after: number
+    readonly limit: number
+    readonly partnerOrg: string | undefined
+    readonly subscriptionId: string | undefined
+  }) =>
+    sql<TextRow>`SELECT (data || jsonb_build_object('sequence', sequence))::text AS data FROM subshift_events
+      WHERE sequence > ${query.after}
+      ${query.partnerOrg === undefined ? sql`` : sql`AND partner_org = ${query.partnerOrg}`}
+      ${query.subscriptionId === undefined ? sql`` : sql`AND subscription_id = ${query.subscriptionId}`}
+      ORDER BY sequence LIMIT ${query.limit}`.withoutTransform
+
+  return Events.of({
+    list: ({ after, limit, partnerOrg, subscriptionId }) => {
+      const rows = count(limit)
+      if (rows === 0) return Effect.succeed([])
+      return eventsAfter({ after: count(after), limit: rows, partnerOrg, subscriptionId }).pipe(
+        Effect.flatMap(decodeRows(decodeStoredEvent)),
+        edge("Events.list")
+      )
+    }
+  })
+}

@@ -1,0 +1,158 @@
+/**
+ * The `Subscriptions` port. A commit writes its subscriptions, basket, amendments and events in
+ * one transaction, and so does a save that records events.
+ */
+import { Subscription } from "@subshift/core/Subscription"
+import { Subscriptions } from "@subshift/core/Subscriptions"
+import * as Effect from "effect/Effect"
+import type { PortContext } from "./Edge.js"
+import type { InsertAmendments } from "./PgAmendments.js"
+import type { SaveBasket } from "./PgBaskets.js"
+import type { InsertEvents } from "./PgEvents.js"
+import { cachedDecoder, count, decodeFirst, decodeRows, encodeJson, type TextRow } from "./Rows.js"
+import { written } from "./Versioned.js"
+
+const encodeSubscription = encodeJson(Subscription)
+
+// The earliest day something is due on a subscription: its pending change, or its start while it
+// is pending. Migration 0002 computes the same from the stored JSON.
+const dueDateOf = (s: Subscription): string | null => {
+  const change = s.pendingChange?.effectiveDate
+  if (s.status !== "pending") return change ?? null
+  const start = s.currentPeriod.start
+  return change !== undefined && change < start ? change : start
+}
+
+const byId = (a: { readonly next: { readonly id: string } }, b: { readonly next: { readonly id: string } }) =>
+  a.next.id < b.next.id ? -1 : a.next.id > b.next.id ? 1 : 0
+
+/** The writes of the other ports that a commit runs in its transaction. */
+export interface CommitWrites {
+  readonly saveBasket: SaveBasket
+  readonly insertAmendments: InsertAmendments
+  readonly insertEvents: InsertEvents
+}
+
+/** Builds the `Subscriptions` port. */
+export const make = (context: PortContext, { insertAmendments, insertEvents, saveBasket }: CommitWrites) => {
+  const { edge, sql } = context
+  const decodeSubscription = cachedDecoder(Subscription, 4096)
+  const finish = written(context)
+
+  const subscriptionById = (id: string) =>
+    sql<TextRow>`SELECT data::text AS data FROM subshift_subscriptions WHERE id = ${id}`.withoutTransform
+  const subscriptionByName = (name: string) =>
+    sql<TextRow>`SELECT data::text AS data FROM subshift_subscriptions WHERE name = ${name}`.withoutTransform
+  const subscriptionsByOwner = (owner: string) =>
+    sql<TextRow>`SELECT data::text AS data FROM subshift_subscriptions WHERE owner = ${owner} ORDER BY id`.withoutTransform
+  const subscriptionsByBillGroup = (billGroupId: string) =>
+    sql<TextRow>`SELECT data::text AS data FROM subshift_subscriptions WHERE bill_group_id = ${billGroupId} ORDER BY id`
+      .withoutTransform
+  const subscriptionsByPartner = (
+    { after, limit, ownerId, partnerOrg }: {
+      readonly partnerOrg: string
+      readonly ownerId: string | undefined
+      readonly after: string | undefined
+      readonly limit: number
+    }
+  ) =>
+    sql<TextRow>`SELECT data::text AS data FROM subshift_subscriptions
+      WHERE partner_org = ${partnerOrg}
+      ${ownerId === undefined ? sql`` : sql`AND owner = ${ownerId}`}
+      ${after === undefined ? sql`` : sql`AND id > ${after}`}
+      ORDER BY id LIMIT ${limit}`.withoutTransform
+  const subscriptionsDue = (today: string, limit: number) =>
+    sql<TextRow>`SELECT data::text AS data FROM subshift_subscriptions
+      WHERE due_date <= ${today}::date
+      ORDER BY id LIMIT ${limit}`.withoutTransform
+
+  const columns = (s: Subscription) =>
+    Effect.map(encodeSubscription(s), (json) => ({
+      id: s.id,
+      name: s.name,
+      owner: s.owner,
+      partnerOrg: s.partnerOrg ?? null,
+      billGroupId: s.billGroupId ?? null,
+      dueDate: dueDateOf(s),
+      version: s.version,
+      json
+    }))
+
+  const putSubscription = (s: Subscription) =>
+    Effect.flatMap(columns(s), (c) =>
+      sql`INSERT INTO subshift_subscriptions (id, name, owner, partner_org, bill_group_id, due_date, version, data)
+        VALUES (${c.id}, ${c.name}, ${c.owner}, ${c.partnerOrg}, ${c.billGroupId}, ${c.dueDate}::date, ${c.version}, ${c.json}::jsonb)
+        ON CONFLICT (id) DO UPDATE SET name = excluded.name, owner = excluded.owner,
+          partner_org = excluded.partner_org, bill_group_id = excluded.bill_group_id, due_date = excluded.due_date,
+          version = excluded.version, data = excluded.data`.withoutTransform)
+
+  // One statement per write: the version check and the write are atomic. A concurrent writer of
+  // the same row makes the `UPDATE` wait for its commit and then re-check the version, so of two
+  // writers at one version exactly one matches.
+  const updateSubscription = (s: Subscription, expectedVersion: number) =>
+    Effect.flatMap(columns(s), (c) =>
+      sql<TextRow>`UPDATE subshift_subscriptions SET name = ${c.name}, owner = ${c.owner}, partner_org = ${c.partnerOrg},
+          bill_group_id = ${c.billGroupId}, due_date = ${c.dueDate}::date, version = ${c.version}, data = ${c.json}::jsonb
+        WHERE id = ${c.id} AND version = ${expectedVersion}
+        RETURNING data::text AS data`.withoutTransform)
+
+  // A new subscription must not exist yet, by id or by name.
+  const insertSubscription = (s: Subscription) =>
+    Effect.flatMap(columns(s), (c) =>
+      sql<TextRow>`INSERT INTO subshift_subscriptions (id, name, owner, partner_org, bill_group_id, due_date, version, data)
+        VALUES (${c.id}, ${c.name}, ${c.owner}, ${c.partnerOrg}, ${c.billGroupId}, ${c.dueDate}::date, ${c.version}, ${c.json}::jsonb)
+        ON CONFLICT DO NOTHING
+        RETURNING data::text AS data`.withoutTransform)
+
+  const one = decodeFirst(decodeSubscription)
+  const all = decodeRows(decodeSubscription)
+
+  return Subscriptions.of({
+    findById: (id) => subscriptionById(id).pipe(Effect.flatMap(one), edge("Subscriptions.findById")),
+    findByName: (name) => subscriptionByName(name).pipe(Effect.flatMap(one), edge("Subscriptions.findByName")),
+    listByOwner: (owner) =>
+      subscriptionsByOwner(owner).pipe(Effect.flatMap(all), edge("Subscriptions.listByOwner")),
+    listByPartner: ({ after, limit, ownerId, partnerOrg }) => {
+      const rows = Math.max(0, Math.floor(limit))
+      if (rows === 0) return Effect.succeed([])
+      return subscriptionsByPartner({ partnerOrg, ownerId, after, limit: rows }).pipe(
+        Effect.flatMap(all),
+        edge("Subscriptions.listByPartner")
+      )
+    },
+    listByBillGroup: (billGroupId) =>
+      subscriptionsByBillGroup(billGroupId).pipe(
+        Effect.flatMap(all),
+        edge("Subscriptions.listByBillGroup")
+      ),
+    listDue: (today, limit) => {
+      const rows = count(limit)
+      if (rows === 0) return Effect.succeed([])
+      return subscriptionsDue(today, rows).pipe(
+        Effect.flatMap(all),
+        edge("Subscriptions.listDue")
+      )
+    },
+    put: (subscription) => putSubscription(subscription).pipe(Effect.asVoid, edge("Subscriptions.put")),
+    save: (subscription, expectedVersion, events = []) => {
+      const update = updateSubscription(subscription, expectedVersion).pipe(
+        finish("subscription", subscription, expectedVersion, decodeSubscription.remember)
+      )
+      return (events.length === 0 ? update : sql.withTransaction(Effect.zipRight(update, insertEvents(events)))).pipe(
+        edge("Subscriptions.save")
+      )
+    },
+    commit: (commit) =>
+      sql.withTransaction(Effect.gen(function*() {
+        // Subscriptions are locked in id order so that two commits over the same subscriptions
+        // wait for each other instead of deadlocking.
+        for (const { expectedVersion, next } of [...commit.subscriptions].sort(byId)) {
+          yield* (expectedVersion === undefined ? insertSubscription(next) : updateSubscription(next, expectedVersion))
+            .pipe(finish("subscription", next, expectedVersion, decodeSubscription.remember))
+        }
+        if (commit.basket !== undefined) yield* saveBasket(commit.basket.next, commit.basket.expectedVersion)
+        if (commit.amendments.length > 0) yield* insertAmendments(commit.amendments)
+        yield* insertEvents(commit.events)
+      })).pipe(edge("Subscriptions.commit"))
+  })
+}
