@@ -1,22 +1,37 @@
 #!/usr/bin/env node
-// The dependency rule (DESIGN §1): what each package's source may import. npm hoists every
-// dependency to the root, so an undeclared import would still compile; this check makes it fail.
+// The dependency rule (DESIGN §1): what each package's source may import, and what its tests may
+// import besides. npm hoists every dependency to the root, so an undeclared import would still
+// compile; this check makes it fail. A test-only edge is declared in `devDependencies`, so that a
+// test-time cycle (the core's tests running on the in-memory store and the testing kit, which
+// both depend on the core) is written down rather than hidden; source may never use it.
 import { readdirSync, readFileSync, statSync } from "node:fs"
 import { builtinModules } from "node:module"
 import { join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 
-/** The packages each workspace package's `src` may import, besides Node built-ins where allowed. */
+const testKit = ["@subshift/testing", "@effect/vitest", "vitest"]
+
+/**
+ * The packages each workspace package's `src` may import (`allow`, besides Node built-ins where
+ * `builtins`), and what its `test` folder may import on top of that (`tests`, plus any Node
+ * built-in). Source imports must be declared in `dependencies` or `peerDependencies`; test-only
+ * imports may be declared in `devDependencies` instead.
+ */
 export const RULES = {
-  "@subshift/core": { allow: ["effect"], builtins: false },
-  "@subshift/testing": { allow: ["@subshift/core", "effect", "@effect/vitest", "vitest", "fast-check"], builtins: false },
-  "@subshift/store-memory": { allow: ["@subshift/core", "effect"], builtins: false },
+  "@subshift/core": { allow: ["effect"], builtins: false, tests: [...testKit, "@subshift/store-memory"] },
+  "@subshift/testing": {
+    allow: ["@subshift/core", "effect", "@effect/vitest", "vitest", "fast-check"],
+    builtins: false,
+    tests: ["@subshift/store-memory"]
+  },
+  "@subshift/store-memory": { allow: ["@subshift/core", "effect"], builtins: false, tests: testKit },
   "@subshift/store-postgres": {
     allow: ["@subshift/core", "effect", "@effect/sql", "@effect/sql-pg", "@effect/platform", "@effect/experimental", "@electric-sql/pglite", "@electric-sql/pglite-socket"],
-    builtins: true
+    builtins: true,
+    tests: [...testKit, "pg"]
   },
-  "@subshift/http-api": { allow: ["@subshift/core", "effect", "@effect/platform"], builtins: false },
-  "@subshift/http-server": { allow: "*", builtins: true }
+  "@subshift/http-api": { allow: ["@subshift/core", "effect", "@effect/platform"], builtins: false, tests: testKit },
+  "@subshift/http-server": { allow: "*", builtins: true, tests: "*" }
 }
 
 const builtins = new Set(builtinModules)
@@ -26,12 +41,19 @@ const packageOf = (specifier) => {
   return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]
 }
 
-const sources = (dir) =>
-  readdirSync(dir).flatMap((name) => {
+// Every source file under `dir`; none when it does not exist.
+const sources = (dir) => {
+  try {
+    statSync(dir)
+  } catch {
+    return []
+  }
+  return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name)
     if (statSync(path).isDirectory()) return sources(path)
     return /\.(ts|tsx|mts|js|mjs)$/.test(name) && !name.endsWith(".d.ts") ? [path] : []
   })
+}
 
 const importPattern = /(?:^|[\s;])(?:import|export)\s+(?:type\s+)?(?:[^"';]*?\s+from\s+)?["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g
 
@@ -59,33 +81,46 @@ export const check = (root) => {
       ...Object.keys(manifest.dependencies ?? {}),
       ...Object.keys(manifest.peerDependencies ?? {})
     ])
-    let srcDir = join(packagesDir, dir, "src")
-    try {
-      statSync(srcDir)
-    } catch {
-      continue
-    }
-    for (const file of sources(srcDir)) {
-      for (const specifier of importsOf(readFileSync(file, "utf8"))) {
-        if (specifier.startsWith(".")) continue
-        const where = relative(root, file)
-        const bare = specifier.replace(/^node:/, "")
-        if (specifier.startsWith("node:") || builtins.has(packageOf(bare))) {
-          if (!rule.builtins) violations.push(`${where}: ${manifest.name} may not import the Node built-in ${specifier}`)
+    const declaredForTests = new Set([...declared, ...Object.keys(manifest.devDependencies ?? {})])
+    const where = (file) => relative(root, file)
+    const inManifest = relative(root, manifestPath)
+    for (const file of sources(join(packagesDir, dir, "src"))) {
+      for (const { specifier, builtin, pkg } of externalImports(file)) {
+        if (builtin) {
+          if (!rule.builtins) violations.push(`${where(file)}: ${manifest.name} may not import the Node built-in ${specifier}`)
+        } else if (pkg === manifest.name) {
           continue
-        }
-        const pkg = packageOf(specifier)
-        if (pkg === manifest.name) continue
-        if (rule.allow !== "*" && !rule.allow.includes(pkg)) {
-          violations.push(`${where}: ${manifest.name} may not import ${pkg}`)
+        } else if (rule.allow !== "*" && !rule.allow.includes(pkg)) {
+          violations.push(`${where(file)}: ${manifest.name} may not import ${pkg}`)
         } else if (!declared.has(pkg)) {
-          violations.push(`${where}: ${pkg} is imported but not declared in ${relative(root, manifestPath)}`)
+          const devOnly = declaredForTests.has(pkg) ? " (a devDependency is for tests only)" : ""
+          violations.push(`${where(file)}: ${pkg} is imported but not declared in ${inManifest}${devOnly}`)
+        }
+      }
+    }
+    for (const file of sources(join(packagesDir, dir, "test"))) {
+      for (const { builtin, pkg } of externalImports(file)) {
+        if (builtin || pkg === manifest.name) continue
+        const allowed = rule.allow === "*" || rule.tests === "*" || rule.allow.includes(pkg) || rule.tests.includes(pkg)
+        if (!allowed) {
+          violations.push(`${where(file)}: the tests of ${manifest.name} may not import ${pkg}`)
+        } else if (!declaredForTests.has(pkg)) {
+          violations.push(`${where(file)}: ${pkg} is imported by a test but not declared in ${inManifest} (devDependencies)`)
         }
       }
     }
   }
   return violations
 }
+
+// The non-relative imports of a file, each with its package or whether it is a Node built-in.
+const externalImports = (file) =>
+  importsOf(readFileSync(file, "utf8")).flatMap((specifier) => {
+    if (specifier.startsWith(".")) return []
+    const bare = specifier.replace(/^node:/, "")
+    const builtin = specifier.startsWith("node:") || builtins.has(packageOf(bare))
+    return [{ specifier, builtin, pkg: builtin ? bare : packageOf(specifier) }]
+  })
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const root = process.argv[2] ?? join(fileURLToPath(new URL(".", import.meta.url)), "..")

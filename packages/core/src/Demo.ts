@@ -1,13 +1,14 @@
 /**
  * A realistic demo: "The Daily Ledger", a digital publisher. Three tiers billed monthly or
  * annually in USD and GBP, add-ons with different compatibility, a partner-exclusive tier, a tier
- * not on sale yet, a partner organisation, and a bill group with an active contract.
+ * not on sale yet, a partner organisation, and a bill group with an active contract. It lives in
+ * the core so that a server can ship it to seed a demo store, and tests can share it.
  */
-import type { BillGroup } from "@subshift/core/BillGroup"
-import * as BillingPeriod from "@subshift/core/BillingPeriod"
-import * as CalendarDate from "@subshift/core/CalendarDate"
-import type { Offer, Rate } from "@subshift/core/Offer"
-import type { Subscription } from "@subshift/core/Subscription"
+import type { BillGroup } from "./BillGroup.js"
+import * as BillingPeriod from "./BillingPeriod.js"
+import * as CalendarDate from "./CalendarDate.js"
+import type { Offer, Rate } from "./Offer.js"
+import type { Subscription } from "./Subscription.js"
 
 const monthly = { count: 1, unit: "month" } as const
 const annual = { count: 1, unit: "year" } as const

@@ -6,8 +6,8 @@
  * identities and their tokens at `/account/demo-session`, the same ones the start banner prints.
  */
 import * as CalendarDate from "@subshift/core/CalendarDate"
+import * as DemoData from "@subshift/core/Demo"
 import { InternalError, MethodNotAllowed } from "@subshift/http-api/HttpErrors"
-import * as Testing from "@subshift/testing/Demo"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -72,17 +72,17 @@ export interface DemoIdentity {
 }
 
 const customerIdentities = [
-  { id: "alice", owner: Testing.customers.alice, label: "Alice (customer)" },
-  { id: "bob", owner: Testing.customers.bob, label: "Bob (customer)" },
-  { id: "erin", owner: Testing.customers.erin, label: "Erin (customer)" },
-  { id: "acme", owner: Testing.customers.acme, label: "Acme Corp (customer)" }
+  { id: "alice", owner: DemoData.customers.alice, label: "Alice (customer)" },
+  { id: "bob", owner: DemoData.customers.bob, label: "Bob (customer)" },
+  { id: "erin", owner: DemoData.customers.erin, label: "Erin (customer)" },
+  { id: "acme", owner: DemoData.customers.acme, label: "Acme Corp (customer)" }
 ] as const
 
 /** The demo identities, with tokens signed now and valid 30 days, like the ones the start banner prints. */
 export const demoIdentities = (config: ServerConfig) =>
   Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
-    const subscriptions = Testing.subscriptions(CalendarDate.fromEpochMillis(now))
+    const subscriptions = DemoData.subscriptions(CalendarDate.fromEpochMillis(now))
     const ttlSeconds = 30 * 86_400
     const customers = yield* Effect.forEach(customerIdentities, (c) =>
       Effect.map(Demo.sign(config.jwt, { subject: c.owner, scopes: ["checkout"], ttlSeconds }), (token): DemoIdentity => ({
@@ -96,7 +96,7 @@ export const demoIdentities = (config: ServerConfig) =>
       })))
     const partner = yield* Demo.sign(config.jwt, {
       subject: "ops@telco.example",
-      partnerOrg: Testing.partnerOrg,
+      partnerOrg: DemoData.partnerOrg,
       scopes: ["partner", "mma"],
       ttlSeconds
     })
@@ -104,7 +104,7 @@ export const demoIdentities = (config: ServerConfig) =>
       ...customers,
       {
         id: "telco",
-        label: `${Testing.partnerOrg} (partner, acting for its customers)`,
+        label: `${DemoData.partnerOrg} (partner, acting for its customers)`,
         kind: "partner",
         token: partner,
         subscriptions: [],

@@ -5,19 +5,18 @@
  * does not hold it yet, so a durable store keeps its data across restarts, and expired baskets
  * and idempotency records are swept periodically.
  */
-import type { Amendments } from "@subshift/core/Amendments"
 import { Baskets } from "@subshift/core/Baskets"
 import { BillGroups } from "@subshift/core/BillGroups"
 import { Catalog } from "@subshift/core/Catalog"
+import * as Demo from "@subshift/core/Demo"
 import type { StoreUnavailable } from "@subshift/core/Errors"
-import type { Events } from "@subshift/core/Events"
 import * as Idempotency from "@subshift/core/Idempotency"
 import * as Instant from "@subshift/core/Instant"
 import * as CalendarDate from "@subshift/core/CalendarDate"
+import type { StorePorts } from "@subshift/core/StorePorts"
 import { Subscriptions } from "@subshift/core/Subscriptions"
 import * as MemoryStore from "@subshift/store-memory/MemoryStore"
 import type * as PgStore from "@subshift/store-postgres/PgStore"
-import * as Demo from "@subshift/testing/Demo"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -27,8 +26,8 @@ import * as Schedule from "effect/Schedule"
 import * as Path from "node:path"
 import type { ServerConfig } from "./Config.js"
 
-/** Every port a store provides. */
-export type Ports = Catalog | Subscriptions | Baskets | BillGroups | Amendments | Events | Idempotency.Idempotency
+/** Every port a store provides: the core's `StorePorts`, under the name the server's modules use. */
+export type Ports = StorePorts
 
 /** The failure of a store that cannot start. */
 export class StoreStartError extends Error {

@@ -8,14 +8,20 @@ import { check } from "../../../scripts/check-deps.mjs"
 
 const repo = fileURLToPath(new URL("../../..", import.meta.url))
 
-/** A throwaway repository with one package whose source imports `imports`. */
-const fixture = (name: string, manifest: Record<string, unknown>, source: string): string => {
+/** A throwaway repository with one package holding `source` and, when given, a test holding `test`. */
+const fixture = (name: string, manifest: Record<string, unknown>, source: string, test?: string): string => {
   const root = mkdtempSync(join(tmpdir(), "subshift-deps-"))
   mkdirSync(join(root, "packages", "pkg", "src"), { recursive: true })
   writeFileSync(join(root, "packages", "pkg", "package.json"), JSON.stringify({ name, ...manifest }))
   writeFileSync(join(root, "packages", "pkg", "src", "index.ts"), source)
+  if (test !== undefined) {
+    mkdirSync(join(root, "packages", "pkg", "test"))
+    writeFileSync(join(root, "packages", "pkg", "test", "index.test.ts"), test)
+  }
   return root
 }
+
+const coreTest = `import { it } from "@effect/vitest"\nimport { MemoryStore } from "@subshift/store-memory"\nimport * as Demo from "@subshift/testing/Demo"\n`
 
 describe("the dependency rule", () => {
   it("holds for this repository", () => {
@@ -40,5 +46,54 @@ describe("the dependency rule", () => {
   it("fails for a package that has no rule", () => {
     const root = fixture("@subshift/unknown", {}, "export {}\n")
     expect(check(root)).toEqual([expect.stringContaining("has no dependency rule")])
+  })
+
+  it("passes when the core's tests use the testing kit and the in-memory store declared as devDependencies", () => {
+    const root = fixture("@subshift/core", {
+      peerDependencies: { effect: "3" },
+      devDependencies: { "@effect/vitest": "0", "@subshift/store-memory": "0", "@subshift/testing": "0" }
+    }, `import * as Effect from "effect/Effect"\n`, coreTest)
+    expect(check(root)).toEqual([])
+  })
+
+  it("fails when a test imports a package its package does not declare, not even as a devDependency", () => {
+    const root = fixture("@subshift/core", {
+      peerDependencies: { effect: "3" },
+      devDependencies: { "@effect/vitest": "0", "@subshift/testing": "0" }
+    }, `import * as Effect from "effect/Effect"\n`, coreTest)
+    expect(check(root)).toEqual([
+      expect.stringContaining("packages/pkg/test/index.test.ts: @subshift/store-memory is imported by a test but not declared")
+    ])
+  })
+
+  it("fails when a test imports a package outside its package's row for tests", () => {
+    const root = fixture("@subshift/core", {
+      peerDependencies: { effect: "3" },
+      devDependencies: { "@subshift/store-postgres": "0" }
+    }, `import * as Effect from "effect/Effect"\n`, `import { PgStore } from "@subshift/store-postgres"\n`)
+    expect(check(root)).toEqual([expect.stringContaining("the tests of @subshift/core may not import @subshift/store-postgres")])
+  })
+
+  it("fails when source imports what is declared only as a devDependency", () => {
+    const root = fixture("@subshift/http-api", {
+      peerDependencies: { effect: "3" },
+      devDependencies: { "@effect/platform": "0" }
+    }, `export type { HttpApi } from "@effect/platform/HttpApi"\n`)
+    expect(check(root)).toEqual([
+      expect.stringContaining("@effect/platform is imported but not declared in packages/pkg/package.json (a devDependency is for tests only)")
+    ])
+  })
+
+  it("fails when the core's source imports the in-memory store its tests may use", () => {
+    const root = fixture("@subshift/core", {
+      peerDependencies: { effect: "3" },
+      devDependencies: { "@subshift/store-memory": "0" }
+    }, `import { MemoryStore } from "@subshift/store-memory"\n`)
+    expect(check(root)).toEqual([expect.stringContaining("@subshift/core may not import @subshift/store-memory")])
+  })
+
+  it("lets a test import Node built-ins even where source may not", () => {
+    const root = fixture("@subshift/core", { peerDependencies: { effect: "3" } }, "export {}\n", `import { tmpdir } from "node:os"\n`)
+    expect(check(root)).toEqual([])
   })
 })
