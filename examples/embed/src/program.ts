@@ -1,7 +1,8 @@
 /**
  * Embedding Subshift: a host service validates its catalog, seeds a store, opens a basket on a
  * subscription, picks an upgrade and an add-on, shows the quote and commits. Only
- * `@subshift/core` and `@subshift/store-memory` are used.
+ * `@subshift/core` and a store are used: `@subshift/store-memory` here, and any other store's
+ * layer works the same way (the tests also run it on the embedded Postgres store).
  */
 import * as Catalog from "@subshift/core/Catalog"
 import * as Ids from "@subshift/core/Ids"
@@ -10,7 +11,9 @@ import * as Pricing from "@subshift/core/Pricing"
 import { Customer, CurrentPrincipal } from "@subshift/core/Principal"
 import type { Quote } from "@subshift/core/Quote"
 import type { Subscription } from "@subshift/core/Subscription"
+import type { StorePorts } from "@subshift/core/StorePorts"
 import { SubscriptionCheckout } from "@subshift/core/SubscriptionCheckout"
+import { Subscriptions } from "@subshift/core/Subscriptions"
 import { MemoryStore } from "@subshift/store-memory"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -62,25 +65,34 @@ export const render = (quote: Quote): Array<string> => [
   `  ${Money.format(quote.nextRecurring).padStart(12)}  from ${quote.nextBillingDate}, every month`
 ]
 
-/** The whole walk: validate, seed, open, pick, quote, commit. */
-export const program = Effect.gen(function*() {
-  const offers = yield* Catalog.decode(catalogFile)
-  const checkout = yield* SubscriptionCheckout.pipe(
-    Effect.provide(
-      SubscriptionCheckout.Default.pipe(
-        Layer.provide(MemoryStore.layer({ offers, subscriptions: [subscription] })),
-        Layer.provide(Pricing.layer()),
-        Layer.provide(Ids.layerRandom)
-      )
-    )
+/**
+ * The services the walk needs, over a store: the checkout and the store's own ports. The walk
+ * runs inside this layer, so the store stays open until the walk is done and is released after.
+ */
+export const layer = <E>(store: Layer.Layer<StorePorts, E>) =>
+  SubscriptionCheckout.Default.pipe(
+    Layer.provideMerge(store),
+    Layer.provide(Pricing.layer()),
+    Layer.provide(Ids.layerRandom)
   )
-  return yield* Effect.gen(function*() {
-    const basket = yield* checkout.initiate({ forSubscription: { id: subscription.id } })
-    const picked = yield* checkout.update(basket.id, [
-      { action: "add", type: "offer", offerId: basket.nextActions.upgrades[0]!.offerId },
-      { action: "add", type: "add_on", offerId: "sso" }
-    ])
-    const committed = yield* checkout.commit(picked.id)
-    return { basket, picked, committed }
-  }).pipe(Effect.provideService(CurrentPrincipal, new Customer({ customerId: subscription.owner })))
-})
+
+/** The walk over whatever store `layer` was given: validate, seed, open, pick, quote, commit. */
+export const walk = Effect.gen(function*() {
+  const offers = yield* Catalog.decode(catalogFile)
+  yield* (yield* Catalog.Catalog).put(offers)
+  yield* (yield* Subscriptions).put(subscription)
+  const checkout = yield* SubscriptionCheckout
+  const basket = yield* checkout.initiate({ forSubscription: { id: subscription.id } })
+  const picked = yield* checkout.update(basket.id, [
+    { action: "add", type: "offer", offerId: basket.nextActions.upgrades[0]!.offerId },
+    { action: "add", type: "add_on", offerId: "sso" }
+  ])
+  const committed = yield* checkout.commit(picked.id)
+  return { basket, picked, committed }
+}).pipe(Effect.provideService(CurrentPrincipal, new Customer({ customerId: subscription.owner })))
+
+/** The walk on a store, run entirely within the store's layer. */
+export const runOn = <E>(store: Layer.Layer<StorePorts, E>) => Effect.provide(walk, layer(store))
+
+/** The whole walk on the in-memory store. */
+export const program = runOn(MemoryStore.layer())
