@@ -29,12 +29,19 @@ const reject = (
   extra: { offerId?: string; reason?: Eligibility.Exclusion["reason"] } = {}
 ) => Either.left(new BasketRejected({ code, message, ...extra }))
 
-const action = (
-  item: { action: "add" | "remove"; type: "offer" | "add_on"; offerId: string },
+/** When an action applies: its timing constant, its date, and whether the part-period is prorated. */
+export interface When {
+  readonly timing: Offer.Timing
+  readonly effectiveDate: string
+  readonly prorate: boolean
+}
+
+/** One action on a line of a subscription, the shape shared by baskets and amendments. */
+export const lineAction = (
+  item: { action: Action["kind"]; type: Action["type"]; offerId: string },
   name: string,
   line: { rateId: string; quantity: number; unitPrice: { amount: number; currency: string } },
-  policy: Offer.ChangePolicy,
-  ctx: Eligibility.Context,
+  when: When,
   auto?: AutoReason
 ): Action => ({
   kind: item.action,
@@ -44,11 +51,25 @@ const action = (
   rateId: line.rateId,
   quantity: line.quantity,
   unitPrice: line.unitPrice,
-  timing: policy.timing,
-  effectiveDate: Timing.effectiveDate(policy.timing, ctx.today, ctx.period),
-  prorate: Timing.isProrated(policy),
+  timing: when.timing,
+  effectiveDate: when.effectiveDate,
+  prorate: when.prorate,
   ...(auto === undefined ? {} : { auto })
 })
+
+const action = (
+  item: { action: "add" | "remove"; type: "offer" | "add_on"; offerId: string },
+  name: string,
+  line: { rateId: string; quantity: number; unitPrice: { amount: number; currency: string } },
+  policy: Offer.ChangePolicy,
+  ctx: Eligibility.Context,
+  auto?: AutoReason
+): Action =>
+  lineAction(item, name, line, {
+    timing: policy.timing,
+    effectiveDate: Timing.effectiveDate(policy.timing, ctx.today, ctx.period),
+    prorate: Timing.isProrated(policy)
+  }, auto)
 
 const nameOf = (ctx: Eligibility.Context, offerId: string) => ctx.offers.get(offerId)?.name ?? offerId
 

@@ -4,6 +4,7 @@
  */
 import * as Schema from "effect/Schema"
 import * as BillingPeriod from "./BillingPeriod.js"
+import { Id } from "./Id.js"
 import * as Money from "./Money.js"
 
 /** The status of the contract behind a bill group. */
@@ -12,7 +13,7 @@ export type ContractStatus = typeof ContractStatus.Type
 
 /** A bill group. */
 export const BillGroup = Schema.Struct({
-  id: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)),
+  id: Id,
   accountId: Schema.String.pipe(Schema.minLength(1)),
   currency: Money.Currency,
   contractStatus: ContractStatus,

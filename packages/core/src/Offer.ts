@@ -5,13 +5,14 @@
  */
 import * as Schema from "effect/Schema"
 import * as BillingPeriod from "./BillingPeriod.js"
+import { MAX_ID_LENGTH } from "./Id.js"
 import * as Instant from "./Instant.js"
 import * as Money from "./Money.js"
 
 const Id = (what: string) =>
   Schema.String.pipe(
     Schema.minLength(1, { message: () => `${what} cannot be empty` }),
-    Schema.maxLength(64, { message: () => `${what} is at most 64 characters` }),
+    Schema.maxLength(MAX_ID_LENGTH, { message: () => `${what} is at most ${MAX_ID_LENGTH} characters` }),
     Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, {
       message: () => `${what} uses letters, digits and . _ : - only`
     })

@@ -9,6 +9,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { Catalog } from "./Catalog.js"
 import { Forbidden, InvalidInput, SubscriptionNotFound } from "./Errors.js"
+import { hasIdLength, MAX_ID_LENGTH } from "./Id.js"
 import type { Offer } from "./Offer.js"
 import * as Principal from "./Principal.js"
 import * as Subscription from "./Subscription.js"
@@ -95,8 +96,8 @@ export class PartnerSubscriptions extends Effect.Service<PartnerSubscriptions>()
 
     const detail = Effect.fn("PartnerSubscriptions.detail")(function*(id: string) {
       const principal = yield* partner
-      if (id.length === 0 || id.length > 64) {
-        return yield* new InvalidInput({ field: "id", message: "a subscription id is 1 to 64 characters" })
+      if (!hasIdLength(id)) {
+        return yield* new InvalidInput({ field: "id", message: `a subscription id is 1 to ${MAX_ID_LENGTH} characters` })
       }
       const found = yield* subscriptions.findById(id)
       if (Option.isNone(found) || !Principal.canAccess(principal, found.value)) {

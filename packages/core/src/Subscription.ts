@@ -7,6 +7,7 @@ import { type Action, PendingChange } from "./Amendment.js"
 import * as BillingPeriod from "./BillingPeriod.js"
 import { CalendarDate } from "./CalendarDate.js"
 import { Instant } from "./Instant.js"
+import { Id } from "./Id.js"
 import * as Money from "./Money.js"
 import { OfferId, PartnerOrgId, RateId } from "./Offer.js"
 
@@ -32,7 +33,7 @@ export type Line = typeof Line.Type
 export const Subscription = Schema.Struct({
   id: SubscriptionId,
   /** The human reference, e.g. `3V053CN9SFIG`. */
-  name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)),
+  name: Id,
   owner: Schema.String.pipe(Schema.minLength(1)),
   partnerOrg: Schema.optional(PartnerOrgId),
   billGroupId: Schema.optional(Schema.String),

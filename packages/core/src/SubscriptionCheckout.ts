@@ -23,6 +23,7 @@ import {
   VersionConflict
 } from "./Errors.js"
 import * as Event from "./Event.js"
+import { Id } from "./Id.js"
 import { Ids } from "./Ids.js"
 import * as Input from "./Input.js"
 import { Pricing } from "./Pricing.js"
@@ -35,8 +36,8 @@ import * as Clock from "./internal/clock.js"
 
 /** Which subscription a checkout is for: by id or by its human reference. */
 export const SubscriptionRef = Schema.Union(
-  Schema.Struct({ id: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)) }),
-  Schema.Struct({ name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)) })
+  Schema.Struct({ id: Id }),
+  Schema.Struct({ name: Id })
 )
 export type SubscriptionRef = typeof SubscriptionRef.Type
 

@@ -1,4 +1,5 @@
 /** Subscription change checkout: the pure core of Subshift. */
+export * as AmendRules from "./AmendRules.js"
 export * as Amendment from "./Amendment.js"
 export * as Amendments from "./Amendments.js"
 export * as Authenticator from "./Authenticator.js"
@@ -17,6 +18,7 @@ export * as Eligibility from "./Eligibility.js"
 export * as Errors from "./Errors.js"
 export * as Event from "./Event.js"
 export * as Events from "./Events.js"
+export * as Id from "./Id.js"
 export * as Idempotency from "./Idempotency.js"
 export * as Ids from "./Ids.js"
 export * as Input from "./Input.js"

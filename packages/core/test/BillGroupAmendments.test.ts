@@ -7,6 +7,7 @@ import * as Pricing from "@subshift/core/Pricing"
 import { CurrentPrincipal, Customer, Partner } from "@subshift/core/Principal"
 import type { Subscription } from "@subshift/core/Subscription"
 import { Subscriptions } from "@subshift/core/Subscriptions"
+import * as Wire from "@subshift/http-api/Wire"
 import { MemoryStore } from "@subshift/store-memory"
 import { Demo } from "@subshift/testing"
 import { describe, expect, it } from "@effect/vitest"
@@ -65,6 +66,10 @@ const failure = (request: AmendRequest) =>
     return yield* Effect.flip((yield* BillGroupAmendments).amend(request))
   })
 
+/** Runs an amend request and answers its result as the amend API encodes it. */
+const amendOnWire = (request: AmendRequest) =>
+  Effect.map(Effect.flatMap(BillGroupAmendments, (s) => s.amend(request)), Wire.amendResponse)
+
 const rejection = (errorCode: AmendRejected["errorCode"]) => expect.objectContaining({ _tag: "AmendRejected", errorCode })
 
 describe("BillGroupAmendments.amend success with per-action timing", () => {
@@ -72,7 +77,7 @@ describe("BillGroupAmendments.amend success with per-action timing", () => {
     Effect.gen(function*() {
       yield* TestClock.setTime(at(NOW))
       const before = Option.getOrThrow(yield* stored("sub-acme-1"))
-      const result = yield* (yield* BillGroupAmendments).amend({
+      const result = yield* amendOnWire({
         billGroupId: "bg-acme",
         subscriptionUpdates: [{
           subscriptionId: "sub-acme-1",
@@ -160,7 +165,7 @@ describe("BillGroupAmendments.amend success with per-action timing", () => {
   it.effect("a removal today credits the unused part and ends the subscription today", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(at(NOW))
-      const result = yield* (yield* BillGroupAmendments).amend({
+      const result = yield* amendOnWire({
         billGroupId: "bg-acme",
         subscriptionRemovals: [{ subscriptionId: "sub-acme-1", timing: "TODAY" }]
       })
@@ -173,7 +178,7 @@ describe("BillGroupAmendments.amend success with per-action timing", () => {
   it.effect("a rate change and a quantity change in one update are priced once each, one after the other", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(at(NOW))
-      const result = yield* (yield* BillGroupAmendments).amend({
+      const result = yield* amendOnWire({
         billGroupId: "bg-acme",
         subscriptionUpdates: [{
           subscriptionId: "sub-acme-1",
@@ -204,7 +209,7 @@ describe("BillGroupAmendments.amend success with per-action timing", () => {
   it.effect("an update at the next period start is not prorated and becomes a pending change", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(at(NOW))
-      const result = yield* (yield* BillGroupAmendments).amend({
+      const result = yield* amendOnWire({
         billGroupId: "bg-acme",
         subscriptionUpdates: [{ subscriptionId: "sub-acme-2", timing: "NEXT_PERIOD_START", items: [{ productId: "addon-podcasts", quantity: 2 }] }]
       })
@@ -276,7 +281,7 @@ describe("BillGroupAmendments.amend error codes", () => {
   it.effect("a rate reserved to the bill group's own account is accepted", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(at(NOW))
-      const result = yield* (yield* BillGroupAmendments).amend({
+      const result = yield* amendOnWire({
         billGroupId: "bg-acme",
         offerings: [{ offeringId: "ledger-premium", rateId: "ledger-premium-acme", timing: "TODAY" }]
       })

@@ -127,8 +127,8 @@ describe("events", () => {
       const events = yield* (yield* Events).list({ limit: 100 })
       const acme = events.filter((e) => e.owner === "cus-acme")
       expect(acme.map((e) => [e.type, e.subscriptionId, e.amendmentId])).toEqual([
-        ["amendment.committed", "sub-acme-1", result.subscriptionUpdates[0]!.amendmentId],
-        ["amendment.committed", "sub-acme-2", result.subscriptionRemovals[0]!.amendmentId]
+        ["amendment.committed", "sub-acme-1", result.updates[0]!.amendment.id],
+        ["amendment.committed", "sub-acme-2", result.removals[0]!.amendment.id]
       ])
     }).pipe(Effect.provide(Services), as("cus-acme")))
 })

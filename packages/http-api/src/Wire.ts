@@ -7,21 +7,20 @@
 import { AutoReason, ItemType, Action } from "@subshift/core/Amendment"
 import { TrackingData } from "@subshift/core/Basket"
 import * as BillingPeriod from "@subshift/core/BillingPeriod"
+import type { Amended, AmendResult } from "@subshift/core/BillGroupAmendments"
 import { AmendRequest as CoreAmendRequest } from "@subshift/core/BillGroupAmendments"
 import { CalendarDate } from "@subshift/core/CalendarDate"
 import { NextActions } from "@subshift/core/Eligibility"
 import { StoredEvent } from "@subshift/core/Event"
+import { Id as CoreId, MAX_ID_LENGTH } from "@subshift/core/Id"
 import { MAX_KEY_LENGTH } from "@subshift/core/Idempotency"
 import * as Money from "@subshift/core/Money"
 import { Quote } from "@subshift/core/Quote"
 import { Subscription as CoreSubscription } from "@subshift/core/Subscription"
 import * as Schema from "effect/Schema"
 
-/** An identifier in a request: 1 to 64 characters. */
-export const Id = Schema.String.pipe(
-  Schema.minLength(1, { message: () => "an id cannot be empty" }),
-  Schema.maxLength(64, { message: () => "an id is at most 64 characters" })
-)
+/** An identifier in a request: 1 to `MAX_ID_LENGTH` characters. */
+export const Id = CoreId
 
 /** Which subscription to open a checkout on: by id or by its human reference. */
 export const ForSubscription = Schema.Union(Schema.Struct({ id: Id }), Schema.Struct({ name: Id }))
@@ -205,6 +204,47 @@ export const AmendResponse = Schema.Struct({
   subscriptionCreations: Schema.Array(AmendedSubscription),
   subscriptionRemovals: Schema.Array(RemovedSubscription)
 }).annotations({ identifier: "AmendCheckoutResponse" })
+export type AmendResponse = typeof AmendResponse.Type
+
+/** `MONTHLY`, `ANNUALLY`, `QUARTERLY`… for an interval. */
+export const billingFrequency = (interval: BillingPeriod.Interval): string => {
+  const { count, unit } = interval
+  if (count === 1) return { day: "DAILY", week: "WEEKLY", month: "MONTHLY", year: "ANNUALLY" }[unit]
+  if (unit === "month" && count === 3) return "QUARTERLY"
+  if (unit === "month" && count === 6) return "SEMI_ANNUALLY"
+  return `EVERY_${count}_${unit.toUpperCase()}S`
+}
+
+const amendedSubscription = ({ amendment, effectiveDate, subscription }: Amended): typeof AmendedSubscription.Type => ({
+  subscriptionId: subscription.id,
+  amendmentId: amendment.id,
+  effectiveDate,
+  amountPerPeriod: amendment.quote.nextRecurring.amount,
+  currency: amendment.quote.currency,
+  rateId: subscription.offer.rateId,
+  billingFrequency: billingFrequency(subscription.interval),
+  dueNow: amendment.quote.dueNow.amount,
+  items: [subscription.offer, ...subscription.addOns].map((l) => ({
+    productId: l.offerId,
+    quantity: l.quantity,
+    amountPerPeriod: Money.times(l.unitPrice, l.quantity).amount
+  }))
+})
+
+/** The amend response for what an amendment produced: amounts in integer minor units. */
+export const amendResponse = (result: AmendResult): AmendResponse => ({
+  billGroupId: result.billGroupId,
+  subscriptionUpdates: result.updates.map(amendedSubscription),
+  subscriptionCreations: result.creations.map(amendedSubscription),
+  subscriptionRemovals: result.removals.map(({ amendment, effectiveDate, subscription }) => ({
+    subscriptionId: subscription.id,
+    amendmentId: amendment.id,
+    endDate: effectiveDate,
+    amountPerPeriod: amendment.quote.currentRecurring.amount,
+    currency: amendment.quote.currency,
+    dueNow: amendment.quote.dueNow.amount
+  }))
+})
 
 /** Liveness and readiness answers. */
 export const Health = Schema.Struct({ status: Schema.Literal("ok", "ready") })
@@ -219,7 +259,7 @@ export const BasketHeaders = Schema.Struct({
 export const WriteHeaders = Schema.Struct({
   cookie: Schema.optional(Schema.String),
   /** The basket version last seen (its `ETag`); a stale one is a 409. */
-  "if-match": Schema.optional(Schema.String.pipe(Schema.maxLength(64)))
+  "if-match": Schema.optional(Schema.String.pipe(Schema.maxLength(MAX_ID_LENGTH)))
 })
 
 /** Headers of an initiate. */
@@ -247,7 +287,7 @@ export const REPLAYED_HEADER = "idempotent-replayed"
 /** Headers of an order. */
 export const OrderHeaders = Schema.Struct({
   cookie: Schema.optional(Schema.String),
-  "if-match": Schema.optional(Schema.String.pipe(Schema.maxLength(64))),
+  "if-match": Schema.optional(Schema.String.pipe(Schema.maxLength(MAX_ID_LENGTH))),
   /** The first result (success or error) for this key and caller is replayed for 24 hours. */
   "idempotency-key": Schema.optional(IdempotencyKey)
 })

@@ -330,8 +330,9 @@ export const SelfServiceLive = HttpApiBuilder.group(SubshiftApi, "selfService", 
     const idempotent = yield* Idempotent.make
     return handlers.handle("amend", ({ headers, payload, request }) => {
       const key = headers["idempotency-key"]
-      if (key === undefined) return amendments.amend(payload)
-      const amend = amendments.amend(payload).pipe(
+      const answer = Effect.map(amendments.amend(payload), Wire.amendResponse)
+      if (key === undefined) return answer
+      const amend = answer.pipe(
         Effect.flatMap((result) => Effect.orDie(encodeAmendResponse(result))),
         Effect.map((encoded): Idempotent.Answer => ({ status: 200, body: JSON.stringify(encoded), headers: {} }))
       )
