@@ -1,4 +1,5 @@
 /** Contract suites, arbitraries, fixtures and demo data for Subshift adapters and embedders. */
+export * as AmendArbitraries from "./AmendArbitraries.js"
 export * as Arbitraries from "./Arbitraries.js"
 export * as Demo from "./Demo.js"
 export * as Fixtures from "./Fixtures.js"
