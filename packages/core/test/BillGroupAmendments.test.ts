@@ -1,5 +1,5 @@
 import { Amendments } from "@subshift/core/Amendments"
-import { type AmendRequest, BillGroupAmendments } from "@subshift/core/BillGroupAmendments"
+import { type Amended, type AmendRequest, BillGroupAmendments } from "@subshift/core/BillGroupAmendments"
 import { AmendRejected, InvalidInput } from "@subshift/core/Errors"
 import * as Ids from "@subshift/core/Ids"
 import type { Offer } from "@subshift/core/Offer"
@@ -7,7 +7,6 @@ import * as Pricing from "@subshift/core/Pricing"
 import { CurrentPrincipal, Customer, Partner } from "@subshift/core/Principal"
 import type { Subscription } from "@subshift/core/Subscription"
 import { Subscriptions } from "@subshift/core/Subscriptions"
-import * as Wire from "@subshift/http-api/Wire"
 import { MemoryStore } from "@subshift/store-memory"
 import { Demo } from "@subshift/testing"
 import { describe, expect, it } from "@effect/vitest"
@@ -66,9 +65,29 @@ const failure = (request: AmendRequest) =>
     return yield* Effect.flip((yield* BillGroupAmendments).amend(request))
   })
 
-/** Runs an amend request and answers its result as the amend API encodes it. */
-const amendOnWire = (request: AmendRequest) =>
-  Effect.map(Effect.flatMap(BillGroupAmendments, (s) => s.amend(request)), Wire.amendResponse)
+/** A touched subscription seen by what a caller reads of it: ids, date, amounts, rate, interval and lines. */
+const seen = (a: Amended) => {
+  const { addOns, id, interval, offer } = a.subscription
+  const { currency, dueNow, nextRecurring } = a.amendment.quote
+  const items = [offer, ...addOns].map((l) => ({ productId: l.offerId, quantity: l.quantity, amountPerPeriod: l.unitPrice.amount * l.quantity }))
+  return { subscriptionId: id, amendmentId: a.amendment.id, effectiveDate: a.effectiveDate, amountPerPeriod: nextRecurring.amount, currency, rateId: offer.rateId, interval, dueNow: dueNow.amount, items }
+}
+
+/** Runs an amend request and answers what it did, by kind; a removal is read by its end date and current amount. */
+const amendSeen = (request: AmendRequest) =>
+  Effect.map(Effect.flatMap(BillGroupAmendments, (s) => s.amend(request)), (r) => ({
+    billGroupId: r.billGroupId,
+    subscriptionUpdates: r.updates.map(seen),
+    subscriptionCreations: r.creations.map(seen),
+    subscriptionRemovals: r.removals.map((a) => ({
+      subscriptionId: a.subscription.id,
+      amendmentId: a.amendment.id,
+      endDate: a.effectiveDate,
+      amountPerPeriod: a.amendment.quote.currentRecurring.amount,
+      currency: a.amendment.quote.currency,
+      dueNow: a.amendment.quote.dueNow.amount
+    }))
+  }))
 
 const rejection = (errorCode: AmendRejected["errorCode"]) => expect.objectContaining({ _tag: "AmendRejected", errorCode })
 
@@ -77,7 +96,7 @@ describe("BillGroupAmendments.amend success with per-action timing", () => {
     Effect.gen(function*() {
       yield* TestClock.setTime(at(NOW))
       const before = Option.getOrThrow(yield* stored("sub-acme-1"))
-      const result = yield* amendOnWire({
+      const result = yield* amendSeen({
         billGroupId: "bg-acme",
         subscriptionUpdates: [{
           subscriptionId: "sub-acme-1",
@@ -101,7 +120,7 @@ describe("BillGroupAmendments.amend success with per-action timing", () => {
         amountPerPeriod: 2 * 1999 + 3 * 499,
         currency: "USD",
         rateId: "ledger-standard-usd-monthly",
-        billingFrequency: "MONTHLY",
+        interval: { count: 1, unit: "month" },
         dueNow: 1032 + 515,
         items: [
           { productId: "ledger-standard", quantity: 2, amountPerPeriod: 3998 },
@@ -116,7 +135,7 @@ describe("BillGroupAmendments.amend success with per-action timing", () => {
         amountPerPeriod: 2999 + 299,
         currency: "USD",
         rateId: "ledger-premium-usd-monthly",
-        billingFrequency: "MONTHLY",
+        interval: { count: 1, unit: "month" },
         dueNow: 0,
         items: [
           { productId: "ledger-premium", quantity: 1, amountPerPeriod: 2999 },
@@ -165,7 +184,7 @@ describe("BillGroupAmendments.amend success with per-action timing", () => {
   it.effect("a removal today credits the unused part and ends the subscription today", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(at(NOW))
-      const result = yield* amendOnWire({
+      const result = yield* amendSeen({
         billGroupId: "bg-acme",
         subscriptionRemovals: [{ subscriptionId: "sub-acme-1", timing: "TODAY" }]
       })
@@ -178,7 +197,7 @@ describe("BillGroupAmendments.amend success with per-action timing", () => {
   it.effect("a rate change and a quantity change in one update are priced once each, one after the other", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(at(NOW))
-      const result = yield* amendOnWire({
+      const result = yield* amendSeen({
         billGroupId: "bg-acme",
         subscriptionUpdates: [{
           subscriptionId: "sub-acme-1",
@@ -209,7 +228,7 @@ describe("BillGroupAmendments.amend success with per-action timing", () => {
   it.effect("an update at the next period start is not prorated and becomes a pending change", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(at(NOW))
-      const result = yield* amendOnWire({
+      const result = yield* amendSeen({
         billGroupId: "bg-acme",
         subscriptionUpdates: [{ subscriptionId: "sub-acme-2", timing: "NEXT_PERIOD_START", items: [{ productId: "addon-podcasts", quantity: 2 }] }]
       })
@@ -281,7 +300,7 @@ describe("BillGroupAmendments.amend error codes", () => {
   it.effect("a rate reserved to the bill group's own account is accepted", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(at(NOW))
-      const result = yield* amendOnWire({
+      const result = yield* amendSeen({
         billGroupId: "bg-acme",
         offerings: [{ offeringId: "ledger-premium", rateId: "ledger-premium-acme", timing: "TODAY" }]
       })
