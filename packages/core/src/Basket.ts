@@ -22,23 +22,36 @@ export const BasketId = Schema.String.pipe(
   })
 )
 
+/** A quantity a caller asks for. */
+export const Quantity = Schema.Int.pipe(Schema.between(1, 10_000, { message: () => "a quantity is a whole number from 1 to 10000" }))
+
 /** What the caller asks for: add or remove an offer or an add-on. */
 export const OrderItem = Schema.Struct({
   action: Schema.Literal("add", "remove"),
   type: ItemType,
   offerId: OfferId,
   /** Defaults to the quantity held (for the offer) or 1 (for an add-on). */
-  quantity: Schema.optional(
-    Schema.Int.pipe(Schema.between(1, 10_000, { message: () => "a quantity is a whole number from 1 to 10000" }))
-  ),
+  quantity: Schema.optional(Quantity),
   rateId: Schema.optional(RateId)
 })
 export type OrderItem = typeof OrderItem.Type
 
+/** An item as a caller may send it: without `type`, the catalog's kind of the offer decides. */
+export const OrderItemRequest = Schema.Struct({ ...OrderItem.fields, type: Schema.optional(ItemType) })
+export type OrderItemRequest = typeof OrderItemRequest.Type
+
 /** The caller's items of one update; at most 100. */
-export const OrderItems = Schema.Array(OrderItem).pipe(
+export const OrderItems = Schema.Array(OrderItemRequest).pipe(
   Schema.maxItems(100, { message: () => "a basket holds at most 100 items" })
 )
+
+/**
+ * Items a schema built from the same fields already checked (the HTTP contract's): the use case
+ * takes them as they are instead of decoding them a second time.
+ */
+export class CheckedItems {
+  constructor(readonly items: ReadonlyArray<OrderItemRequest>) {}
+}
 
 /** An item the engine generated, with its reason. */
 export const SystemItem = Schema.Struct({
@@ -113,6 +126,8 @@ export type Tracking = typeof Tracking.Type
 export const Basket = Schema.Struct({
   id: BasketId,
   subscriptionId: Schema.String,
+  /** The subscription's human reference when the basket was last priced (absent on baskets stored before it was kept). */
+  subscriptionName: Schema.optional(Schema.String),
   /** The subscription version the basket was last priced against; a commit needs it current. */
   subscriptionVersion: Schema.Int.pipe(Schema.nonNegative()),
   owner: PrincipalRef,

@@ -6,7 +6,7 @@
  */
 import * as Either from "effect/Either"
 import type { Action, AutoReason } from "./Amendment.js"
-import type { OrderItem, SystemItem } from "./Basket.js"
+import type { OrderItem, OrderItemRequest, SystemItem } from "./Basket.js"
 import * as Eligibility from "./Eligibility.js"
 import { BasketRejected } from "./Errors.js"
 import type * as Offer from "./Offer.js"
@@ -73,12 +73,19 @@ const action = (
 
 const nameOf = (ctx: Eligibility.Context, offerId: string) => ctx.offers.get(offerId)?.name ?? offerId
 
+/** The items with their type: one the caller left out is the catalog's kind of the offer (the context holds every offer named). */
+export const typed = (ctx: Eligibility.Context, items: ReadonlyArray<OrderItemRequest>): ReadonlyArray<OrderItem> =>
+  items.map((item) =>
+    item.type !== undefined ? item as OrderItem : { ...item, type: ctx.offers.get(item.offerId)?.kind === "add_on" ? "add_on" : "offer" }
+  )
+
 /** Applies the caller's items to a basket on a subscription. */
 export const update = (
   ctx: Eligibility.Context,
-  items: ReadonlyArray<OrderItem>
+  requested: ReadonlyArray<OrderItemRequest>
 ): Either.Either<Outcome, BasketRejected> => {
   const { current, subscription } = ctx
+  const items = typed(ctx, requested)
   const seen = new Set<string>()
   for (const item of items) {
     const key = `${item.type}:${item.offerId}`

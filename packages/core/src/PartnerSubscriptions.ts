@@ -34,7 +34,13 @@ export interface Page {
   readonly queryMore?: string | undefined
 }
 
-/** A subscription with what it relates to. */
+/** An offer as its subscription's owner may be billed: account-specific rates of other accounts left out. */
+export const offerFor = (owner: string) => (offer: Offer): Offer => ({
+  ...offer,
+  rates: offer.rates.filter((r) => r.accountId === undefined || r.accountId === owner)
+})
+
+/** A subscription with what it relates to; offers and add-ons show only the rates its owner may be billed at. */
 export interface Detail {
   readonly subscription: Subscription.Subscription
   readonly schedule: ReadonlyArray<Subscription.ScheduledPeriod>
@@ -107,7 +113,8 @@ export class PartnerSubscriptions extends Effect.Service<PartnerSubscriptions>()
       const { today } = yield* Clock.now
       const pendingIds = subscription.pendingChange?.actions.map((a) => a.offerId) ?? []
       const offers = yield* catalog.getMany([subscription.offer.offerId, ...subscription.addOns.map((l) => l.offerId), ...pendingIds])
-      const pick = (ids: ReadonlyArray<string>) => ids.flatMap((i) => (offers.has(i) ? [offers.get(i)!] : []))
+      const visible = offerFor(subscription.owner)
+      const pick = (ids: ReadonlyArray<string>) => ids.flatMap((i) => (offers.has(i) ? [visible(offers.get(i)!)] : []))
       const result: Detail = {
         subscription,
         schedule: Subscription.schedule(subscription, today, 3),

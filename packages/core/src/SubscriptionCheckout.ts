@@ -107,7 +107,7 @@ export class SubscriptionCheckout extends Effect.Service<SubscriptionCheckout>()
      */
     const rulesContext = (
       subscription: Subscription.Subscription,
-      items: ReadonlyArray<Basket.OrderItem>,
+      items: ReadonlyArray<{ readonly offerId: string }>,
       clock: { now: string; today: string }
     ) =>
       Effect.gen(function*() {
@@ -133,7 +133,7 @@ export class SubscriptionCheckout extends Effect.Service<SubscriptionCheckout>()
         return ctx
       })
 
-    const priced = (ctx: Eligibility.Context, items: ReadonlyArray<Basket.OrderItem>) =>
+    const priced = (ctx: Eligibility.Context, items: ReadonlyArray<Basket.OrderItemRequest>) =>
       Effect.flatMap(BasketRules.update(ctx, items), (outcome) =>
         Effect.map(
           pricing.quote({ subscription: ctx.subscription, actions: outcome.actions, now: ctx.now, today: ctx.today }),
@@ -181,6 +181,7 @@ export class SubscriptionCheckout extends Effect.Service<SubscriptionCheckout>()
       const basket: Basket.Basket = {
         id: yield* ids.basketId,
         subscriptionId: subscription.id,
+        subscriptionName: subscription.name,
         subscriptionVersion: subscription.version,
         owner: Principal.toRef(principal),
         createdAt: clock.now,
@@ -200,8 +201,8 @@ export class SubscriptionCheckout extends Effect.Service<SubscriptionCheckout>()
     }, Effect.withSpan("SubscriptionCheckout.initiate"))
 
     const update = Effect.fnUntraced(
-      function*(basketId: string, orderItems: ReadonlyArray<Basket.OrderItem>, options: WriteOptions = {}) {
-        const items = yield* decodeItems(orderItems)
+      function*(basketId: string, orderItems: ReadonlyArray<Basket.OrderItemRequest> | Basket.CheckedItems, options: WriteOptions = {}) {
+        const items = orderItems instanceof Basket.CheckedItems ? orderItems.items : yield* decodeItems(orderItems)
         const principal = yield* Principal.CurrentPrincipal
         const clock = yield* Clock.now
         const basket = yield* writable(principal, basketId, options, clock.now)
@@ -212,6 +213,7 @@ export class SubscriptionCheckout extends Effect.Service<SubscriptionCheckout>()
           ...basket,
           version: basket.version + 1,
           subscriptionVersion: subscription.version,
+          subscriptionName: subscription.name,
           forSubscriptionOffer: currentOffer(ctx),
           items: outcome.items,
           systemItems: outcome.systemItems,
@@ -227,7 +229,11 @@ export class SubscriptionCheckout extends Effect.Service<SubscriptionCheckout>()
     const get = Effect.fnUntraced(function*(basketId: string) {
       const principal = yield* Principal.CurrentPrincipal
       const clock = yield* Clock.now
-      return yield* owned(principal, basketId, clock.now)
+      const basket = yield* owned(principal, basketId, clock.now)
+      if (basket.subscriptionName !== undefined) return basket
+      // A basket stored before it kept the subscription's name: named from the subscription.
+      const found = yield* subscriptions.findById(basket.subscriptionId)
+      return Option.isSome(found) ? { ...basket, subscriptionName: found.value.name } : basket
     })
 
     const commit = Effect.fnUntraced(function*(basketId: string, options: WriteOptions = {}) {

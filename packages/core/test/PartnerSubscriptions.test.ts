@@ -213,4 +213,24 @@ describe("PartnerSubscriptions.detail", () => {
         new SubscriptionNotFound({ subscription: `sub-${"x".repeat(60)}` })
       )
     }).pipe(asPartner(telco), Effect.provide(layer())))
+
+  it.effect("offers and add-ons show only the rates the owner may be billed at: another account's rate is left out", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(at(NOW))
+      const reserve = (offerId: string, accountId: string) => (o: (typeof base.offers)[number]) =>
+        o.id === offerId
+          ? { ...o, rates: [...o.rates, { ...o.rates[0]!, id: `${offerId}-${accountId}`, amount: 1, accountId }] }
+          : o
+      const base = seed()
+      const offers = base.offers.map(reserve("ledger-standard", "cus-someone-else")).map(reserve("addon-podcasts", "cus-carol"))
+      const detail = yield* PartnerSubscriptions.pipe(
+        Effect.flatMap((service) => service.detail("sub-carol")),
+        Effect.provide(PartnerSubscriptions.Default.pipe(Layer.provideMerge(MemoryStore.layer({ ...base, offers }))))
+      )
+      const rateIds = (list: ReadonlyArray<{ readonly rates: ReadonlyArray<{ readonly id: string }> }>) =>
+        list.flatMap((o) => o.rates.map((r) => r.id))
+      expect(rateIds(detail.offers)).not.toContain("ledger-standard-cus-someone-else")
+      expect(rateIds(detail.offers).length).toBeGreaterThan(0)
+      expect(rateIds(detail.addOns)).toContain("addon-podcasts-cus-carol")
+    }).pipe(asPartner(telco)))
 })
