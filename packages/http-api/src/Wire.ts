@@ -5,7 +5,7 @@
  * their currency.
  */
 import { AutoReason, ItemType, Action } from "@subshift/core/Amendment"
-import { TrackingData } from "@subshift/core/Basket"
+import { Quantity, TrackingData } from "@subshift/core/Basket"
 import * as BillingPeriod from "@subshift/core/BillingPeriod"
 import type { Amended, AmendResult } from "@subshift/core/BillGroupAmendments"
 import { AmendRequest as CoreAmendRequest } from "@subshift/core/BillGroupAmendments"
@@ -15,6 +15,7 @@ import { StoredEvent } from "@subshift/core/Event"
 import { Id as CoreId, MAX_ID_LENGTH } from "@subshift/core/Id"
 import { MAX_KEY_LENGTH } from "@subshift/core/Idempotency"
 import * as Money from "@subshift/core/Money"
+import { OfferId, RateId } from "@subshift/core/Offer"
 import { Quote } from "@subshift/core/Quote"
 import { Subscription as CoreSubscription } from "@subshift/core/Subscription"
 import * as Schema from "effect/Schema"
@@ -37,23 +38,26 @@ export const InitiateRequest = Schema.Struct({
 export type InitiateRequest = typeof InitiateRequest.Type
 
 /** An offer reference in an order item; a full offer object is accepted and only its `id` is read. */
-export const OfferRef = Schema.Struct({ id: Id }, Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+export const OfferRef = Schema.Struct({ id: OfferId }, Schema.Record({ key: Schema.String, value: Schema.Unknown }))
 
-/** One item of a basket update. */
+/**
+ * One item of a basket update. Its fields are the core's own (`Basket.OrderItem`'s), so what
+ * this schema accepts the core's use case takes as it is (`BasketWire.itemsOf`).
+ */
 export const OrderItemRequest = Schema.Struct({
   orderItemActionType: Schema.Literal("add", "remove"),
   /** `offer` or `add_on`; when absent the catalog's kind of the offer is used. */
   type: Schema.optional(ItemType),
   offer: OfferRef,
-  quantity: Schema.optional(Schema.Int.pipe(Schema.between(1, 10_000))),
-  rateId: Schema.optional(Id)
+  quantity: Schema.optional(Quantity),
+  rateId: Schema.optional(RateId)
 })
 export type OrderItemRequest = typeof OrderItemRequest.Type
 
 /** The update body: the caller's items replace the basket's entirely. */
 export const UpdateRequest = Schema.Struct({
   order: Schema.Struct({
-    orderItems: Schema.Array(OrderItemRequest).pipe(Schema.maxItems(100))
+    orderItems: Schema.Array(OrderItemRequest).pipe(Schema.maxItems(100, { message: () => "a basket holds at most 100 items" }))
   })
 }).annotations({ identifier: "UpdateCheckout" })
 export type UpdateRequest = typeof UpdateRequest.Type

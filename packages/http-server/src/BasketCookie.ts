@@ -2,6 +2,7 @@
  * The landing-state cookie: the basket id followed by an HMAC-SHA256 of it under the configured
  * secret. A missing, unsigned or tampered cookie reads as no basket.
  */
+import * as Context from "effect/Context"
 import * as Redacted from "effect/Redacted"
 import { createHmac, timingSafeEqual } from "node:crypto"
 
@@ -47,3 +48,6 @@ export const make = (secret: Redacted.Redacted<string>, secure: boolean): Basket
     read: (cookies) => verify(cookies[NAME]) ?? verify(cookies[LEGACY_NAME])
   }
 }
+
+/** The cookie codec of the running server, shared by the handlers and the fast path. */
+export class Cookies extends Context.Tag("@subshift/http-server/Cookies")<Cookies, BasketCookie>() {}

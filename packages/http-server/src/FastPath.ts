@@ -9,7 +9,9 @@
  * tests compare both paths answer for answer. `SUBSHIFT_FAST_PATH=off` turns it off.
  */
 import * as Cookies from "@effect/platform/Cookies"
+import type * as Basket from "@subshift/core/Basket"
 import { CurrentPrincipal } from "@subshift/core/Principal"
+import * as BasketWire from "@subshift/http-api/BasketWire"
 import * as Wire from "@subshift/http-api/Wire"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -44,22 +46,21 @@ export const make = (config: Pick<ServerConfig, "bodyLimit" | "slowRequestMs">) 
   Effect.gen(function*() {
     const runtime = yield* Effect.runtime<never>()
     const identities = yield* Auth.Identities
-    const baskets = yield* Handlers.makeBasketHandlers
+    const baskets = yield* Handlers.BasketHandlers
     const runCallback = Runtime.runCallback(runtime)
 
-    const answer = (basket: { readonly subscriptionId: string; readonly version: number }, wire: (name: string | undefined) => unknown) =>
-      Effect.map(baskets.nameOf(basket.subscriptionId), (name) => ({
-        status: 200,
-        body: JSON.stringify(wire(name)),
-        headers: { etag: Handlers.etag(basket.version) } as Record<string, string>
-      }))
+    const answer = (basket: Basket.Basket): Edge.Answer => ({
+      status: 200,
+      body: JSON.stringify(BasketWire.encode(basket)),
+      headers: { etag: Handlers.etag(basket.version) }
+    })
 
     const read = (request: IncomingMessage) =>
       Effect.flatMap(
         Auth.decideHeaders(identities, "customer", request.headers.authorization, header(request, Auth.PARTNER_HEADER)),
         (principal) =>
           baskets.read(cookieJar(request)).pipe(
-            Effect.flatMap((basket) => answer(basket, (name) => Handlers.toWire(basket, name))),
+            Effect.map(answer),
             Effect.provideService(CurrentPrincipal, principal)
           )
       )
@@ -81,7 +82,7 @@ export const make = (config: Pick<ServerConfig, "bodyLimit" | "slowRequestMs">) 
         (principal) =>
           writeInput(request, text).pipe(
             Effect.flatMap(({ ifMatch, payload }) => baskets.updated(cookieJar(request), ifMatch, payload)),
-            Effect.flatMap((basket) => answer(basket, (name) => Handlers.toWire(basket, name))),
+            Effect.map(answer),
             Effect.provideService(CurrentPrincipal, principal)
           )
       )

@@ -11,8 +11,7 @@ import type * as CoreBasket from "@subshift/core/Basket"
 import { BillGroupAmendments } from "@subshift/core/BillGroupAmendments"
 import { BotCheck } from "@subshift/core/BotCheck"
 import * as CalendarDate from "@subshift/core/CalendarDate"
-import { Catalog } from "@subshift/core/Catalog"
-import { Forbidden, InvalidInput, type StoreUnavailable } from "@subshift/core/Errors"
+import { Forbidden, InvalidInput } from "@subshift/core/Errors"
 import { Events } from "@subshift/core/Events"
 import * as Instant from "@subshift/core/Instant"
 import { PartnerSubscriptions } from "@subshift/core/PartnerSubscriptions"
@@ -22,6 +21,7 @@ import type * as ShiftedClock from "@subshift/core/ShiftedClock"
 import { SubscriptionCheckout } from "@subshift/core/SubscriptionCheckout"
 import { Subscriptions } from "@subshift/core/Subscriptions"
 import { SubshiftApi } from "@subshift/http-api/Api"
+import * as BasketWire from "@subshift/http-api/BasketWire"
 import { amendIdempotencyRejected, NoBasket, RouteNotFound } from "@subshift/http-api/HttpErrors"
 import * as Wire from "@subshift/http-api/Wire"
 import * as Clock from "effect/Clock"
@@ -31,13 +31,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import * as BasketCookie from "./BasketCookie.js"
+import { Cookies } from "./BasketCookie.js"
 import * as Idempotent from "./Idempotent.js"
-
-/** The cookie codec of the running server. */
-export class Cookies extends Context.Tag("@subshift/http-server/Cookies")<Cookies, BasketCookie.BasketCookie>() {}
-
-const NAME_CACHE_SIZE = 50_000
 
 const apiErrors = Idempotent.errorAnswers(SubshiftApi)
 
@@ -69,98 +64,24 @@ const firstForwarded = (value: string | undefined): string | undefined => {
 /** The `ETag` of a basket version. */
 export const etag = (version: number) => `"${version}"`
 
-/** Shapes a basket as the wire shows it. */
-export const toWire = (basket: CoreBasket.Basket, subscriptionName: string | undefined): Wire.Basket => {
-  const names = new Map<string, string>()
-  for (const option of basket.nextActions.upgrades) names.set(option.offerId, option.name)
-  for (const option of basket.nextActions.downgrades) names.set(option.offerId, option.name)
-  for (const option of basket.nextActions.crossSells) names.set(option.offerId, option.name)
-  for (const owned of basket.nextActions.subscriptionAddOns) names.set(owned.offerId, owned.name)
-  for (const action of basket.actions) names.set(action.offerId, action.name)
-  const offer = (id: string) => {
-    const name = names.get(id)
-    return name === undefined ? { id } : { id, name }
-  }
-  const orderItems: Array<Wire.OrderItem> = []
-  for (const item of basket.items) {
-    orderItems.push({
-      orderItemActionType: item.action,
-      type: item.type,
-      offer: offer(item.offerId),
-      ...(item.quantity === undefined ? {} : { quantity: item.quantity }),
-      ...(item.rateId === undefined ? {} : { rateId: item.rateId })
-    })
-  }
-  for (const item of basket.systemItems) {
-    orderItems.push({
-      orderItemActionType: item.action,
-      type: item.type,
-      offer: offer(item.offerId),
-      quantity: item.quantity,
-      auto: true,
-      reason: item.reason
-    })
-  }
-  const current = basket.forSubscriptionOffer
-  return {
-    checkoutId: basket.id,
-    completed: basket.completed,
-    createdAt: basket.createdAt,
-    expiresAt: basket.expiresAt,
-    version: basket.version,
-    order: {
-      order_type: "update_subscription",
-      forSubscription: subscriptionName === undefined ? { id: basket.subscriptionId } : { id: basket.subscriptionId, name: subscriptionName },
-      orderItems
-    },
-    forSubscriptionOffer: {
-      id: current.offerId,
-      name: current.name,
-      rateId: current.rateId,
-      quantity: current.quantity,
-      unitPrice: current.unitPrice,
-      interval: current.interval
-    },
-    nextActions: basket.nextActions,
-    quote: basket.quote,
-    ...(basket.amendmentId === undefined ? {} : { amendmentId: basket.amendmentId })
-  }
-}
-
 interface RequestLike {
   readonly request: HttpServerRequest.HttpServerRequest
 }
 
-/** The request-independent machinery the basket handlers (and the fast path) share. */
-export const makeBasketHandlers = Effect.gen(function*() {
+/** Builds the request-independent machinery the basket handlers (and the fast path) share. */
+const makeBasketHandlers = Effect.gen(function*() {
   const checkout = yield* SubscriptionCheckout
-  const subscriptions = yield* Subscriptions
-  const catalog = yield* Catalog
   const cookies = yield* Cookies
   const idempotent = yield* Idempotent.make
 
-  // Subscription names never change, so the basket answers can name the subscription without a read.
-  const names = new Map<string, string>()
-  const nameOf = (id: string) => {
-    const known = names.get(id)
-    if (known !== undefined) return Effect.succeed<string | undefined>(known)
-    return Effect.map(subscriptions.findById(id), (found) => {
-      if (Option.isNone(found)) return undefined
-      if (names.size >= NAME_CACHE_SIZE) names.clear()
-      names.set(id, found.value.name)
-      return found.value.name
+  const respond = (basket: CoreBasket.Basket, setCookie: boolean) => {
+    const headers: Record<string, string> = { etag: etag(basket.version) }
+    if (!setCookie) return Effect.succeed(HttpServerResponse.unsafeJson(BasketWire.encode(basket), { headers }))
+    return Effect.map(Clock.currentTimeMillis, (now) => {
+      headers["set-cookie"] = cookies.setCookie(basket.id, (Date.parse(basket.expiresAt) - now) / 1000)
+      return HttpServerResponse.unsafeJson(BasketWire.encode(basket), { headers })
     })
   }
-
-  const respond = (basket: CoreBasket.Basket, setCookie: boolean) =>
-    Effect.flatMap(nameOf(basket.subscriptionId), (name) => {
-      const headers: Record<string, string> = { etag: etag(basket.version) }
-      if (!setCookie) return Effect.succeed(HttpServerResponse.unsafeJson(toWire(basket, name), { headers }))
-      return Effect.map(Clock.currentTimeMillis, (now) => {
-        headers["set-cookie"] = cookies.setCookie(basket.id, (Date.parse(basket.expiresAt) - now) / 1000)
-        return HttpServerResponse.unsafeJson(toWire(basket, name), { headers })
-      })
-    })
 
   const basketIdOf = (jar: Readonly<Record<string, string>>) => {
     const id = cookies.read(jar)
@@ -184,25 +105,10 @@ export const makeBasketHandlers = Effect.gen(function*() {
     )
   }
 
-  const itemsOf = (items: ReadonlyArray<Wire.OrderItemRequest>) => {
-    const untyped = items.filter((i) => i.type === undefined).map((i) => i.offer.id)
-    const kinds: Effect.Effect<ReadonlyMap<string, { readonly kind: string }>, StoreUnavailable> = untyped.length === 0
-      ? Effect.succeed(new Map())
-      : catalog.getMany(untyped)
-    return Effect.map(kinds, (offers) =>
-      items.map((item): CoreBasket.OrderItem => ({
-        action: item.orderItemActionType,
-        type: item.type ?? (offers.get(item.offer.id)?.kind === "add_on" ? "add_on" : "offer"),
-        offerId: item.offer.id,
-        ...(item.quantity === undefined ? {} : { quantity: item.quantity }),
-        ...(item.rateId === undefined ? {} : { rateId: item.rateId })
-      })))
-  }
-
   /** The basket after an update, from the cookie jar, the If-Match header and the payload. */
   const updated = (jar: Readonly<Record<string, string>>, ifMatch: string | undefined, payload: Wire.UpdateRequest) =>
-    Effect.all([basketIdOf(jar), parseIfMatch(ifMatch), itemsOf(payload.order.orderItems)]).pipe(
-      Effect.flatMap(([basketId, expectedVersion, items]) => checkout.update(basketId, items, { expectedVersion }))
+    Effect.all([basketIdOf(jar), parseIfMatch(ifMatch)]).pipe(
+      Effect.flatMap(([basketId, expectedVersion]) => checkout.update(basketId, BasketWire.itemsOf(payload), { expectedVersion }))
     )
 
   /** The basket the cookie jar names. */
@@ -261,12 +167,21 @@ export const makeBasketHandlers = Effect.gen(function*() {
       }, commit)
     })
 
-  return { initiate, update, get, order, updated, read, nameOf }
+  return { initiate, update, get, order, updated, read }
 })
+
+/** The basket handlers, built once and shared by the three checkout groups and the fast path. */
+export class BasketHandlers extends Context.Tag("@subshift/http-server/BasketHandlers")<
+  BasketHandlers,
+  Effect.Effect.Success<typeof makeBasketHandlers>
+>() {
+  /** The handlers over the running use cases and cookie codec. */
+  static readonly layer = Layer.effect(BasketHandlers, makeBasketHandlers)
+}
 
 /** The customer checkout group. */
 export const CheckoutLive = HttpApiBuilder.group(SubshiftApi, "checkout", (handlers) =>
-  Effect.map(makeBasketHandlers, (basket) =>
+  Effect.map(BasketHandlers, (basket) =>
     handlers
       .handle("initiate", basket.initiate)
       .handle("update", basket.update)
@@ -276,7 +191,7 @@ export const CheckoutLive = HttpApiBuilder.group(SubshiftApi, "checkout", (handl
 /** The partner checkout group: initiating passes the bot check first. */
 export const PartnerCheckoutLive = HttpApiBuilder.group(SubshiftApi, "partnerCheckout", (handlers) =>
   Effect.gen(function*() {
-    const basket = yield* makeBasketHandlers
+    const basket = yield* BasketHandlers
     const botCheck = yield* BotCheck
     return handlers
       .handle("initiate", (args) =>
@@ -292,33 +207,17 @@ export const PartnerCheckoutLive = HttpApiBuilder.group(SubshiftApi, "partnerChe
       .handle("order", basket.order)
   }))
 
-/** Only the rates the subscription's owner may be billed at: account-specific rates of others stay hidden. */
-const offerFor = (owner: string) => (offer: { readonly id: string; readonly name: string; readonly kind: "subscription" | "add_on"; readonly rates: ReadonlyArray<{ readonly id: string; readonly amount: number; readonly currency: string; readonly interval: { readonly count: number; readonly unit: "day" | "week" | "month" | "year" }; readonly accountId?: string | undefined }> }) => ({
-  id: offer.id,
-  name: offer.name,
-  kind: offer.kind,
-  rates: offer.rates
-    .filter((r) => r.accountId === undefined || r.accountId === owner)
-    .map((r) => ({ id: r.id, amount: r.amount, currency: r.currency, interval: r.interval }))
-})
-
 /** The partner self-service group. */
 export const PartnerMmaLive = HttpApiBuilder.group(SubshiftApi, "partnerMma", (handlers) =>
   Effect.gen(function*() {
-    const basket = yield* makeBasketHandlers
+    const basket = yield* BasketHandlers
     const partnerSubscriptions = yield* PartnerSubscriptions
     return handlers
       .handle("initiate", basket.initiate)
       .handle("update", basket.update)
       .handle("get", basket.get)
       .handle("list", ({ urlParams }) => partnerSubscriptions.list(urlParams))
-      .handle("detail", ({ path }) =>
-        Effect.map(partnerSubscriptions.detail(path.id), (detail) => ({
-          subscription: detail.subscription,
-          schedule: detail.schedule,
-          offers: detail.offers.map(offerFor(detail.subscription.owner)),
-          addOns: detail.addOns.map(offerFor(detail.subscription.owner))
-        })))
+      .handle("detail", ({ path }) => partnerSubscriptions.detail(path.id))
   }))
 
 const encodeAmendResponse = Schema.encode(Wire.AmendResponse)
@@ -369,13 +268,16 @@ export const PartnerEventsLive = HttpApiBuilder.group(SubshiftApi, "partnerEvent
         return { items, next: items.at(-1)?.sequence ?? after, hasMore: found.length > limit }
       }))))
 
-/** The server's shifted clock when the test clock is on (`SUBSHIFT_TEST_CLOCK=on`). */
-export class TestClock extends Context.Tag("@subshift/http-server/TestClock")<TestClock, Option.Option<ShiftedClock.ShiftedClock>>() {}
+/** The server's shifted clock when the test clock is on (`SUBSHIFT_TEST_CLOCK=on`), which its routes move. */
+export class TestClockControl extends Context.Tag("@subshift/http-server/TestClockControl")<
+  TestClockControl,
+  Option.Option<ShiftedClock.ShiftedClock>
+>() {}
 
 /** The test clock group: moving the clock runs the scheduler right away. */
 export const TestClockLive = HttpApiBuilder.group(SubshiftApi, "testClock", (handlers) =>
   Effect.gen(function*() {
-    const control = yield* TestClock
+    const control = yield* TestClockControl
     const scheduler = yield* ScheduledChanges
     const state = (shifted: ShiftedClock.ShiftedClock) =>
       Effect.map(shifted.offset, (offset) => {

@@ -196,19 +196,24 @@ export const servicesLayer = (config: ServerConfig, overrides: Overrides = {}) =
   )
 }
 
-/** What both the general app and the fast path authenticate and read cookies with. */
+/**
+ * What both the general app and the fast path authenticate with, read cookies with and answer
+ * baskets with: one value, so a server builds it once for both.
+ */
 const edgeLayer = (config: ServerConfig) =>
-  Layer.mergeAll(
+  Layer.merge(
     Auth.layerIdentities(config),
-    Layer.succeed(Handlers.Cookies, BasketCookie.make(config.cookie.secret, config.cookie.secure))
+    Handlers.BasketHandlers.layer.pipe(
+      Layer.provideMerge(Layer.succeed(BasketCookie.Cookies, BasketCookie.make(config.cookie.secret, config.cookie.secure)))
+    )
   )
 
 /** The API with its handlers, authentication and guards, over the given services. */
-export const apiLayer = (config: ServerConfig) =>
+export const apiLayer = (config: ServerConfig, edge = edgeLayer(config)) =>
   HttpApiBuilder.api(SubshiftApi).pipe(
     Layer.provide(Handlers.layer),
     Layer.provide([Auth.CustomerAuthLive, Auth.PartnerAuthLive, Auth.PartnerMmaAuthLive]),
-    Layer.provide(edgeLayer(config))
+    Layer.provide(edge)
   )
 
 /** The requests a Node server is answering, for a graceful close. */
@@ -304,12 +309,13 @@ export const layer = (config: ServerConfig, overrides: Overrides = {}) =>
   }))
 
 const serverLayer = (config: ServerConfig, overrides: Overrides, shifted: Option.Option<ShiftedClock.ShiftedClock>) => {
+  const edge = edgeLayer(config)
   const fast = FastPath.holder()
   const installFastPath = !(overrides.fastPath ?? config.fastPath)
     ? Layer.empty
     : Layer.effectDiscard(Effect.map(FastPath.make(config), (path) => {
       fast.current = path
-    })).pipe(Layer.provide(edgeLayer(config)))
+    })).pipe(Layer.provide(edge))
   const page = FastPath.holder()
   const installPage = Layer.effectDiscard(Effect.map(Page.make(config), (handler) => {
     page.current = handler
@@ -319,8 +325,8 @@ const serverLayer = (config: ServerConfig, overrides: Overrides, shifted: Option
     Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
     Layer.provide(guards(config)),
-    Layer.provide(Layer.mergeAll(apiLayer(config), installFastPath, installPage)),
-    Layer.provide(Layer.merge(servicesLayer(config, overrides), Layer.succeed(Handlers.TestClock, shifted))),
+    Layer.provide(Layer.mergeAll(apiLayer(config, edge), installFastPath, installPage)),
+    Layer.provide(Layer.merge(servicesLayer(config, overrides), Layer.succeed(Handlers.TestClockControl, shifted))),
     HttpMiddleware.withTracerDisabledWhen(() => !config.tracing),
     Layer.provide(Layer.setTracerEnabled(config.tracing)),
     Layer.provideMerge(
