@@ -1,6 +1,7 @@
 import { Amendments } from "@subshift/core/Amendments"
 import type { OrderItem } from "@subshift/core/Basket"
 import { Baskets } from "@subshift/core/Baskets"
+import { Catalog } from "@subshift/core/Catalog"
 import {
   BasketCompleted,
   BasketExpired,
@@ -179,6 +180,37 @@ describe("SubscriptionCheckout.update", () => {
       expect(offPath).toMatchObject({ _tag: "BasketRejected", code: "offer_not_eligible", reason: "not_a_configured_path" })
       expect(yield* storedBasket(basket.id)).toEqual(before)
     }).pipe(asCustomer("cus-alice"), Effect.provide(layer())))
+
+  it.effect("items sent without a type take their offer's kind from the one catalog read of the update", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(at(NOW))
+      const reads: Array<string> = []
+      const counted = Layer.effect(
+        Catalog,
+        Effect.map(Catalog, (catalog) =>
+          Catalog.of({
+            ...catalog,
+            getMany: (ids) => Effect.zipRight(Effect.sync(() => reads.push("getMany")), catalog.getMany(ids)),
+            getWithNeighbours: (ids) => Effect.zipRight(Effect.sync(() => reads.push("getWithNeighbours")), catalog.getWithNeighbours(ids))
+          }))
+      )
+      const store = MemoryStore.layer(Demo.seed(TODAY))
+      const services = SubscriptionCheckout.Default.pipe(
+        Layer.provide(counted),
+        Layer.provideMerge(Layer.mergeAll(store, Pricing.layer(), Ids.layerSequential))
+      )
+      const updated = yield* Effect.gen(function*() {
+        const checkout = yield* SubscriptionCheckout
+        const basket = yield* checkout.initiate({ forSubscription: { id: "sub-alice" } })
+        reads.length = 0
+        return yield* checkout.update(basket.id, [
+          { action: "add", offerId: "ledger-standard" },
+          { action: "add", offerId: "addon-archive" }
+        ])
+      }).pipe(Effect.provide(services))
+      expect(updated.items.map((i) => [i.offerId, i.type])).toEqual([["ledger-standard", "offer"], ["addon-archive", "add_on"]])
+      expect(reads).toEqual(["getWithNeighbours"])
+    }).pipe(asCustomer("cus-alice")))
 
   it.effect("an update with a stale expected version is VersionConflict and changes nothing", () =>
     Effect.gen(function*() {
