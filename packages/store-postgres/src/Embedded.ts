@@ -1,18 +1,19 @@
 /**
- * An embedded Postgres: PGlite (Postgres compiled to WebAssembly, in this process) keeping its
- * data in a directory, served on a loopback port by `pglite-socket` so that the very same
- * `@effect/sql-pg` adapter talks to it as to a real server.
+ * An embedded Postgres: PGlite (Postgres compiled to WebAssembly) on a worker thread of this
+ * process, keeping its data in a directory, served on a loopback port by `pglite-socket` so that
+ * the very same `@effect/sql-pg` adapter talks to it as to a real server.
  *
  * It is one Postgres session behind a multiplexer: transactions are serialised, a fiber holding a
  * transaction must never wait for another pooled query, a session `SET` leaks to every other
  * connection (use `SET LOCAL`), and LISTEN/NOTIFY does not cross connections.
  */
-import type { PGlite } from "@electric-sql/pglite"
 import { StoreUnavailable } from "@subshift/core/Errors"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Fs from "node:fs"
+import * as Os from "node:os"
 import * as Path from "node:path"
+import * as Engine from "./internal/engine.js"
 
 /** Where the embedded store keeps its data unless told otherwise, relative to the working directory. */
 export const defaultDataDir = ".subshift-data"
@@ -25,6 +26,8 @@ export interface Options {
   readonly port?: number | undefined
   /** Connections the socket server accepts at once; it must exceed the client's pool size. */
   readonly maxConnections?: number | undefined
+  /** Where the prepared cluster new data directories are copied from is kept; `defaultCacheDir()` unless set. */
+  readonly cacheDir?: string | undefined
 }
 
 /** A running embedded server. */
@@ -79,44 +82,69 @@ const lockDataDir = (dir: string): Effect.Effect<void, StoreUnavailable, Scope.S
   )
 }
 
-// Loaded when a store is started, not when the package is imported: a process on a real
-// Postgres server never loads PGlite, and a bundle may leave it external and unresolved.
-const load = async () => {
-  const [pglite, socket] = await Promise.all([import("@electric-sql/pglite"), import("@electric-sql/pglite-socket")])
-  return { PGlite: pglite.PGlite, PGLiteSocketServer: socket.PGLiteSocketServer }
+/** Where prepared clusters are kept unless told otherwise: `$XDG_CACHE_HOME/subshift`, or `~/.cache/subshift`. */
+export const defaultCacheDir = (): string =>
+  Path.join(process.env["XDG_CACHE_HOME"] || Path.join(Os.homedir(), ".cache"), "subshift")
+
+/**
+ * A cluster created once per machine and PGlite version, in `cache/pglite-<version>`, that a new
+ * data directory starts as a copy of: copying it and opening the copy costs about what reopening
+ * a data directory costs, where creating a cluster costs several times that, and the memory the
+ * creation takes goes with the short-lived worker that made it. Answers `undefined` when the cache
+ * cannot be written; the cluster is then created in the data directory itself.
+ */
+const prepared = async (cache: string): Promise<string | undefined> => {
+  const version = Engine.pgliteVersion()
+  const dir = Path.join(cache, `pglite-${version}`)
+  if (Fs.existsSync(Path.join(dir, "PG_VERSION"))) return dir
+  let staging: string
+  try {
+    Fs.mkdirSync(cache, { recursive: true })
+    staging = Fs.mkdtempSync(Path.join(cache, `.pglite-${version}-`))
+  } catch {
+    return undefined
+  }
+  try {
+    await (await Engine.run({ kind: "init", dir: staging })).stop()
+    // Atomic: another process preparing the same cluster at once either wins or loses whole.
+    Fs.renameSync(staging, dir)
+  } catch (error) {
+    if (error instanceof Engine.EngineError) throw error
+  } finally {
+    Fs.rmSync(staging, { recursive: true, force: true })
+  }
+  return Fs.existsSync(Path.join(dir, "PG_VERSION")) ? dir : undefined
 }
 
 /**
- * Starts PGlite on the data directory and serves it on a loopback port; both are stopped when
- * the scope closes.
+ * Starts PGlite on the data directory, on a worker thread of this process, and serves it on a
+ * loopback port; both are stopped when the scope closes. An empty data directory starts as a
+ * copy of the prepared cluster in `cacheDir`.
  */
 export const start = (options: Options = {}): Effect.Effect<Server, StoreUnavailable, Scope.Scope> =>
   Effect.gen(function*() {
     const dataDir = Path.resolve(options.dataDir ?? defaultDataDir)
-    const failed = (what: string) => (error: unknown) =>
+    const failed = (error: unknown) =>
       new StoreUnavailable({
-        message: `embedded Postgres in ${dataDir}: ${what}: ${error instanceof Error ? error.message : String(error)}`
+        message: `embedded Postgres in ${dataDir}: ${
+          error instanceof Engine.EngineError ? `${error.what}: ${error.message}` : error instanceof Error ? error.message : String(error)
+        }`
       })
     yield* lockDataDir(dataDir)
-    const { PGLiteSocketServer, PGlite } = yield* Effect.tryPromise({ try: load, catch: failed("could not load PGlite") })
-    const db = yield* Effect.acquireRelease(
-      Effect.tryPromise({ try: () => PGlite.create(dataDir), catch: failed("could not open the database") }),
-      (db: PGlite) => Effect.promise(() => db.close()).pipe(Effect.ignore)
+    const template = Fs.existsSync(Path.join(dataDir, "PG_VERSION"))
+      ? undefined
+      : yield* Effect.tryPromise({ try: () => prepared(Path.resolve(options.cacheDir ?? defaultCacheDir())), catch: failed })
+    const engine = yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () =>
+          Engine.run({ kind: "serve", dir: dataDir, template, port: options.port ?? 0, maxConnections: options.maxConnections ?? 16 }),
+        catch: failed
+      }),
+      (engine) => Effect.promise(engine.stop)
     )
-    const server = new PGLiteSocketServer({
-      db,
-      host: "127.0.0.1",
-      port: options.port ?? 0,
-      maxConnections: options.maxConnections ?? 16
-    })
-    yield* Effect.acquireRelease(
-      Effect.tryPromise({ try: () => server.start(), catch: failed("could not listen") }),
-      () => Effect.promise(() => server.stop())
-    )
-    const [host, port] = splitConn(server.getServerConn())
+    const [host, port] = splitConn(engine.conn ?? "")
     return { host, port, dataDir }
   })
-
 const splitConn = (conn: string): readonly [string, number] => {
   const at = conn.lastIndexOf(":")
   return [conn.slice(0, at), Number(conn.slice(at + 1))]
