@@ -16,6 +16,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import * as Fs from "node:fs"
+import { createRequire } from "node:module"
 import * as Path from "node:path"
 import * as TestDatabase from "./TestDatabase.js"
 
@@ -104,5 +105,39 @@ describe("embedded store", () => {
       expect(yield* Sweep.sweepOnce.pipe(Effect.provide(context))).toBe(1)
       expect(Option.isNone(yield* baskets.findById(expired.id))).toBe(true)
       expect(Option.isSome(yield* baskets.findById(live.id))).toBe(true)
+    }), 120_000)
+})
+
+describe("embedded store start-up", () => {
+  const systemId = (server: Embedded.Server) =>
+    TestDatabase.admin<{ id: string }>(
+      `postgres://postgres@${server.host}:${server.port}/postgres`,
+      "SELECT system_identifier::text AS id FROM pg_control_system()"
+    ).then((rows) => rows[0]!.id)
+
+  it.scoped("new data directories start as copies of one cluster prepared in the cache, under the installed PGlite's version", () =>
+    Effect.gen(function*() {
+      const cache = TestDatabase.tempDataDir()
+      const first = TestDatabase.tempDataDir()
+      const second = TestDatabase.tempDataDir()
+      yield* Effect.addFinalizer(() => Effect.sync(() => [cache, first, second].forEach((d) => d.remove())))
+      const a = yield* Embedded.start({ dataDir: first.dir, cacheDir: cache.dir })
+      const b = yield* Embedded.start({ dataDir: second.dir, cacheDir: cache.dir })
+      const pglite = Path.join(Path.dirname(createRequire(import.meta.url).resolve("@electric-sql/pglite")), "..", "package.json")
+      expect(Fs.readdirSync(cache.dir)).toEqual([`pglite-${JSON.parse(Fs.readFileSync(pglite, "utf8")).version}`])
+      const prepared = yield* Effect.promise(() => Promise.all([systemId(a), systemId(b)]))
+      expect(prepared[0]).toBe(prepared[1])
+    }), 120_000)
+
+  it.scoped("a data directory PGlite cannot open is refused with StoreUnavailable naming it", () =>
+    Effect.gen(function*() {
+      const data = TestDatabase.tempDataDir()
+      yield* Effect.addFinalizer(() => Effect.sync(data.remove))
+      Fs.writeFileSync(Path.join(data.dir, "PG_VERSION"), "not a cluster\n")
+      const exit = yield* Effect.exit(Effect.scoped(Embedded.start({ dataDir: data.dir })))
+      expect(Exit.isFailure(exit) && Option.getOrThrow(Cause.failureOption(exit.cause)).message).toContain(
+        `embedded Postgres in ${data.dir}: could not open the database`
+      )
+      expect(Fs.existsSync(Path.join(data.dir, "subshift.lock"))).toBe(false)
     }), 120_000)
 })
