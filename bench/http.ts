@@ -10,30 +10,9 @@
  */
 import type { ChildProcess } from "node:child_process"
 import { createHmac, randomBytes } from "node:crypto"
-import { createRequire } from "node:module"
-import * as Jose from "jose"
-import { DEV_AUDIENCE, DEV_ISSUER, DEV_JWT_SECRET } from "@subshift/http-server/Config"
+import { load, type LoadOptions, type Measured, openBasket, putBody, token as checkoutToken } from "./checkout.js"
 import { bundleServer, freePort, profileFlags, rssMb, startNode, stop } from "./processes.js"
 import { cell, median, num, ratio, type Section, spread, table, verdict } from "./report.js"
-
-/** What this section reads of autocannon (which ships no types). */
-interface LoadOptions {
-  readonly url: string
-  readonly method: "GET" | "PUT"
-  readonly headers: Record<string, string>
-  readonly body?: string
-  readonly connections?: number
-  readonly duration?: number
-}
-interface LoadResult {
-  readonly requests: { readonly average: number }
-  readonly latency: { readonly p50: number; readonly p99: number }
-  readonly throughput: { readonly average: number }
-  readonly non2xx: number
-  readonly errors: number
-  readonly timeouts: number
-}
-const autocannon = createRequire(import.meta.url)("autocannon") as (options: LoadOptions) => Promise<LoadResult>
 
 /** The connection counts of the sweep; the targets are read at 50. */
 const CONNECTIONS = [1, 10, 50, 200]
@@ -92,23 +71,6 @@ http.createServer((req, res) => {
 }).listen(Number(process.env.PORT), "127.0.0.1")
 `
 
-interface Measured {
-  readonly rps: number
-  readonly p50: number
-  readonly p99: number
-  readonly errors: number
-}
-
-const load = async (options: LoadOptions, connections: number, duration: number): Promise<Measured> => {
-  const result = await autocannon({ ...options, connections, duration })
-  return {
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.non2xx + result.errors + result.timeouts
-  }
-}
-
 type Method = "PUT" | "GET"
 
 /** A latency as autocannon reports it, in whole milliseconds: 0 means under one. */
@@ -118,22 +80,7 @@ const key = (side: Side, method: Method, connections: number) => `${side} ${meth
 
 /** Runs the section; prints and answers its markdown and the connections panel of the chart. */
 export async function run(): Promise<Section> {
-  const token = await new Jose.SignJWT({ scope: "checkout" })
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject("cus-alice")
-    .setIssuer(DEV_ISSUER)
-    .setAudience(DEV_AUDIENCE)
-    .setIssuedAt()
-    .setExpirationTime("1h")
-    .sign(new TextEncoder().encode(DEV_JWT_SECRET))
-  const putBody = JSON.stringify({
-    order: {
-      orderItems: [
-        { orderItemActionType: "add", type: "offer", offer: { id: "ledger-standard" } },
-        { orderItemActionType: "add", type: "add_on", offer: { id: "addon-archive" } }
-      ]
-    }
-  })
+  const token = await checkoutToken()
 
   const port = await freePort()
   const basePort = await freePort()
@@ -154,13 +101,7 @@ export async function run(): Promise<Section> {
   let template: string
   try {
     const url = `http://127.0.0.1:${port}/api/checkout/subscription`
-    const opened = await fetch(url, {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify({ order: { order_type: "update_subscription", forSubscription: { id: "sub-alice" } } })
-    })
-    if (!opened.ok) throw new Error(`initiate answered ${opened.status}`)
-    const cookie = opened.headers.get("set-cookie")!.split(";")[0]!
+    const cookie = await openBasket(url, token)
     const first = await fetch(url, { method: "PUT", headers: { authorization: `Bearer ${token}`, "content-type": "application/json", cookie }, body: putBody })
     template = await first.text()
     if (!first.ok) throw new Error(`PUT answered ${first.status}: ${template}`)

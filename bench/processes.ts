@@ -1,6 +1,6 @@
 /** What the sections share to run servers as processes of their own. */
 import { type ChildProcess, spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -75,4 +75,53 @@ export const startNode = async (args: ReadonlyArray<string>, env: Record<string,
   }
   child.kill("SIGKILL")
   throw new Error(`${url} did not answer`)
+}
+
+// Loaded into a server with `--import`: it records the delay of the server's event loop with
+// `monitorEventLoopDelay` and, on each SIGUSR2, writes the figures since the last one and starts over.
+const LOOP_DELAY = `
+import { monitorEventLoopDelay } from "node:perf_hooks"
+import { renameSync, writeFileSync } from "node:fs"
+const histogram = monitorEventLoopDelay({ resolution: 1 })
+histogram.enable()
+process.on("SIGUSR2", () => {
+  const out = process.env.BENCH_LOOP_DELAY
+  writeFileSync(out + ".part", JSON.stringify({ max: histogram.max / 1e6, p99: histogram.percentile(99) / 1e6 }))
+  renameSync(out + ".part", out)
+  histogram.reset()
+})
+`
+
+/** The longest delay of an event loop over a window, and its 99th percentile, in ms. */
+export interface LoopDelay {
+  readonly max: number
+  readonly p99: number
+}
+
+/** A probe of a server's event-loop delay: its node flags and environment, and the reading of one window. */
+export interface LoopProbe {
+  readonly args: ReadonlyArray<string>
+  readonly env: Record<string, string>
+  /** The delays since the last reading (or since the process started), and starts a new window. */
+  readonly read: (child: ChildProcess) => Promise<LoopDelay>
+}
+
+/** A new probe named `name` (one per server process); its files go to `.bench/`. */
+export const loopProbe = (name: string): LoopProbe => {
+  const preload = join(root, ".bench", "loop-delay.mjs")
+  writeFileSync(preload, LOOP_DELAY)
+  const out = join(root, ".bench", `${name}-loop-delay.json`)
+  rmSync(out, { force: true })
+  return {
+    args: ["--import", preload],
+    env: { BENCH_LOOP_DELAY: out },
+    read: async (child) => {
+      rmSync(out, { force: true })
+      child.kill("SIGUSR2")
+      for (let i = 0; i < 500 && !existsSync(out); i++) await new Promise((r) => setTimeout(r, 10))
+      const delay = JSON.parse(readFileSync(out, "utf8")) as LoopDelay
+      rmSync(out, { force: true })
+      return delay
+    }
+  }
 }

@@ -66,13 +66,20 @@ export const describe = (config: ServerConfig["store"]): string => {
 
 /**
  * `@subshift/store-postgres` is loaded when a Postgres store is chosen, so that a server on the
- * in-memory store never loads the database driver (nor needs it resolvable when bundled).
+ * in-memory store never loads the database driver (nor needs it resolvable when bundled). It is
+ * loaded as soon as the store is chosen, before the server listens: evaluating the driver's code
+ * blocks the main thread, and once the server listens that would delay its answers.
  */
-const loadPgStore: Effect.Effect<typeof PgStore> = Effect.promise(() => import("@subshift/store-postgres/PgStore"))
+const loadPgStore = (): Effect.Effect<typeof PgStore> => {
+  const loading = import("@subshift/store-postgres/PgStore")
+  // Awaited when the layer is built; a server that never builds it must not see an unhandled rejection.
+  loading.catch(() => {})
+  return Effect.promise(() => loading)
+}
 
 const postgres = (config: ServerConfig["store"]): Layer.Layer<Ports, StoreStartError> =>
   Layer.unwrapEffect(
-    Effect.map(loadPgStore, (pg): Layer.Layer<Ports, StoreUnavailable | StoreStartError> => {
+    Effect.map(loadPgStore(), (pg): Layer.Layer<Ports, StoreUnavailable | StoreStartError> => {
       if (config.kind === "embedded") return pg.layerEmbedded({ dataDir: dataDirOf(config) })
       return Option.match(config.databaseUrl, {
         onNone: () => Layer.fail(new StoreStartError("SUBSHIFT_STORE=postgres needs DATABASE_URL")),
@@ -97,12 +104,12 @@ const rssMb = () => Math.round(process.memoryUsage.rss() / 2 ** 20)
  * The store the configuration names. Once it is ready it logs which store it is, where its data
  * lives, how long it took to open and the process's RSS at that moment.
  */
-export const layer = (config: ServerConfig["store"]): Layer.Layer<Ports, StoreStartError> =>
-  Layer.unwrapEffect(
+export const layer = (config: ServerConfig["store"]): Layer.Layer<Ports, StoreStartError> => {
+  const pg = config.kind === "memory" ? undefined : postgres(config)
+  return Layer.unwrapEffect(
     Effect.sync(() => {
       const started = performance.now()
-      const store = config.kind === "memory" ? MemoryStore.layer() : postgres(config)
-      return Layer.tap(store, () =>
+      return Layer.tap(pg ?? MemoryStore.layer(), () =>
         Effect.logInfo("store ready").pipe(
           Effect.annotateLogs({
             store: config.kind,
@@ -113,6 +120,7 @@ export const layer = (config: ServerConfig["store"]): Layer.Layer<Ports, StoreSt
         ))
     })
   )
+}
 
 /** Seeds the demo catalog, subscriptions and bill groups, unless the store already holds them. */
 export const seedDemo: Effect.Effect<boolean, StoreUnavailable, Ports> = Effect.gen(function*() {
