@@ -32,18 +32,20 @@ interface Start {
   readonly rss: number
   /** The main thread's longest stall from the spawn until the server first answers (it then listens). */
   readonly boot: LoopDelay
-  /** The same from then until `/ready` answers 200: the store opening while requests are answered. */
+  /** The same from then until the store is ready (its log line), while the server answers 503. */
   readonly opening: LoopDelay
+  /** The same from then until `/ready` answers 200: the server's own routes are built then. */
+  readonly serving: LoopDelay
 }
 
 /** Starts the server, times it until `/ready` answers 200, reads its RSS a second later, stops it. */
 const timeStart = async (script: string, env: Record<string, string>): Promise<Start> => {
   const port = await freePort()
-  const probe = loopProbe("server-embedded")
+  const probe = loopProbe("server-embedded", '"store ready"')
   const started = performance.now()
   const child: ChildProcess = spawn(process.execPath, [...probe.args, script], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "Error", NODE_ENV: "development", ...env, ...probe.env },
+    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "Info", NODE_ENV: "development", ...env, ...probe.env },
     stdio: ["ignore", "ignore", "inherit"]
   })
   try {
@@ -52,14 +54,19 @@ const timeStart = async (script: string, env: Record<string, string>): Promise<S
       if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`)
       if (performance.now() - started > 120_000) throw new Error("the server was not ready within 120 s")
       const status = await fetch(`http://127.0.0.1:${port}/ready`, { signal: AbortSignal.timeout(2000) }).then((r) => r.status, () => 0)
-      if (status !== 0 && boot === undefined) boot = await probe.read(child)
+      if (status !== 0 && boot === undefined) {
+        // A store ready before the server listens (the in-memory one) split this window at its log line.
+        const read = await probe.read(child)
+        boot = { max: Math.max(read.max, read.marked?.max ?? 0), p99: Math.max(read.p99, read.marked?.p99 ?? 0) }
+      }
       if (status === 200) break
       await new Promise((r) => setTimeout(r, 20))
     }
     const seconds = (performance.now() - started) / 1000
-    const opening = await probe.read(child)
+    const serving = await probe.read(child)
+    const opened = serving.marked ?? { max: 0, p99: 0 }
     await new Promise((r) => setTimeout(r, 1000))
-    return { seconds, rss: rssMb(child.pid!), boot: boot!, opening }
+    return { seconds, rss: rssMb(child.pid!), boot: boot!, opening: opened, serving: { max: serving.max, p99: serving.p99 } }
   } finally {
     await stop(child)
   }
@@ -92,7 +99,8 @@ const startUp = async (script: string): Promise<string> => {
     seconds: spread(starts.map((r) => r.seconds)),
     rss: spread(starts.map((r) => r.rss)),
     boot: spread(starts.map((r) => r.boot.max)),
-    opening: spread(starts.map((r) => r.opening.max))
+    opening: spread(starts.map((r) => r.opening.max)),
+    serving: spread(starts.map((r) => r.serving.max))
   })
   const memory = figures(runs.memory)
   const first = figures(runs.first)
@@ -106,7 +114,8 @@ const startUp = async (script: string): Promise<string> => {
       cell(f.rss),
       ratio(f.rss.median, memory.rss.median),
       cell(f.boot),
-      cell(f.opening)
+      cell(f.opening),
+      cell(f.serving)
     ]
   }
   return [
@@ -115,11 +124,13 @@ const startUp = async (script: string): Promise<string> => {
     `Time from spawning the server until \`/ready\` answers 200, and its RSS one second later; median (min – max) of ${ROUNDS} ` +
     "interleaved rounds, each on a fresh data directory. First start: copy the cluster prepared in the cache, open it, migrate, " +
     "seed the demo; reopen: the same directory again; first start with nothing cached: the cluster is created first (once per " +
-    "machine and PGlite version). The last two columns are the longest delay of the server's event loop " +
-    "(\`monitorEventLoopDelay\`, 1 ms resolution) from the spawn until the server first answers, which includes loading its " +
-    "code, and from then until it is ready, while it answers 503. The baseline is the same server on the in-memory store.",
+    "machine and PGlite version). The last three columns are the longest delay of the server's event loop " +
+    "(\`monitorEventLoopDelay\`, 1 ms resolution): from the spawn until the server first answers, which includes loading its " +
+    "code; from then until the store is ready (its log line), while the server answers 503; and from then until \`/ready\` " +
+    "answers 200, while the server builds its routes (the in-memory store does all this before it listens). The baseline is the " +
+    "same server on the in-memory store.",
     "",
-    table(["server", "seconds to ready", "ratio", "RSS MB", "ratio", "longest stall to listening, ms", "longest stall while opening, ms"], [
+    table(["server", "seconds to ready", "ratio", "RSS MB", "ratio", "longest stall, ms: to listening", "store opening", "store ready to serving"], [
       row("in-memory store (baseline)", runs.memory),
       row("embedded store, first start", runs.first),
       row("embedded store, reopen", runs.reopen),
@@ -129,7 +140,8 @@ const startUp = async (script: string): Promise<string> => {
     `Targets: first start ≤ 2 × reopen: ${ratio(first.seconds.median, reopen.seconds.median)} × ` +
     `${verdict(first.seconds.median <= 2 * reopen.seconds.median)}; its RSS ≤ 1.3 × reopen: ` +
     `${ratio(first.rss.median, reopen.rss.median)} × ${verdict(first.rss.median <= 1.3 * reopen.rss.median)}; ` +
-    `longest stall while a first start opens the store < 50 ms: ${num(first.opening.max)} ms ${verdict(first.opening.max < 50)}.`
+    `longest stall while a first start opens the store (worst round) < 50 ms: ${num(first.opening.max)} ms ${verdict(first.opening.max < 50)} ` +
+    `(over the whole first start, code loading and route building included, worst round: ${num(Math.max(first.boot.max, first.opening.max, first.serving.max))} ms).`
   ].join("\n")
 }
 

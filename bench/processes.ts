@@ -78,15 +78,30 @@ export const startNode = async (args: ReadonlyArray<string>, env: Record<string,
 }
 
 // Loaded into a server with `--import`: it records the delay of the server's event loop with
-// `monitorEventLoopDelay` and, on each SIGUSR2, writes the figures since the last one and starts over.
+// `monitorEventLoopDelay` and, on each SIGUSR2, writes the figures since the last one and starts
+// over. When `BENCH_LOOP_MARK` is set, the first line the server writes to stdout containing it
+// closes a window there too, at that very moment: the next reading carries it as \`marked\`.
 const LOOP_DELAY = `
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { renameSync, writeFileSync } from "node:fs"
 const histogram = monitorEventLoopDelay({ resolution: 1 })
 histogram.enable()
+const figures = () => ({ max: histogram.max / 1e6, p99: histogram.percentile(99) / 1e6 })
+let marked
+const mark = process.env.BENCH_LOOP_MARK
+if (mark) {
+  const write = process.stdout.write.bind(process.stdout)
+  process.stdout.write = (chunk, ...rest) => {
+    if (marked === undefined && String(chunk).includes(mark)) {
+      marked = figures()
+      histogram.reset()
+    }
+    return write(chunk, ...rest)
+  }
+}
 process.on("SIGUSR2", () => {
   const out = process.env.BENCH_LOOP_DELAY
-  writeFileSync(out + ".part", JSON.stringify({ max: histogram.max / 1e6, p99: histogram.percentile(99) / 1e6 }))
+  writeFileSync(out + ".part", JSON.stringify({ ...figures(), marked }))
   renameSync(out + ".part", out)
   histogram.reset()
 })
@@ -96,6 +111,8 @@ process.on("SIGUSR2", () => {
 export interface LoopDelay {
   readonly max: number
   readonly p99: number
+  /** The window that the server's output closed (`mark` of `loopProbe`), when it did since the last reading. */
+  readonly marked?: LoopDelay | undefined
 }
 
 /** A probe of a server's event-loop delay: its node flags and environment, and the reading of one window. */
@@ -106,15 +123,15 @@ export interface LoopProbe {
   readonly read: (child: ChildProcess) => Promise<LoopDelay>
 }
 
-/** A new probe named `name` (one per server process); its files go to `.bench/`. */
-export const loopProbe = (name: string): LoopProbe => {
+/** A new probe named `name` (one per server process), marking where the server writes `mark`; its files go to `.bench/`. */
+export const loopProbe = (name: string, mark = ""): LoopProbe => {
   const preload = join(root, ".bench", "loop-delay.mjs")
   writeFileSync(preload, LOOP_DELAY)
   const out = join(root, ".bench", `${name}-loop-delay.json`)
   rmSync(out, { force: true })
   return {
     args: ["--import", preload],
-    env: { BENCH_LOOP_DELAY: out },
+    env: { BENCH_LOOP_DELAY: out, BENCH_LOOP_MARK: mark },
     read: async (child) => {
       rmSync(out, { force: true })
       child.kill("SIGUSR2")
