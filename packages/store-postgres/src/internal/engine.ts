@@ -82,6 +82,8 @@ export const pgliteVersion = (): string => {
   return (JSON.parse(Fs.readFileSync(Path.join(dist, "..", "package.json"), "utf8")) as { version: string }).version
 }
 
+const STOP_TIMEOUT_MS = 10_000
+
 /** Runs `task` on a new worker; resolves once it is ready, rejects with an `EngineError`. */
 export const run = (task: Task): Promise<Running> =>
   new Promise((resolve, reject) => {
@@ -94,6 +96,8 @@ export const run = (task: Task): Promise<Running> =>
         worker.once("message", finish)
         worker.once("exit", () => done())
         worker.postMessage("stop")
+        // A database that does not close in time is left to its WAL, as after a crash.
+        setTimeout(finish, STOP_TIMEOUT_MS).unref()
       })
     worker.once("message", (message: { kind: string; what?: string; message?: string; conn?: string }) => {
       if (message.kind === "ready") {
