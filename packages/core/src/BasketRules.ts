@@ -7,6 +7,7 @@
 import * as Either from "effect/Either"
 import type { Action, AutoReason } from "./Amendment.js"
 import type { OrderItem, OrderItemRequest, SystemItem } from "./Basket.js"
+import type { CalendarDate } from "./CalendarDate.js"
 import * as Eligibility from "./Eligibility.js"
 import { BasketRejected } from "./Errors.js"
 import type * as Offer from "./Offer.js"
@@ -32,7 +33,7 @@ const reject = (
 /** When an action applies: its timing constant, its date, and whether the part-period is prorated. */
 export interface When {
   readonly timing: Offer.Timing
-  readonly effectiveDate: string
+  readonly effectiveDate: CalendarDate
   readonly prorate: boolean
 }
 

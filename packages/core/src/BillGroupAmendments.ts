@@ -15,6 +15,7 @@ import { AmendRejected, InvalidInput } from "./Errors.js"
 import * as Event from "./Event.js"
 import { Ids } from "./Ids.js"
 import * as Input from "./Input.js"
+import type { Instant } from "./Instant.js"
 import { Pricing } from "./Pricing.js"
 import * as Principal from "./Principal.js"
 import * as Subscription from "./Subscription.js"
@@ -55,7 +56,7 @@ export class BillGroupAmendments extends Effect.Service<BillGroupAmendments>()("
     const ids = yield* Ids
 
     /** Reads, in one go, everything the rules may look at; nothing past the bill group when there is none. */
-    const load = (request: AmendRequest, principal: Principal.Principal, now: string) =>
+    const load = (request: AmendRequest, principal: Principal.Principal, now: Instant) =>
       Effect.gen(function*() {
         const billGroup = Option.getOrUndefined(yield* billGroups.findById(request.billGroupId))
         if (billGroup === undefined) {

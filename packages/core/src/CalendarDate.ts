@@ -2,7 +2,9 @@
  * UTC calendar dates as `YYYY-MM-DD` strings, with the integer day arithmetic the billing rules
  * need. Lexicographic order of the strings is chronological order.
  */
+import type * as Brand from "effect/Brand"
 import * as Schema from "effect/Schema"
+import type { Instant } from "./Instant.js"
 
 const pattern = /^(\d{4})-(\d{2})-(\d{2})$/
 
@@ -13,17 +15,28 @@ const isValid = (s: string): boolean => {
   return mo >= 1 && mo <= 12 && d >= 1 && d <= daysInMonth(y, mo)
 }
 
+/** A calendar date `YYYY-MM-DD` (UTC), branded so it cannot stand in for another string. */
+export type CalendarDate = Brand.Branded<string, "CalendarDate">
+
 /** A calendar date `YYYY-MM-DD` (UTC). */
 export const CalendarDate = Schema.String.pipe(
   Schema.filter((s) => isValid(s) || "expected a calendar date YYYY-MM-DD"),
+  Schema.brand("CalendarDate"),
   Schema.annotations({
     identifier: "CalendarDate",
-    examples: ["2025-01-31"],
+    examples: [unsafe("2025-01-31")],
     // Random strings are almost never dates: generate days instead (1970 to 2100).
-    arbitrary: () => (fc) => fc.integer({ min: 0, max: 47_482 }).map((day) => new Date(day * 86_400_000).toISOString().slice(0, 10))
+    arbitrary: () => (fc) => fc.integer({ min: 0, max: 47_482 }).map((day) => fromEpochDay(day))
   })
 )
-export type CalendarDate = typeof CalendarDate.Type
+
+// The one place a string becomes a date without a check: callers have just produced a valid one.
+function unsafe(s: string): CalendarDate {
+  return s as CalendarDate
+}
+
+/** The date of a `YYYY-MM-DD` literal; throws when it is not a calendar date (input is decoded instead). */
+export const make = (s: string): CalendarDate => Schema.decodeSync(CalendarDate)(s)
 
 /** Whether a year is a leap year in the Gregorian calendar. */
 export const isLeapYear = (year: number): boolean => (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
@@ -57,7 +70,7 @@ const pad = (n: number, width: number) => String(n).padStart(width, "0")
 
 /** Joins parts into a date; the day is clamped to the end of the month. */
 export const fromParts = (year: number, month: number, day: number): CalendarDate =>
-  `${pad(year, 4)}-${pad(month, 2)}-${pad(Math.min(day, daysInMonth(year, month)), 2)}`
+  unsafe(`${pad(year, 4)}-${pad(month, 2)}-${pad(Math.min(day, daysInMonth(year, month)), 2)}`)
 
 const DAY_MS = 86_400_000
 
@@ -68,10 +81,14 @@ export const toEpochDay = (date: CalendarDate): number => {
 }
 
 /** The date a number of days after 1970-01-01. */
-export const fromEpochDay = (epochDay: number): CalendarDate => new Date(epochDay * DAY_MS).toISOString().slice(0, 10)
+export const fromEpochDay = (epochDay: number): CalendarDate =>
+  unsafe(new Date(epochDay * DAY_MS).toISOString().slice(0, 10))
 
 /** The UTC date of an instant given in epoch milliseconds. */
-export const fromEpochMillis = (millis: number): CalendarDate => new Date(millis).toISOString().slice(0, 10)
+export const fromEpochMillis = (millis: number): CalendarDate => unsafe(new Date(millis).toISOString().slice(0, 10))
+
+/** The UTC date of an instant (its canonical form starts with that date). */
+export const ofInstant = (instant: Instant): CalendarDate => unsafe(instant.slice(0, 10))
 
 /** The date `days` later (or earlier when negative). */
 export const addDays = (date: CalendarDate, days: number): CalendarDate => fromEpochDay(toEpochDay(date) + days)

@@ -7,6 +7,7 @@
 import type { BillGroup } from "./BillGroup.js"
 import * as BillingPeriod from "./BillingPeriod.js"
 import * as CalendarDate from "./CalendarDate.js"
+import * as Instant from "./Instant.js"
 import type { Offer, Rate } from "./Offer.js"
 import type { Subscription } from "./Subscription.js"
 
@@ -73,7 +74,7 @@ export const offers: ReadonlyArray<Offer> = [
   tier("ledger-family", "Family", [3999, 3299, 39900, 32900], {
     downgrades: ["ledger-premium"],
     addOns: ["addon-crossword", "addon-archive"],
-    sellable: { from: "2030-01-01T00:00:00.000Z" }
+    sellable: { from: Instant.make("2030-01-01T00:00:00.000Z") }
   }),
   addOn("addon-crossword", "Crossword", [299, 249, 2900, 2400]),
   addOn("addon-podcasts", "Podcasts+", [399, 299, 3900, 2900]),
@@ -117,7 +118,7 @@ const rateIdOf = (offerId: string, currency: string, interval: { unit: string })
   `${offerId}-${currency.toLowerCase()}-${interval.unit === "year" ? "annual" : "monthly"}`
 
 /** The demo subscriptions, with periods that contain `today`. */
-export const subscriptions = (today: CalendarDate.CalendarDate, updatedAt = `${today}T00:00:00.000Z`): Array<Subscription> =>
+export const subscriptions = (today: CalendarDate.CalendarDate, updatedAt = Instant.make(`${today}T00:00:00.000Z`)): Array<Subscription> =>
   demo.map((d) => {
     const { month, year } = CalendarDate.toParts(today)
     const first = CalendarDate.fromParts(year - 1, month, d.anchorDay)

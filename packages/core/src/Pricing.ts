@@ -40,7 +40,7 @@ const daysNote = (p: Proration.Proration) => `${p.days} of ${p.periodDays} days`
 const priceAction = (
   convention: Proration.Convention,
   subscription: Subscription.Subscription,
-  period: { readonly start: string; readonly end: string },
+  period: { readonly start: CalendarDate.CalendarDate; readonly end: CalendarDate.CalendarDate },
   action: Action
 ): QuoteLine => {
   const held = heldLine(subscription, action)

@@ -9,6 +9,7 @@ import type { Amendment } from "./Amendment.js"
 import * as Basket from "./Basket.js"
 import { Baskets } from "./Baskets.js"
 import * as BasketRules from "./BasketRules.js"
+import * as CalendarDate from "./CalendarDate.js"
 import { Catalog } from "./Catalog.js"
 import * as Eligibility from "./Eligibility.js"
 import {
@@ -26,6 +27,7 @@ import * as Event from "./Event.js"
 import { Id } from "./Id.js"
 import { Ids } from "./Ids.js"
 import * as Input from "./Input.js"
+import type * as Instant from "./Instant.js"
 import { Pricing } from "./Pricing.js"
 import * as Principal from "./Principal.js"
 import * as Quote from "./Quote.js"
@@ -83,7 +85,7 @@ export class SubscriptionCheckout extends Effect.Service<SubscriptionCheckout>()
       )
 
     /** Reads a subscription brought up to today, and refuses one that is locked or not active. */
-    const changeable = (principal: Principal.Principal, ref: SubscriptionRef, clock: { now: string; today: string }) =>
+    const changeable = (principal: Principal.Principal, ref: SubscriptionRef, clock: { now: Instant.Instant; today: CalendarDate.CalendarDate }) =>
       Effect.gen(function*() {
         let subscription = yield* findSubscription(principal, ref)
         const caughtUp = yield* applyDue(subscription, clock).pipe(
@@ -108,7 +110,7 @@ export class SubscriptionCheckout extends Effect.Service<SubscriptionCheckout>()
     const rulesContext = (
       subscription: Subscription.Subscription,
       items: ReadonlyArray<{ readonly offerId: string }>,
-      clock: { now: string; today: string }
+      clock: { now: Instant.Instant; today: CalendarDate.CalendarDate }
     ) =>
       Effect.gen(function*() {
         const wanted = new Set<string>([subscription.offer.offerId])
@@ -150,7 +152,7 @@ export class SubscriptionCheckout extends Effect.Service<SubscriptionCheckout>()
     })
 
     /** Reads a basket of the caller's; someone else's is not found, an expired one is gone. */
-    const owned = (principal: Principal.Principal, basketId: string, now: string) =>
+    const owned = (principal: Principal.Principal, basketId: string, now: Instant.Instant) =>
       Effect.flatMap(baskets.findById(basketId), (found): Effect.Effect<Basket.Basket, BasketNotFound | BasketExpired> =>
         Option.isNone(found) || !Principal.owns(principal, found.value.owner)
           ? Effect.fail(new BasketNotFound({ basketId }))
@@ -158,7 +160,7 @@ export class SubscriptionCheckout extends Effect.Service<SubscriptionCheckout>()
           ? Effect.fail(new BasketExpired({ basketId, expiredAt: found.value.expiresAt }))
           : Effect.succeed(found.value))
 
-    const writable = (principal: Principal.Principal, basketId: string, options: WriteOptions, now: string) =>
+    const writable = (principal: Principal.Principal, basketId: string, options: WriteOptions, now: Instant.Instant) =>
       Effect.flatMap(owned(principal, basketId, now), (basket): Effect.Effect<Basket.Basket, BasketCompleted | VersionConflict> =>
         basket.completed
           ? Effect.fail(new BasketCompleted({ basketId }))
@@ -256,7 +258,7 @@ export class SubscriptionCheckout extends Effect.Service<SubscriptionCheckout>()
       }
       // Preview equals commit: the change is priced at the instant it was quoted, and must come
       // out exactly as quoted, or nothing is charged.
-      const quoted = { now: basket.quote.pricedAt, today: basket.quote.pricedAt.slice(0, 10) }
+      const quoted = { now: basket.quote.pricedAt, today: CalendarDate.ofInstant(basket.quote.pricedAt) }
       const quotedPeriod = Subscription.periodOn(subscription, quoted.today)
       if (quotedPeriod.start !== Subscription.periodOn(subscription, clock.today).start) {
         return yield* new QuoteChanged({ basketId: basket.id, reason: "period_changed" })

@@ -1,7 +1,9 @@
 import * as Effect from "effect/Effect"
+import type * as CalendarDate from "../CalendarDate.js"
 import type { StoreUnavailable, VersionConflict } from "../Errors.js"
 import * as Event from "../Event.js"
 import type { Ids } from "../Ids.js"
+import type * as Instant from "../Instant.js"
 import * as Subscription from "../Subscription.js"
 import type { Subscriptions } from "../Subscriptions.js"
 
@@ -14,7 +16,7 @@ import type { Subscriptions } from "../Subscriptions.js"
 export const catchUp = (subscriptions: Subscriptions["Type"], ids: Ids["Type"]) =>
 (
   subscription: Subscription.Subscription,
-  clock: { readonly now: string; readonly today: string }
+  clock: { readonly now: Instant.Instant; readonly today: CalendarDate.CalendarDate }
 ): Effect.Effect<Subscription.Subscription | undefined, VersionConflict | StoreUnavailable> => {
   const next = Subscription.catchUp(subscription, clock.today, clock.now)
   if (next === undefined) return Effect.succeed(undefined)

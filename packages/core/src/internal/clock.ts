@@ -8,6 +8,6 @@ export const now: Effect.Effect<{ readonly now: Instant.Instant; readonly today:
   Clock.currentTimeMillis,
   (millis) => {
     const now = Instant.fromEpochMillis(millis)
-    return { now, today: now.slice(0, 10) as CalendarDate.CalendarDate }
+    return { now, today: CalendarDate.ofInstant(now) }
   }
 )
