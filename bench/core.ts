@@ -6,7 +6,9 @@
  */
 import * as BasketRules from "@subshift/core/BasketRules"
 import type { OrderItem } from "@subshift/core/Basket"
+import * as CalendarDate from "@subshift/core/CalendarDate"
 import * as Ids from "@subshift/core/Ids"
+import * as Instant from "@subshift/core/Instant"
 import type { Offer } from "@subshift/core/Offer"
 import * as Pricing from "@subshift/core/Pricing"
 import { Customer, CurrentPrincipal } from "@subshift/core/Principal"
@@ -69,9 +71,9 @@ const subscriptionOn = (offers: ReadonlyArray<Offer>): Subscription.Subscription
     anchorDay: 1,
     offer: { offerId: current.id, rateId: `${current.id}-usd`, quantity: 1, unitPrice: { amount: current.rates[0]!.amount, currency: "USD" } },
     addOns: [{ offerId: current.addOns[0]!, rateId: `${current.addOns[0]}-usd`, quantity: 1, unitPrice: { amount: 200, currency: "USD" } }],
-    currentPeriod: { start: "2025-01-01", end: "2025-02-01" },
+    currentPeriod: { start: CalendarDate.make("2025-01-01"), end: CalendarDate.make("2025-02-01") },
     version: 1,
-    updatedAt: "2025-01-01T00:00:00.000Z"
+    updatedAt: Instant.make("2025-01-01T00:00:00.000Z")
   }
 }
 

@@ -4,8 +4,10 @@
  * `@subshift/core` and a store are used: `@subshift/store-memory` here, and any other store's
  * layer works the same way (the tests also run it on the embedded Postgres store).
  */
+import * as CalendarDate from "@subshift/core/CalendarDate"
 import * as Catalog from "@subshift/core/Catalog"
 import * as Ids from "@subshift/core/Ids"
+import * as Instant from "@subshift/core/Instant"
 import * as Money from "@subshift/core/Money"
 import * as Pricing from "@subshift/core/Pricing"
 import { Customer, CurrentPrincipal } from "@subshift/core/Principal"
@@ -53,9 +55,9 @@ export const subscription: Subscription = {
   anchorDay: 1,
   offer: { offerId: "starter", rateId: "starter-eur", quantity: 1, unitPrice: { amount: 1000, currency: "EUR" } },
   addOns: [],
-  currentPeriod: { start: "2025-06-01", end: "2025-07-01" },
+  currentPeriod: { start: CalendarDate.make("2025-06-01"), end: CalendarDate.make("2025-07-01") },
   version: 1,
-  updatedAt: "2025-06-01T00:00:00.000Z"
+  updatedAt: Instant.make("2025-06-01T00:00:00.000Z")
 }
 
 /** Renders a quote as text lines. */

@@ -1,4 +1,6 @@
+import * as CalendarDate from "@subshift/core/CalendarDate"
 import * as Eligibility from "@subshift/core/Eligibility"
+import * as Instant from "@subshift/core/Instant"
 import type { Offer } from "@subshift/core/Offer"
 import { Demo, Fixtures } from "@subshift/testing"
 import { describe, expect, it } from "@effect/vitest"
@@ -45,7 +47,7 @@ describe("Eligibility on the demo catalog", () => {
   })
 
   it("Family becomes eligible once its sellable window opens", () => {
-    const later = { ...bob, now: "2030-01-01T00:00:00.000Z" }
+    const later = { ...bob, now: Instant.make("2030-01-01T00:00:00.000Z") }
     expect(Eligibility.offerChangeRefusal(later, "ledger-family")).toBeUndefined()
   })
 
@@ -171,7 +173,7 @@ describe("Eligibility rates (small catalogs)", () => {
   ]
   const ctx = contextFor(
     Fixtures.subscription({ owner: "cus-me", offer: { offerId: "home", rateId: "home-usd", quantity: 1, unitPrice: { amount: 1000, currency: "USD" } } }),
-    { offers, today: "2025-03-16" }
+    { offers, today: CalendarDate.make("2025-03-16") }
   )
 
   it("currency_mismatch: an offer with no rate in the subscription's currency", () => {

@@ -1,4 +1,5 @@
 import type { PendingChange } from "@subshift/core/Amendment"
+import * as CalendarDate from "@subshift/core/CalendarDate"
 import { Forbidden, InvalidInput, SubscriptionNotFound } from "@subshift/core/Errors"
 import { PartnerSubscriptions } from "@subshift/core/PartnerSubscriptions"
 import * as PartnerSubscriptionsModule from "@subshift/core/PartnerSubscriptions"
@@ -27,11 +28,11 @@ const extra: ReadonlyArray<Subscription> = [
 /** Dave's downgrade to Standard on 2025-03-31, dropping the print edition Standard does not accept. */
 const davePending: PendingChange = {
   amendmentId: "amd-dave",
-  effectiveDate: "2025-03-31",
+  effectiveDate: CalendarDate.make("2025-03-31"),
   actions: [
-    Fixtures.action({ kind: "remove", offerId: "ledger-premium", name: "Premium", rateId: "ledger-premium-usd-monthly", unitPrice: { amount: 2999, currency: "USD" }, timing: "NEXT_PERIOD_START", effectiveDate: "2025-03-31", prorate: false }),
-    Fixtures.action({ kind: "add", offerId: "ledger-standard", name: "Standard", rateId: "ledger-standard-usd-monthly", unitPrice: { amount: 1999, currency: "USD" }, timing: "NEXT_PERIOD_START", effectiveDate: "2025-03-31", prorate: false }),
-    Fixtures.action({ kind: "remove", type: "add_on", offerId: "addon-print-weekend", name: "Weekend print edition", rateId: "addon-print-weekend-usd-monthly", unitPrice: { amount: 1299, currency: "USD" }, timing: "NEXT_PERIOD_START", effectiveDate: "2025-03-31", prorate: false })
+    Fixtures.action({ kind: "remove", offerId: "ledger-premium", name: "Premium", rateId: "ledger-premium-usd-monthly", unitPrice: { amount: 2999, currency: "USD" }, timing: "NEXT_PERIOD_START", effectiveDate: CalendarDate.make("2025-03-31"), prorate: false }),
+    Fixtures.action({ kind: "add", offerId: "ledger-standard", name: "Standard", rateId: "ledger-standard-usd-monthly", unitPrice: { amount: 1999, currency: "USD" }, timing: "NEXT_PERIOD_START", effectiveDate: CalendarDate.make("2025-03-31"), prorate: false }),
+    Fixtures.action({ kind: "remove", type: "add_on", offerId: "addon-print-weekend", name: "Weekend print edition", rateId: "addon-print-weekend-usd-monthly", unitPrice: { amount: 1299, currency: "USD" }, timing: "NEXT_PERIOD_START", effectiveDate: CalendarDate.make("2025-03-31"), prorate: false })
   ]
 }
 

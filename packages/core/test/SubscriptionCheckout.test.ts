@@ -12,6 +12,7 @@ import {
   SubscriptionNotFound,
   VersionConflict
 } from "@subshift/core/Errors"
+import * as CalendarDate from "@subshift/core/CalendarDate"
 import * as Ids from "@subshift/core/Ids"
 import * as Pricing from "@subshift/core/Pricing"
 import { CurrentPrincipal, Customer, Partner } from "@subshift/core/Principal"
@@ -410,7 +411,7 @@ describe("SubscriptionCheckout.commit", () => {
         ["remove", "addon-archive"]
       ])
 
-      const locked = new SubscriptionLocked({ subscriptionId: "sub-erin", pendingChangeDate: "2025-04-01" })
+      const locked = new SubscriptionLocked({ subscriptionId: "sub-erin", pendingChangeDate: CalendarDate.make("2025-04-01") })
       expect(yield* Effect.flip(checkout.initiate({ forSubscription: { id: "sub-erin" } }))).toEqual(locked)
       yield* TestClock.setTime(at("2025-03-31T23:59:59.999Z"))
       expect(yield* Effect.flip(checkout.initiate({ forSubscription: { name: "3R1NSTANDARD" } }))).toEqual(locked)
@@ -442,7 +443,7 @@ describe("tracking data", () => {
       return yield* Effect.flip(checkout.initiate({ forSubscription: { id: "sub-alice" }, tracking } as never))
     }).pipe(
       Effect.provide(SubscriptionCheckout.Default.pipe(
-        Layer.provide(MemoryStore.layer(Demo.seed("2025-03-16"))),
+        Layer.provide(MemoryStore.layer(Demo.seed(CalendarDate.make("2025-03-16")))),
         Layer.provide(Pricing.layer()),
         Layer.provide(Ids.layerSequential)
       )),

@@ -1,3 +1,4 @@
+import * as CalendarDate from "@subshift/core/CalendarDate"
 import { AmendRejected } from "@subshift/core/Errors"
 import type { Offer } from "@subshift/core/Offer"
 import * as Timing from "@subshift/core/Timing"
@@ -5,7 +6,7 @@ import { Fixtures } from "@subshift/testing"
 import { describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 
-const period = { start: "2025-03-01", end: "2025-04-01" }
+const period = { start: CalendarDate.make("2025-03-01"), end: CalendarDate.make("2025-04-01") }
 
 describe("Timing.validateAmendTiming", () => {
   const matrix: ReadonlyArray<readonly [Timing.AmendActionKind, unknown, boolean]> = [
@@ -59,12 +60,12 @@ describe("Timing.validateAmendTiming", () => {
 
 describe("Timing effective dates and policies", () => {
   it("TODAY lands on today", () => {
-    expect(Timing.effectiveDate("TODAY", "2025-03-16", period)).toBe("2025-03-16")
+    expect(Timing.effectiveDate("TODAY", CalendarDate.make("2025-03-16"), period)).toBe("2025-03-16")
   })
 
   it("NEXT_PERIOD_START and CURRENT_PERIOD_END land on the period end (the next period's first day)", () => {
-    expect(Timing.effectiveDate("NEXT_PERIOD_START", "2025-03-16", period)).toBe("2025-04-01")
-    expect(Timing.effectiveDate("CURRENT_PERIOD_END", "2025-03-16", period)).toBe("2025-04-01")
+    expect(Timing.effectiveDate("NEXT_PERIOD_START", CalendarDate.make("2025-03-16"), period)).toBe("2025-04-01")
+    expect(Timing.effectiveDate("CURRENT_PERIOD_END", CalendarDate.make("2025-03-16"), period)).toBe("2025-04-01")
   })
 
   it("the defaults: upgrade today prorated, downgrade next period not prorated, add-on add today prorated, add-on remove at period end", () => {

@@ -1,17 +1,19 @@
 /** Helpers shared by the core tests: rule contexts over the demo catalog, and clock instants. */
+import * as CalendarDate from "@subshift/core/CalendarDate"
 import type * as Eligibility from "@subshift/core/Eligibility"
+import * as Instant from "@subshift/core/Instant"
 import type { Offer } from "@subshift/core/Offer"
 import * as Subscription from "@subshift/core/Subscription"
 import { Demo } from "@subshift/testing"
 
 /** The day the demo runs on in these tests (a Sunday in March 2025). */
-export const TODAY = "2025-03-16"
+export const TODAY = CalendarDate.make("2025-03-16")
 
 /** Epoch milliseconds of a UTC instant, for `TestClock.setTime`. */
 export const at = (instant: string): number => Date.parse(instant)
 
 /** The demo subscription with an id, as seeded for `today`. */
-export const demoSubscription = (id: string, today: string = TODAY): Subscription.Subscription => {
+export const demoSubscription = (id: string, today: CalendarDate.CalendarDate = TODAY): Subscription.Subscription => {
   const found = Demo.subscriptions(today).find((s) => s.id === id)
   if (found === undefined) throw new Error(`no demo subscription ${id}`)
   return found
@@ -20,7 +22,7 @@ export const demoSubscription = (id: string, today: string = TODAY): Subscriptio
 /** A rules context for a subscription over a catalog (the demo catalog unless given). */
 export const contextFor = (
   subscription: Subscription.Subscription,
-  options: { readonly offers?: ReadonlyArray<Offer>; readonly today?: string } = {}
+  options: { readonly offers?: ReadonlyArray<Offer>; readonly today?: CalendarDate.CalendarDate } = {}
 ): Eligibility.Context => {
   const offers = new Map((options.offers ?? Demo.offers).map((o) => [o.id, o] as const))
   const today = options.today ?? TODAY
@@ -28,7 +30,7 @@ export const contextFor = (
     subscription,
     current: offers.get(subscription.offer.offerId)!,
     offers,
-    now: `${today}T10:00:00.000Z`,
+    now: Instant.make(`${today}T10:00:00.000Z`),
     today,
     period: Subscription.periodOn(subscription, today),
     partner: subscription.partnerOrg

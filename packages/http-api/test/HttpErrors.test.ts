@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as CalendarDate from "@subshift/core/CalendarDate"
 import * as CoreErrors from "@subshift/core/Errors"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
@@ -23,7 +24,7 @@ describe("error envelopes", () => {
   })
 
   it("lift pendingChangeDate of a lock to the top level", () => {
-    const { encoded } = roundTrip(HttpErrors.SubscriptionLocked, new CoreErrors.SubscriptionLocked({ subscriptionId: "sub-a", pendingChangeDate: "2030-01-01" }))
+    const { encoded } = roundTrip(HttpErrors.SubscriptionLocked, new CoreErrors.SubscriptionLocked({ subscriptionId: "sub-a", pendingChangeDate: CalendarDate.make("2030-01-01") }))
     expect(encoded.pendingChangeDate).toBe("2030-01-01")
   })
 

@@ -6,6 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Amendments } from "@subshift/core/Amendments"
 import { Baskets } from "@subshift/core/Baskets"
 import { Events } from "@subshift/core/Events"
+import * as Instant from "@subshift/core/Instant"
 import { Subscriptions } from "@subshift/core/Subscriptions"
 import { Embedded, PgStore, Sweep } from "@subshift/store-postgres"
 import { Fixtures } from "@subshift/testing"
@@ -98,8 +99,8 @@ describe("embedded store", () => {
       yield* Effect.addFinalizer(() => Effect.sync(data.remove))
       const context = yield* Layer.build(PgStore.layerEmbedded({ dataDir: data.dir }))
       const baskets = yield* Effect.provide(Baskets, context)
-      const expired = Fixtures.basket({ expiresAt: "2030-01-01T00:00:00.000Z" })
-      const live = Fixtures.basket({ expiresAt: "2030-01-01T00:00:00.001Z" })
+      const expired = Fixtures.basket({ expiresAt: Instant.make("2030-01-01T00:00:00.000Z") })
+      const live = Fixtures.basket({ expiresAt: Instant.make("2030-01-01T00:00:00.001Z") })
       yield* Effect.forEach([expired, live], baskets.create)
       yield* TestClock.setTime(Date.parse("2030-01-01T00:00:00.000Z"))
       expect(yield* Sweep.sweepOnce.pipe(Effect.provide(context))).toBe(1)

@@ -10,6 +10,7 @@ import { Basket as BasketSchema, OrderItem as OrderItemSchema } from "@subshift/
 import * as BillingPeriod from "@subshift/core/BillingPeriod"
 import * as CalendarDate from "@subshift/core/CalendarDate"
 import type * as Eligibility from "@subshift/core/Eligibility"
+import * as Instant from "@subshift/core/Instant"
 import { Money as MoneySchema } from "@subshift/core/Money"
 import type { Offer, Rate } from "@subshift/core/Offer"
 import { Interval } from "@subshift/core/BillingPeriod"
@@ -29,8 +30,8 @@ export const orderItem = Arbitrary.make(OrderItemSchema)
 
 /** A calendar date between 2020 and 2032, leap days included. */
 export const calendarDate: FastCheck.Arbitrary<CalendarDate.CalendarDate> = FastCheck.integer({
-  min: CalendarDate.toEpochDay("2020-01-01"),
-  max: CalendarDate.toEpochDay("2032-12-31")
+  min: CalendarDate.toEpochDay(CalendarDate.make("2020-01-01")),
+  max: CalendarDate.toEpochDay(CalendarDate.make("2032-12-31"))
 }).map(CalendarDate.fromEpochDay)
 
 /** A price in minor units, from free to 10,000.00. */
@@ -41,7 +42,7 @@ export interface Scenario {
   readonly offers: ReadonlyArray<Offer>
   readonly subscription: Subscription.Subscription
   readonly today: CalendarDate.CalendarDate
-  readonly now: string
+  readonly now: Instant.Instant
   readonly items: ReadonlyArray<OrderItem>
 }
 
@@ -67,7 +68,7 @@ export const scenario: FastCheck.Arbitrary<Scenario> = FastCheck.record({
         { id: `${id}-m`, amount: usd, currency: gbpOnly ? "GBP" : "USD", interval: monthly },
         ...(alsoAnnual ? [{ id: `${id}-y`, amount: usd * 10, currency: "USD", interval: { count: 1, unit: "year" } } as const] : [])
       ])
-  const sellable = FastCheck.constantFrom({}, {}, {}, {}, {}, { from: "2040-01-01T00:00:00.000Z" }, { until: "2019-01-01T00:00:00.000Z" })
+  const sellable = FastCheck.constantFrom({}, {}, {}, {}, {}, { from: Instant.make("2040-01-01T00:00:00.000Z") }, { until: Instant.make("2019-01-01T00:00:00.000Z") })
   const partners = FastCheck.constantFrom(undefined, undefined, undefined, undefined, ["partner-a"])
   const tierArb = (id: string) =>
     FastCheck.record({
@@ -153,7 +154,7 @@ export const scenario: FastCheck.Arbitrary<Scenario> = FastCheck.record({
       addOns: owned.map((id) => line(id, 1)),
       currentPeriod: first,
       version: 1,
-      updatedAt: `${start}T00:00:00.000Z`
+      updatedAt: Instant.make(`${start}T00:00:00.000Z`)
     }
     // Most picks aim at moves the catalog allows, so that accepted updates are common.
     const currentOffer = byId.get(current)!
@@ -177,7 +178,7 @@ export const scenario: FastCheck.Arbitrary<Scenario> = FastCheck.record({
       seen.add(key)
       return [quantity === undefined ? item : { ...item, quantity }]
     })
-    return { offers, subscription, today, now: `${today}T12:00:00.000Z`, items }
+    return { offers, subscription, today, now: Instant.make(`${today}T12:00:00.000Z`), items }
   })
 })
 

@@ -3,8 +3,10 @@
  */
 import type { Action, Amendment } from "@subshift/core/Amendment"
 import type { Basket } from "@subshift/core/Basket"
+import * as CalendarDate from "@subshift/core/CalendarDate"
 import type { Event } from "@subshift/core/Event"
 import type { BillGroup } from "@subshift/core/BillGroup"
+import * as Instant from "@subshift/core/Instant"
 import type { Offer } from "@subshift/core/Offer"
 import type { Quote } from "@subshift/core/Quote"
 import type { Subscription } from "@subshift/core/Subscription"
@@ -47,23 +49,23 @@ export const subscription = (overrides: Partial<Subscription> = {}): Subscriptio
     anchorDay: 1,
     offer: { offerId: "offer-basic", rateId: "offer-basic-usd", quantity: 1, unitPrice: usd(1000) },
     addOns: [],
-    currentPeriod: { start: "2025-03-01", end: "2025-04-01" },
+    currentPeriod: { start: CalendarDate.make("2025-03-01"), end: CalendarDate.make("2025-04-01") },
     version: 1,
-    updatedAt: "2025-03-01T00:00:00.000Z",
+    updatedAt: Instant.make("2025-03-01T00:00:00.000Z"),
     ...overrides
   }
 }
 
 /** An empty quote priced on 2025-03-16. */
 export const quote = (overrides: Partial<Quote> = {}): Quote => ({
-  pricedAt: "2025-03-16T10:00:00.000Z",
+  pricedAt: Instant.make("2025-03-16T10:00:00.000Z"),
   currency: "USD",
   convention: "actual-days",
   lines: [],
   dueNow: usd(0),
   currentRecurring: usd(1000),
   nextRecurring: usd(1000),
-  nextBillingDate: "2025-04-01",
+  nextBillingDate: CalendarDate.make("2025-04-01"),
   effectiveDates: [],
   ...overrides
 })
@@ -78,7 +80,7 @@ export const action = (overrides: Partial<Action> = {}): Action => ({
   quantity: 1,
   unitPrice: usd(2000),
   timing: "TODAY",
-  effectiveDate: "2025-03-16",
+  effectiveDate: CalendarDate.make("2025-03-16"),
   prorate: true,
   ...overrides
 })
@@ -89,8 +91,8 @@ export const basket = (overrides: Partial<Basket> = {}): Basket => ({
   subscriptionId: `sub-${unique()}`,
   subscriptionVersion: 1,
   owner: { kind: "customer", id: `cus-${unique()}` },
-  createdAt: "2025-03-16T10:00:00.000Z",
-  expiresAt: "2099-03-30T10:00:00.000Z",
+  createdAt: Instant.make("2025-03-16T10:00:00.000Z"),
+  expiresAt: Instant.make("2099-03-30T10:00:00.000Z"),
   version: 1,
   completed: false,
   forSubscriptionOffer: {
@@ -116,7 +118,7 @@ export const amendment = (subscriptionId: string, overrides: Partial<Amendment> 
   subscriptionId,
   source: "checkout",
   principal: { kind: "customer", id: "cus-x" },
-  createdAt: "2025-03-16T10:00:00.000Z",
+  createdAt: Instant.make("2025-03-16T10:00:00.000Z"),
   actions: [action()],
   quote: quote(),
   interval: monthly,
@@ -138,7 +140,7 @@ export const billGroup = (overrides: Partial<BillGroup> = {}): BillGroup => ({
 export const event = (subscription: Subscription, overrides: Partial<Event> = {}): Event => ({
   id: `evt-${unique()}`,
   type: "amendment.committed",
-  occurredAt: "2025-03-16T10:00:00.000Z",
+  occurredAt: Instant.make("2025-03-16T10:00:00.000Z"),
   subscriptionId: subscription.id,
   owner: subscription.owner,
   ...(subscription.partnerOrg === undefined ? {} : { partnerOrg: subscription.partnerOrg }),

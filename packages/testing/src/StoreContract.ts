@@ -7,9 +7,11 @@ import { describe, expect, it } from "@effect/vitest"
 import { Amendments } from "@subshift/core/Amendments"
 import { Baskets } from "@subshift/core/Baskets"
 import { BillGroups } from "@subshift/core/BillGroups"
+import * as CalendarDate from "@subshift/core/CalendarDate"
 import { Catalog } from "@subshift/core/Catalog"
 import { Events } from "@subshift/core/Events"
 import * as Idempotency from "@subshift/core/Idempotency"
+import * as Instant from "@subshift/core/Instant"
 import type { StorePorts } from "@subshift/core/StorePorts"
 import { Subscriptions } from "@subshift/core/Subscriptions"
 import * as Effect from "effect/Effect"
@@ -95,7 +97,7 @@ export const subscriptionsSuite = <E>(name: string, layer: Layer.Layer<StorePort
           partnerOrg: "partner-x",
           billGroupId: "bg-x",
           addOns: [{ offerId: "addon-a", rateId: "addon-a-usd", quantity: 2, unitPrice: { amount: 300, currency: "USD" } }],
-          pendingChange: { amendmentId: "amd-1", effectiveDate: "2025-04-01", actions: [Fixtures.action({ timing: "NEXT_PERIOD_START", effectiveDate: "2025-04-01", prorate: false })] }
+          pendingChange: { amendmentId: "amd-1", effectiveDate: CalendarDate.make("2025-04-01"), actions: [Fixtures.action({ timing: "NEXT_PERIOD_START", effectiveDate: CalendarDate.make("2025-04-01"), prorate: false })] }
         })
         yield* subscriptions.put(sub)
         expect(Option.getOrThrow(yield* subscriptions.findById(sub.id))).toEqual(sub)
@@ -156,21 +158,21 @@ export const subscriptionsSuite = <E>(name: string, layer: Layer.Layer<StorePort
       Effect.gen(function*() {
         const subscriptions = yield* Subscriptions
         // A day far in the past keeps other tests' subscriptions out of the answer.
-        const pending = (effectiveDate: string) => ({
+        const pending = (effectiveDate: CalendarDate.CalendarDate) => ({
           amendmentId: `amd-${Fixtures.unique()}`,
           effectiveDate,
           actions: [Fixtures.action({ timing: "NEXT_PERIOD_START", effectiveDate, prorate: false })]
         })
-        const due = Fixtures.subscription({ pendingChange: pending("1990-02-01") })
-        const starting = Fixtures.subscription({ status: "pending", currentPeriod: { start: "1990-01-15", end: "1990-02-15" } })
-        const later = Fixtures.subscription({ pendingChange: pending("1990-03-01") })
-        const startsLater = Fixtures.subscription({ status: "pending", currentPeriod: { start: "1990-02-02", end: "1990-03-02" } })
+        const due = Fixtures.subscription({ pendingChange: pending(CalendarDate.make("1990-02-01")) })
+        const starting = Fixtures.subscription({ status: "pending", currentPeriod: { start: CalendarDate.make("1990-01-15"), end: CalendarDate.make("1990-02-15") } })
+        const later = Fixtures.subscription({ pendingChange: pending(CalendarDate.make("1990-03-01")) })
+        const startsLater = Fixtures.subscription({ status: "pending", currentPeriod: { start: CalendarDate.make("1990-02-02"), end: CalendarDate.make("1990-03-02") } })
         yield* Effect.forEach([due, starting, later, startsLater], subscriptions.put)
-        const listed = yield* subscriptions.listDue("1990-02-01", 1000)
+        const listed = yield* subscriptions.listDue(CalendarDate.make("1990-02-01"), 1000)
         const ours = new Set([due.id, starting.id, later.id, startsLater.id])
         expect(listed.filter((s) => ours.has(s.id)).map((s) => s.id)).toEqual([due.id, starting.id].sort())
         expect(listed.map((s) => s.id)).toEqual([...listed.map((s) => s.id)].sort())
-        expect((yield* subscriptions.listDue("1990-02-01", 1)).length).toBeLessThanOrEqual(1)
+        expect((yield* subscriptions.listDue(CalendarDate.make("1990-02-01"), 1)).length).toBeLessThanOrEqual(1)
       }))
 
     it.effect("save writes its events with the subscription, and none when it conflicts", () =>
@@ -348,10 +350,10 @@ export const basketsSuite = <E>(name: string, layer: Layer.Layer<StorePorts, E>)
     it.effect("deleteExpired removes the baskets expired at now and keeps the others", () =>
       Effect.gen(function*() {
         const baskets = yield* Baskets
-        const expired = [Fixtures.basket({ expiresAt: "2001-01-01T00:00:00.000Z" }), Fixtures.basket({ expiresAt: "2001-01-02T00:00:00.000Z" })]
-        const live = Fixtures.basket({ expiresAt: "2099-01-01T00:00:00.000Z" })
+        const expired = [Fixtures.basket({ expiresAt: Instant.make("2001-01-01T00:00:00.000Z") }), Fixtures.basket({ expiresAt: Instant.make("2001-01-02T00:00:00.000Z") })]
+        const live = Fixtures.basket({ expiresAt: Instant.make("2099-01-01T00:00:00.000Z") })
         yield* Effect.forEach([...expired, live], baskets.create)
-        const deleted = yield* baskets.deleteExpired("2001-01-02T00:00:00.000Z")
+        const deleted = yield* baskets.deleteExpired(Instant.make("2001-01-02T00:00:00.000Z"))
         expect(deleted).toBeGreaterThanOrEqual(2)
         for (const b of expired) expect(Option.isNone(yield* baskets.findById(b.id))).toBe(true)
         expect(Option.isSome(yield* baskets.findById(live.id))).toBe(true)
@@ -383,8 +385,8 @@ export const amendmentsSuite = <E>(name: string, layer: Layer.Layer<StorePorts, 
         const amendments = yield* Amendments
         const sub = Fixtures.subscription()
         yield* subscriptions.put(sub)
-        const first = Fixtures.amendment(sub.id, { createdAt: "2025-03-16T10:00:00.000Z" })
-        const second = Fixtures.amendment(sub.id, { createdAt: "2025-03-17T10:00:00.000Z" })
+        const first = Fixtures.amendment(sub.id, { createdAt: Instant.make("2025-03-16T10:00:00.000Z") })
+        const second = Fixtures.amendment(sub.id, { createdAt: Instant.make("2025-03-17T10:00:00.000Z") })
         yield* subscriptions.commit({ events: [], amendments: [first], subscriptions: [{ next: { ...sub, version: 2 }, expectedVersion: 1 }] })
         yield* subscriptions.commit({ events: [], amendments: [second], subscriptions: [{ next: { ...sub, version: 3 }, expectedVersion: 2 }] })
         expect(yield* amendments.listBySubscription(sub.id)).toEqual([first, second])
@@ -428,9 +430,9 @@ export const eventsSuite = <E>(name: string, layer: Layer.Layer<StorePorts, E>) 
         const events = yield* Events
         const sub = Fixtures.subscription({ partnerOrg: `partner-${Fixtures.unique()}` })
         yield* subscriptions.put(sub)
-        const basket = Fixtures.basket({ subscriptionId: sub.id, expiresAt: "2002-01-01T00:00:00.000Z" })
+        const basket = Fixtures.basket({ subscriptionId: sub.id, expiresAt: Instant.make("2002-01-01T00:00:00.000Z") })
         yield* baskets.create(basket)
-        yield* baskets.deleteExpired("2002-01-01T00:00:00.000Z")
+        yield* baskets.deleteExpired(Instant.make("2002-01-01T00:00:00.000Z"))
         const written = yield* events.list({ subscriptionId: sub.id, limit: 10 })
         expect(written.map((e) => [e.type, e.basketId, e.partnerOrg, e.owner])).toEqual([["basket.expired", basket.id, sub.partnerOrg, sub.owner]])
       }))
@@ -442,9 +444,9 @@ export const idempotencySuite = <E>(name: string, layer: Layer.Layer<StorePorts,
     const keyOf = (): Idempotency.Key => ({ scope: "order", owner: `customer:cus-${Fixtures.unique()}`, key: Fixtures.unique() })
     const at = (now: string) => ({
       requestHash: "hash-a",
-      now,
-      expiresAt: "2030-01-02T00:00:00.000Z",
-      staleBefore: "2000-01-01T00:00:00.000Z"
+      now: Instant.make(now),
+      expiresAt: Instant.make("2030-01-02T00:00:00.000Z"),
+      staleBefore: Instant.make("2000-01-01T00:00:00.000Z")
     })
     const result: Idempotency.StoredResult = { status: 200, body: "{\"id\":\"amd-1\"}", headers: { etag: "\"2\"" } }
 
@@ -474,16 +476,16 @@ export const idempotencySuite = <E>(name: string, layer: Layer.Layer<StorePorts,
         const store = yield* Idempotency.Idempotency
         const abandoned = keyOf()
         yield* store.claim(abandoned, at("2030-01-01T00:00:00.000Z"))
-        expect(yield* store.claim(abandoned, { ...at("2030-01-01T00:10:00.000Z"), staleBefore: "2030-01-01T00:05:00.000Z" }))
+        expect(yield* store.claim(abandoned, { ...at("2030-01-01T00:10:00.000Z"), staleBefore: Instant.make("2030-01-01T00:05:00.000Z") }))
           .toEqual({ _tag: "Claimed" })
         const released = keyOf()
         yield* store.claim(released, at("2030-01-01T00:00:00.000Z"))
         yield* store.release(released)
         expect(yield* store.claim(released, at("2030-01-01T00:00:01.000Z"))).toEqual({ _tag: "Claimed" })
         const expiring = keyOf()
-        yield* store.claim(expiring, { ...at("2001-01-01T00:00:00.000Z"), expiresAt: "2001-01-02T00:00:00.000Z" })
+        yield* store.claim(expiring, { ...at("2001-01-01T00:00:00.000Z"), expiresAt: Instant.make("2001-01-02T00:00:00.000Z") })
         yield* store.complete(expiring, result)
-        expect(yield* store.sweep("2001-01-02T00:00:00.000Z")).toBeGreaterThanOrEqual(1)
+        expect(yield* store.sweep(Instant.make("2001-01-02T00:00:00.000Z"))).toBeGreaterThanOrEqual(1)
         expect(yield* store.claim(expiring, { ...at("2001-01-02T00:00:01.000Z"), requestHash: "hash-b" })).toEqual({ _tag: "Claimed" })
       }))
 
