@@ -121,8 +121,8 @@ const baseline = (size: number, updates: number): number => {
   const byId = new Map(offers.map((o) => [o.id, o]))
   const subscription = subscriptionOn(offers)
   const requests = requestsFor(offers, subscription)
-  const now = new Date().toISOString()
-  const today = now.slice(0, 10)
+  const now = Instant.fromEpochMillis(Date.now())
+  const today = CalendarDate.ofInstant(now)
   const run = (n: number) => {
     for (let i = 0; i < n; i++) {
       const items = requests[i % 2]!

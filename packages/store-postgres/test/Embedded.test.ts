@@ -5,6 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Amendments } from "@subshift/core/Amendments"
 import { Baskets } from "@subshift/core/Baskets"
+import * as CalendarDate from "@subshift/core/CalendarDate"
 import { Events } from "@subshift/core/Events"
 import * as Instant from "@subshift/core/Instant"
 import { Subscriptions } from "@subshift/core/Subscriptions"
@@ -30,7 +31,7 @@ describe("embedded store", () => {
       const committed = Fixtures.basket({ subscriptionId: sub.id })
       const open = Fixtures.basket({ subscriptionId: sub.id })
       const amendment = Fixtures.amendment(sub.id, { basketId: committed.id })
-      const next = { ...sub, version: 2, pendingChange: { amendmentId: amendment.id, effectiveDate: "2025-04-01", actions: amendment.actions } }
+      const next = { ...sub, version: 2, pendingChange: { amendmentId: amendment.id, effectiveDate: CalendarDate.make("2025-04-01"), actions: amendment.actions } }
       const completed = { ...committed, version: 2, completed: true, amendmentId: amendment.id }
       const event = Fixtures.event(next, { amendmentId: amendment.id, basketId: committed.id })
 

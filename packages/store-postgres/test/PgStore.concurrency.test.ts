@@ -9,9 +9,11 @@ import { describe, expect, it, layer } from "@effect/vitest"
 import type { Basket } from "@subshift/core/Basket"
 import { Amendments } from "@subshift/core/Amendments"
 import { Baskets } from "@subshift/core/Baskets"
+import * as CalendarDate from "@subshift/core/CalendarDate"
 import * as Event from "@subshift/core/Event"
 import { Events } from "@subshift/core/Events"
 import * as Idempotency from "@subshift/core/Idempotency"
+import * as Instant from "@subshift/core/Instant"
 import * as Subscription from "@subshift/core/Subscription"
 import { Subscriptions } from "@subshift/core/Subscriptions"
 import { PgStore } from "@subshift/store-postgres"
@@ -160,8 +162,8 @@ describe("postgres concurrency", () => {
       Effect.gen(function*() {
         const subscriptions = yield* Subscriptions
         const events = yield* Events
-        const today = "2025-04-01"
-        const now = "2025-04-01T00:05:00.000Z"
+        const today = CalendarDate.make("2025-04-01")
+        const now = Instant.make("2025-04-01T00:05:00.000Z")
         const due = Array.from({ length: 20 }, () =>
           Fixtures.subscription({
             version: 3,
@@ -203,9 +205,9 @@ describe("postgres concurrency", () => {
         const key: Idempotency.Key = { scope: "order", owner: `customer:cus-${Fixtures.unique()}`, key: Fixtures.unique() }
         const request = {
           requestHash: "hash-a",
-          now: "2030-01-01T00:00:00.000Z",
-          expiresAt: "2030-01-02T00:00:00.000Z",
-          staleBefore: "2029-12-31T23:58:00.000Z"
+          now: Instant.make("2030-01-01T00:00:00.000Z"),
+          expiresAt: Instant.make("2030-01-02T00:00:00.000Z"),
+          staleBefore: Instant.make("2029-12-31T23:58:00.000Z")
         }
         const claims = yield* Effect.all(Array.from({ length: 20 }, () => store.claim(key, request)), { concurrency: "unbounded" })
         expect(claims.filter((c) => c._tag === "Claimed").length).toBe(1)
