@@ -9,6 +9,7 @@ import type { BillGroup } from "@subshift/core/BillGroup"
 import * as BillingPeriod from "@subshift/core/BillingPeriod"
 import * as CalendarDate from "@subshift/core/CalendarDate"
 import type { AmendErrorCode } from "@subshift/core/Errors"
+import * as Instant from "@subshift/core/Instant"
 import type { Offer, Rate } from "@subshift/core/Offer"
 import { Customer } from "@subshift/core/Principal"
 import type { Subscription } from "@subshift/core/Subscription"
@@ -22,7 +23,7 @@ export interface AmendScenario {
   readonly subscriptions: ReadonlyArray<Subscription>
   readonly customerId: string
   readonly today: CalendarDate.CalendarDate
-  readonly now: string
+  readonly now: Instant.Instant
   readonly request: AmendRequest
 }
 
@@ -116,7 +117,7 @@ const subscriptionOn = (
   addOns: addOns.map((a) => line(a, monthly, 1)),
   currentPeriod: yearOldPeriod(today, anchorDay),
   version: 1,
-  updatedAt: `${today}T00:00:00.000Z`
+  updatedAt: Instant.make(`${today}T00:00:00.000Z`)
 })
 
 const pick = <A>(values: ReadonlyArray<A>) => FastCheck.constantFrom(...values)
@@ -191,7 +192,7 @@ export const validScenario: FastCheck.Arbitrary<AmendScenario> = FastCheck.recor
     subscriptions: [...subscriptions, stranger],
     customerId: ACCOUNT,
     today,
-    now: `${today}T12:00:00.000Z`,
+    now: Instant.make(`${today}T12:00:00.000Z`),
     request
   }))
 })
