@@ -4,29 +4,13 @@
  * server at TEST_DATABASE_URL on a fresh schema when it is set, else the embedded engine in a
  * temporary directory).
  */
-import { PgStore } from "@subshift/store-postgres"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import type * as Layer from "effect/Layer"
-import * as Fs from "node:fs"
-import * as Os from "node:os"
-import * as Path from "node:path"
-import pg from "pg"
 import type * as Store from "@subshift/http-server/Store"
 import { bearer, cookieOf, initiateBody, request, start, type TestServer } from "./Harness.js"
+import { databaseUrl, embeddedStore, schemaStore } from "./PgStores.js"
 
 type Caller = "owner" | "otherCustomer" | "partner" | "otherPartner" | "partnerWithoutMma" | "none" | "expired"
-
-const databaseUrl = process.env["TEST_DATABASE_URL"] || undefined
-
-const admin = async (url: string, text: string) => {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    await client.query(text)
-  } finally {
-    await client.end()
-  }
-}
 
 /** A store for one run of the matrix: its layer (none: the harness's memory store), and how to clean up after it. */
 interface StoreUnderTest {
@@ -36,25 +20,8 @@ interface StoreUnderTest {
 
 const memory = (): StoreUnderTest => ({ layer: async () => undefined, cleanup: async () => {} })
 
-const postgres = (): StoreUnderTest => {
-  if (databaseUrl !== undefined) {
-    const schema = `subshift_matrix_${process.pid}_${globalThis.crypto.randomUUID().replaceAll("-", "").slice(0, 8)}`
-    return {
-      layer: async () => {
-        await admin(databaseUrl, `CREATE SCHEMA ${schema}`)
-        const url = new URL(databaseUrl)
-        url.searchParams.set("options", `-c search_path=${schema}`)
-        return PgStore.layerUrl(url.toString())
-      },
-      cleanup: () => admin(databaseUrl, `DROP SCHEMA IF EXISTS ${schema} CASCADE`)
-    }
-  }
-  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "subshift-matrix-"))
-  return {
-    layer: async () => PgStore.layerEmbedded({ dataDir: dir }),
-    cleanup: async () => Fs.rmSync(dir, { recursive: true, force: true })
-  }
-}
+const postgres = (): StoreUnderTest =>
+  databaseUrl !== undefined ? schemaStore(databaseUrl, "subshift_matrix") : embeddedStore("subshift-matrix")
 
 const stores: ReadonlyArray<readonly [string, () => StoreUnderTest]> = [
   ["memory", memory],

@@ -1,11 +1,12 @@
 /**
  * Where every port call ends: driver failures mapped to the port's errors. A lost or refused
- * connection is `StoreUnavailable`; anything else (a constraint the core should never break, a
+ * connection is `StoreUnavailable`; a value the database cannot hold (only a caller's data) is
+ * `InvalidInput`; anything else (a constraint the core should never break, a
  * row that no longer decodes) is a defect that explains itself.
  */
 import type * as PgClient from "@effect/sql-pg/PgClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import { StoreUnavailable, VersionConflict } from "@subshift/core/Errors"
+import { InvalidInput, StoreUnavailable, VersionConflict } from "@subshift/core/Errors"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -52,6 +53,14 @@ export const refused = (what: string, error: SqlError) => {
   })
 }
 
+// SQLSTATEs of a value the database cannot hold as sent: a character it cannot store (22021,
+// 22P05), a string or number out of range (22001, 22003), a value over a size limit (54000).
+// Only a caller's data causes them, so the call fails as the caller's input, not as a defect.
+const inputStates = new Set(["22021", "22P05", "22001", "22003", "54000"])
+
+const unkeepable = (error: SqlError) =>
+  new InvalidInput({ field: "body", message: `the input holds a value the store cannot keep (SQLSTATE ${sqlStateOf(error.cause)})` })
+
 /** The typed failure of a call the database could not serve. */
 export const unavailable = (error: SqlError) =>
   new StoreUnavailable({ message: `the database is unavailable (${describe(error)})` })
@@ -66,7 +75,12 @@ export const mapFailures = (what: string) => <A, E>(self: Effect.Effect<A, E | S
     const failure = Cause.failureOption(cause)
     if (Option.isSome(failure)) {
       const error = failure.value
-      if (isSqlError(error)) return isUnavailable(error) ? Effect.fail(unavailable(error)) : Effect.die(refused(what, error))
+      if (isSqlError(error)) {
+        if (isUnavailable(error)) return Effect.fail(unavailable(error))
+        // Not in the ports' declared errors: the server answers it as every `InvalidInput`, a 400.
+        if (inputStates.has(sqlStateOf(error.cause)!)) return Effect.fail(unkeepable(error) as never)
+        return Effect.die(refused(what, error))
+      }
       if (ParseResult.isParseError(error)) {
         return Effect.dieMessage(`store-postgres ${what}: stored data does not match the schema: ${error.message}`)
       }
