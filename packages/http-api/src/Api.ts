@@ -8,13 +8,21 @@ import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
+import type * as Schema from "effect/Schema"
 import * as HttpErrors from "./HttpErrors.js"
 import * as Security from "./Security.js"
 import * as Wire from "./Wire.js"
 
+/**
+ * A request body as the contract decodes it: a key the schema does not declare is refused (the
+ * OpenAPI document says `additionalProperties: false`), at every level but free-form records.
+ */
+export const strict = <A, I, R>(schema: Schema.Schema<A, I, R>): Schema.Schema<A, I, R> =>
+  schema.annotations({ parseOptions: { onExcessProperty: "error" } })
+
 const initiate = <const P extends `/${string}`>(path: P) =>
   HttpApiEndpoint.post("initiate", path)
-    .setPayload(Wire.InitiateRequest)
+    .setPayload(strict(Wire.InitiateRequest))
     .addSuccess(Wire.Basket)
     .addError(HttpErrors.SubscriptionNotFound)
     .addError(HttpErrors.SubscriptionLocked)
@@ -26,7 +34,7 @@ const initiate = <const P extends `/${string}`>(path: P) =>
 
 const update = <const P extends `/${string}`>(path: P) =>
   HttpApiEndpoint.put("update", path)
-    .setPayload(Wire.UpdateRequest)
+    .setPayload(strict(Wire.UpdateRequest))
     .setHeaders(Wire.WriteHeaders)
     .addSuccess(Wire.Basket)
     .addError(HttpErrors.MissingBasket)
@@ -52,7 +60,7 @@ const read = <const P extends `/${string}`>(path: P) =>
 
 const order = <const P extends `/${string}`>(path: P) =>
   HttpApiEndpoint.post("order", path)
-    .setPayload(Wire.OrderRequest)
+    .setPayload(strict(Wire.OrderRequest))
     .setHeaders(Wire.OrderHeaders)
     .addSuccess(Wire.OrderResponse)
     .addError(HttpErrors.MissingBasket)
@@ -126,7 +134,7 @@ export class PartnerMmaGroup extends HttpApiGroup.make("partnerMma")
 export class SelfServiceGroup extends HttpApiGroup.make("selfService")
   .add(
     HttpApiEndpoint.post("amend", "/api/selfService/checkout/amend")
-      .setPayload(Wire.AmendRequest)
+      .setPayload(strict(Wire.AmendRequest))
       .setHeaders(Wire.AmendHeaders)
       .addSuccess(Wire.AmendResponse)
       .addError(HttpErrors.AmendBadRequest)
@@ -174,7 +182,7 @@ export class TestClockGroup extends HttpApiGroup.make("testClock")
   )
   .add(
     HttpApiEndpoint.post("advance", "/api/test-clock/advance")
-      .setPayload(Wire.TestClockAdvance)
+      .setPayload(strict(Wire.TestClockAdvance))
       .addSuccess(Wire.TestClockAdvanced)
       .annotate(OpenApi.Summary, "Move the server's clock forward, then apply the scheduled changes that came due")
   )
@@ -191,14 +199,12 @@ export class SystemGroup extends HttpApiGroup.make("system")
   .annotate(OpenApi.Title, "System")
 {}
 
-/** The whole API. */
-export class SubshiftApi extends HttpApi.make("subshift")
+const withoutTestClock = HttpApi.make("subshift")
   .add(CheckoutGroup)
   .add(PartnerCheckoutGroup)
   .add(PartnerMmaGroup)
   .add(SelfServiceGroup)
   .add(PartnerEventsGroup)
-  .add(TestClockGroup)
   .add(SystemGroup)
   .addError(HttpErrors.InvalidInput)
   .addError(HttpErrors.Malformed)
@@ -209,4 +215,9 @@ export class SubshiftApi extends HttpApi.make("subshift")
   .annotate(OpenApi.Title, "Subshift")
   .annotate(OpenApi.Description, "Subscription change checkout: baskets on existing subscriptions, partner access, and amendments across a bill group.")
   .annotate(OpenApi.Version, "0.0.0")
-{}
+
+/** The whole API. */
+export class SubshiftApi extends withoutTestClock.add(TestClockGroup) {}
+
+/** The API a server without the test clock serves and documents: all of it but the test clock's routes. */
+export class PublishedWithoutTestClock extends withoutTestClock {}

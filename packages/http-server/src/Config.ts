@@ -1,8 +1,8 @@
 /**
  * The server's configuration, read from the environment through Effect `Config` and validated
  * once at start: a bad value stops the server with a message naming the variable. With
- * `NODE_ENV=production` the development secrets and the test clock are refused and the bot
- * check defaults to reCAPTCHA.
+ * `NODE_ENV=production` the development secrets, the test clock and the accept-all bot check
+ * are refused, and the demo data, the docs and the page are off unless asked for.
  */
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
@@ -13,6 +13,7 @@ import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { createHash } from "node:crypto"
+import { BlockList, isIP } from "node:net"
 
 /** The development cookie secret; refused in production. */
 export const DEV_COOKIE_SECRET = "subshift-dev-cookie-secret-not-for-production"
@@ -89,6 +90,27 @@ export interface ServerConfig {
   readonly testClock: boolean
   /** On SIGTERM, how long in-flight requests may take to finish before their connections are closed. */
   readonly shutdownTimeout: Duration.Duration
+  /** The proxies whose `X-Forwarded-For` is believed (addresses and CIDRs); none unless configured. */
+  readonly trustedProxies: BlockList
+  /** Serve `/docs` and `/openapi.json`. */
+  readonly docs: boolean
+}
+
+/** Parses `SUBSHIFT_TRUSTED_PROXIES`: addresses and CIDRs (IPv4 or IPv6), comma-separated. */
+export const parseTrustedProxies = (text: string): Either.Either<BlockList, string> => {
+  const list = new BlockList()
+  for (const entry of text.split(",").map((e) => e.trim()).filter((e) => e !== "")) {
+    const [address = "", bits, ...rest] = entry.split("/")
+    const family = isIP(address)
+    const prefix = bits === undefined ? undefined : Number(bits)
+    if (family === 0 || rest.length > 0 || (prefix !== undefined && !(Number.isInteger(prefix) && prefix >= 0 && prefix <= (family === 4 ? 32 : 128)))) {
+      return Either.left(`expected an IP address or CIDR, got "${entry.slice(0, 60)}"`)
+    }
+    const type = family === 4 ? "ipv4" : "ipv6"
+    if (prefix === undefined) list.addAddress(address, type)
+    else list.addSubnet(address, prefix, type)
+  }
+  return Either.right(list)
 }
 
 const invalid = (path: string, message: string) => ConfigError.InvalidData([path], message)
@@ -119,7 +141,7 @@ const raw = Config.all({
   store: Config.option(Config.literal("memory", "embedded", "postgres")("SUBSHIFT_STORE")),
   databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
   dataDir: Config.string("SUBSHIFT_DATA_DIR").pipe(Config.withDefault(".subshift-data")),
-  seedDemo: Config.boolean("SUBSHIFT_SEED_DEMO").pipe(Config.withDefault(true)),
+  seedDemo: Config.option(Config.boolean("SUBSHIFT_SEED_DEMO")),
   sweepInterval: Config.duration("SUBSHIFT_SWEEP_INTERVAL").pipe(Config.withDefault(Duration.minutes(10))),
   statementTimeout: Config.duration("SUBSHIFT_DB_STATEMENT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30))),
   queryTimeout: Config.option(Config.duration("SUBSHIFT_DB_QUERY_TIMEOUT")),
@@ -149,7 +171,9 @@ const raw = Config.all({
   fastPath: Config.literal("on", "off")("SUBSHIFT_FAST_PATH").pipe(Config.withDefault("on" as const)),
   schedulerInterval: Config.duration("SUBSHIFT_SCHEDULER_INTERVAL").pipe(Config.withDefault(Duration.seconds(60))),
   testClock: Config.literal("on", "off")("SUBSHIFT_TEST_CLOCK").pipe(Config.withDefault("off" as const)),
-  shutdownTimeout: Config.duration("SUBSHIFT_SHUTDOWN_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10)))
+  shutdownTimeout: Config.duration("SUBSHIFT_SHUTDOWN_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10))),
+  trustedProxies: Config.string("SUBSHIFT_TRUSTED_PROXIES").pipe(Config.withDefault("")),
+  docs: Config.option(Config.literal("on", "off")("SUBSHIFT_DOCS"))
 })
 
 /** Reads and validates the configuration. */
@@ -210,6 +234,11 @@ export const load: Effect.Effect<ServerConfig, ConfigError.ConfigError> = Effect
   }
 
   const botKind = Option.getOrElse(c.botCheck, () => (production ? "recaptcha" as const : "accept-all" as const))
+  if (production && botKind === "accept-all") {
+    return yield* fail("SUBSHIFT_BOT_CHECK", "NODE_ENV=production refuses the accept-all bot check: it lets every bot through")
+  }
+  const trustedProxies = parseTrustedProxies(c.trustedProxies)
+  if (Either.isLeft(trustedProxies)) return yield* fail("SUBSHIFT_TRUSTED_PROXIES", trustedProxies.left)
   if (botKind === "recaptcha" && Option.isNone(c.recaptchaSecret)) {
     return yield* fail("SUBSHIFT_RECAPTCHA_SECRET", "the reCAPTCHA bot check needs its secret (or SUBSHIFT_BOT_CHECK=accept-all outside production)")
   }
@@ -226,7 +255,7 @@ export const load: Effect.Effect<ServerConfig, ConfigError.ConfigError> = Effect
       kind,
       databaseUrl: c.databaseUrl,
       dataDir: c.dataDir,
-      seedDemo: c.seedDemo,
+      seedDemo: Option.getOrElse(c.seedDemo, () => !production),
       sweepInterval: c.sweepInterval,
       statementTimeout: c.statementTimeout,
       queryTimeout
@@ -258,7 +287,9 @@ export const load: Effect.Effect<ServerConfig, ConfigError.ConfigError> = Effect
     fastPath: c.fastPath === "on",
     schedulerInterval: c.schedulerInterval,
     testClock: c.testClock === "on",
-    shutdownTimeout: c.shutdownTimeout
+    shutdownTimeout: c.shutdownTimeout,
+    trustedProxies: trustedProxies.right,
+    docs: Option.getOrElse(c.docs, () => (production ? "off" : "on")) === "on"
   }
   return config
 })

@@ -14,15 +14,18 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { InvalidInput, StoreUnavailable } from "@subshift/core/Errors"
 import type * as Idempotency from "@subshift/core/Idempotency"
 import * as Input from "@subshift/core/Input"
-import { SubshiftApi } from "@subshift/http-api/Api"
+import { strict, SubshiftApi } from "@subshift/http-api/Api"
 import * as HttpErrors from "@subshift/http-api/HttpErrors"
+import * as Security from "@subshift/http-api/Security"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import type { ServerResponse } from "node:http"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { type BlockList, isIP } from "node:net"
+import * as BasketCookie from "./BasketCookie.js"
 
 /** An answer as it travels: status, JSON body and headers. */
 export type Answer = Idempotency.StoredResult
@@ -57,19 +60,156 @@ export const tooDeep = new HttpErrors.MalformedRequest({ message: `the body is n
 /** The refusal of a body that is not JSON. */
 export const notJson = new HttpErrors.MalformedRequest({ message: "the body is not valid JSON" })
 
-/** The one JSON parser of request bodies: the depth limit, then `JSON.parse`; an empty body is `null`. */
-export const parseJson = (text: string): Either.Either<unknown, HttpErrors.MalformedRequest> => {
+// NUL, or half of a UTF-16 surrogate pair: text no store can keep as it was sent (Postgres refuses
+// NUL in text and JSON, and a lone surrogate has no UTF-8 form), so no input may hold it.
+const UNKEEPABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/** Whether a string holds text no store can keep: NUL or a lone surrogate. */
+export const unkeepable = (text: string): boolean => UNKEEPABLE.test(text)
+
+const unkeepableMessage = "must not contain NUL or an unpaired UTF-16 surrogate"
+
+/** The path of the first key or string in a parsed JSON value that holds unkeepable text; `undefined` for none. */
+const unkeepableAt = (value: unknown, path: Array<PropertyKey>): Array<PropertyKey> | undefined => {
+  if (typeof value === "string") return unkeepable(value) ? path : undefined
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = unkeepableAt(value[i], [...path, i])
+      if (found !== undefined) return found
+    }
+  } else if (value !== null && typeof value === "object") {
+    for (const [key, v] of Object.entries(value)) {
+      if (unkeepable(key)) return path
+      const found = unkeepableAt(v, [...path, key])
+      if (found !== undefined) return found
+    }
+  }
+  return undefined
+}
+
+/**
+ * The one JSON parser of request bodies: the depth limit, then `JSON.parse`, then the text rule
+ * (no NUL, no lone surrogate, in any key or string: an `InvalidInput` naming the field); an empty
+ * body is `null`.
+ */
+export const parseJson = (text: string): Either.Either<unknown, HttpErrors.MalformedRequest | InvalidInput> => {
   if (exceedsDepth(text)) return Either.left(tooDeep)
   if (text === "") return Either.right(null)
+  let value: unknown
   try {
-    return Either.right(JSON.parse(text))
+    value = JSON.parse(text)
   } catch {
     return Either.left(notJson)
   }
+  const at = unkeepableAt(value, [])
+  return at === undefined ? Either.right(value) : Either.left(new InvalidInput({ field: Input.fieldPath(at), message: unkeepableMessage }))
 }
 
-/** Decodes unknown data with a schema; a refusal is an `InvalidInput` naming the first field in the one path style. */
-export const decoder = <A, I>(schema: Schema.Schema<A, I, never>) => Input.decode(schema)
+/** The endpoints' paths of the contract, as segments (`:name` for a path parameter). */
+const contractPaths: ReadonlyArray<ReadonlyArray<string>> = Object.values((SubshiftApi as unknown as HttpApi.HttpApi.AnyWithProps).groups)
+  .flatMap((group) => Object.values(group.endpoints).map((endpoint) => endpoint.path.split("/")))
+
+/**
+ * The text rule on a request's URL: a path parameter of a contract route or a query value that
+ * decodes to NUL or a lone surrogate is an `InvalidInput` naming the parameter; `undefined` when
+ * the URL holds none.
+ */
+export const unkeepableInUrl = (url: string): InvalidInput | undefined => {
+  const mark = url.indexOf("?")
+  const path = mark === -1 ? url : url.slice(0, mark)
+  if (path.includes("%")) {
+    const segments = path.split("/")
+    for (const route of contractPaths) {
+      if (route.length !== segments.length || !route.every((s, i) => s.startsWith(":") || s === segments[i])) continue
+      for (let i = 0; i < route.length; i++) {
+        if (route[i]!.startsWith(":") && unkeepable(decoded(segments[i]!))) {
+          return new InvalidInput({ field: route[i]!.slice(1), message: unkeepableMessage })
+        }
+      }
+    }
+  }
+  if (mark === -1) return undefined
+  for (const [key, value] of new URLSearchParams(url.slice(mark + 1))) {
+    if (unkeepable(key) || unkeepable(value)) return new InvalidInput({ field: unkeepable(key) ? "query" : key, message: unkeepableMessage })
+  }
+  return undefined
+}
+
+const decoded = (segment: string): string => {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return segment
+  }
+}
+
+/**
+ * Decodes unknown data with a schema as the contract does (a key the schema does not declare is
+ * refused); a refusal is an `InvalidInput` naming the first field in the one path style.
+ */
+export const decoder = <A, I>(schema: Schema.Schema<A, I, never>) => {
+  const decode = Schema.decodeUnknownEither(strict(schema), { errors: "first" })
+  return (input: unknown): Either.Either<A, InvalidInput> => Either.mapLeft(decode(input), (e) => Input.toInvalidInput(e))
+}
+
+/** Whether a `Content-Type` is the one the API reads: `application/json`, optionally `charset=utf-8`, in any case. */
+export const isJson = (type: string): boolean => /^application\/json[ \t]*(;[ \t]*charset[ \t]*=[ \t]*("utf-8"|utf-8)[ \t]*)?$/i.test(type)
+
+/** The refusal of a body of another type. */
+export const notJsonType = (type: string) =>
+  new HttpErrors.MalformedRequest({ message: `the body must be application/json (charset utf-8), not ${type.slice(0, 80)}` })
+
+/**
+ * A header sent twice where the API reads one, as an `InvalidInput` naming it: the partner token,
+ * or the basket cookie in more than one `Cookie` header. Refused rather than taking the first, so
+ * that no proxy and server disagree on which one counts.
+ */
+export const repeatedHeader = (request: IncomingMessage): InvalidInput | undefined => {
+  const headers = request.headersDistinct
+  if ((headers[PARTNER_HEADER]?.length ?? 0) > 1) return new InvalidInput({ field: PARTNER_HEADER, message: "sent more than once" })
+  const cookies = headers.cookie
+  if (cookies !== undefined && cookies.length > 1 && cookies.filter((line) => BASKET_COOKIE.test(line)).length > 1) {
+    return new InvalidInput({ field: "cookie", message: "the basket cookie is sent in more than one Cookie header" })
+  }
+  return undefined
+}
+
+/**
+ * The client's address: walking `X-Forwarded-For` from the right, starting at the socket's peer,
+ * the first hop that is not a trusted proxy. From an untrusted peer the header is ignored, so a
+ * client cannot name its own address (`6.6.6.6, 127.0.0.1` from anyone but a proxy is the peer).
+ */
+export const clientAddress = (peer: string | undefined, forwarded: string | undefined, trusted: BlockList): string | undefined => {
+  const hops = forwarded === undefined ? [] : forwarded.split(",").map((hop) => hop.trim()).filter((hop) => hop !== "")
+  let address = peer
+  while (address !== undefined && hops.length > 0 && isTrusted(address, trusted)) address = hops.pop()
+  return address?.slice(0, 256)
+}
+
+const isTrusted = (address: string, trusted: BlockList): boolean => {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1]
+  const plain = mapped ?? address
+  const family = isIP(plain)
+  return family !== 0 && trusted.check(plain, family === 4 ? "ipv4" : "ipv6")
+}
+
+/**
+ * The headers of every answer, set in this one place for every way a request comes in: no type
+ * sniffing, no referrer, no framing; and no caching of the API's answers, which carry personal
+ * data (baskets, subscriptions, orders, amendments). The page refines the policy with its own.
+ */
+export const answerHeaders = (url: string | undefined): Readonly<Record<string, string>> =>
+  url !== undefined && url.startsWith("/api/") ? apiHeaders : baseHeaders
+
+const baseHeaders = {
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "content-security-policy": "frame-ancestors 'none'"
+}
+const apiHeaders = { ...baseHeaders, "cache-control": "no-store" }
+
+const PARTNER_HEADER = Security.PARTNER_TOKEN_HEADER.toLowerCase()
+const BASKET_COOKIE = new RegExp(`(^|;)\\s*(${BasketCookie.NAME}|${BasketCookie.LEGACY_NAME})=`)
 
 /** The `InvalidInput` of the first issue the platform reports for a request it could not decode. */
 export const invalidIssue = (

@@ -107,6 +107,8 @@ export const make = (config: Pick<ServerConfig, "bodyLimit" | "slowRequestMs">) 
       const authorization = request.headers.authorization
       if (authorization === undefined || !authorization.startsWith("Bearer ")) return false
       const started = Date.now()
+      // A repeated header is refused by the general app, which answers it like every refusal.
+      if (Edge.repeatedHeader(request) !== undefined) return false
       if (request.method === "GET") {
         finish(request, response, started, read(request))
         return true
@@ -116,7 +118,7 @@ export const make = (config: Pick<ServerConfig, "bodyLimit" | "slowRequestMs">) 
       const type = request.headers["content-type"]
       if (
         length === undefined || request.headers["transfer-encoding"] !== undefined || !(Number(length) > 0) ||
-        Number(length) > config.bodyLimit || type === undefined || !type.toLowerCase().includes("application/json")
+        Number(length) > config.bodyLimit || type === undefined || !Edge.isJson(type)
       ) return false
       const chunks: Array<Buffer> = []
       request.on("data", (chunk: Buffer) => chunks.push(chunk))

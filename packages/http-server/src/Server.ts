@@ -6,6 +6,7 @@
  * The tracer is off unless tracing is configured, and no logger runs per request: only errors
  * and slow requests are logged.
  */
+import * as HttpApi from "@effect/platform/HttpApi"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpApiError from "@effect/platform/HttpApiError"
 import * as HttpApiSwagger from "@effect/platform/HttpApiSwagger"
@@ -20,13 +21,14 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { BillGroupAmendments } from "@subshift/core/BillGroupAmendments"
 import * as BotCheck from "@subshift/core/BotCheck"
+import { InvalidInput } from "@subshift/core/Errors"
 import * as Ids from "@subshift/core/Ids"
 import { PartnerSubscriptions } from "@subshift/core/PartnerSubscriptions"
 import * as Pricing from "@subshift/core/Pricing"
 import { ScheduledChanges } from "@subshift/core/ScheduledChanges"
 import * as ShiftedClock from "@subshift/core/ShiftedClock"
 import { SubscriptionCheckout } from "@subshift/core/SubscriptionCheckout"
-import { SubshiftApi } from "@subshift/http-api/Api"
+import { PublishedWithoutTestClock, SubshiftApi } from "@subshift/http-api/Api"
 import { MalformedRequest, PayloadTooLarge, RouteNotFound } from "@subshift/http-api/HttpErrors"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
@@ -74,13 +76,19 @@ const keepSocketOnOverflow = (request: HttpServerRequest.HttpServerRequest) => {
 export const TEST_CLOCK_PATH = "/api/test-clock"
 
 /**
- * The request as the router sees it: its JSON body is parsed by the edge's parser, when the
- * endpoint reads it, instead of the platform's.
+ * The request as the router sees it: its remote address is the client's, by the trusted proxies
+ * (and `X-Forwarded-For` is not read past the edge); its JSON body is parsed by the edge's parser,
+ * when the endpoint reads it, instead of the platform's.
  */
-const withEdgeJson = (request: HttpServerRequest.HttpServerRequest): HttpServerRequest.HttpServerRequest =>
-  Object.create(request, {
+const edgeRequest = (request: HttpServerRequest.HttpServerRequest, trusted: ServerConfig["trustedProxies"]): HttpServerRequest.HttpServerRequest => {
+  const { "x-forwarded-for": forwarded, ...headers } = request.headers
+  const peer = NodeHttpServerRequest.toIncomingMessage(request).socket.remoteAddress
+  const client = Edge.clientAddress(peer, forwarded, trusted)
+  const modified = request.modify({ headers: headers as typeof request.headers, ...(client === undefined ? {} : { remoteAddress: client }) })
+  return Object.create(modified, {
     json: { get: () => Effect.flatMap(request.text, (text) => Either.match(Edge.parseJson(text), { onLeft: Effect.die, onRight: Effect.succeed })) }
   })
+}
 
 /** The failure the edge answers for what the platform reports as a decoding failure or a defect. */
 const translate = (cause: Cause.Cause<unknown>, request: HttpServerRequest.HttpServerRequest, bodyLimit: number): Cause.Cause<unknown> => {
@@ -96,7 +104,7 @@ const translate = (cause: Cause.Cause<unknown>, request: HttpServerRequest.HttpS
   const defect = Cause.dieOption(cause)
   if (Option.isSome(defect)) {
     // The edge's parser refuses a body in the platform's place, which turns the refusal into a defect.
-    if (defect.value instanceof MalformedRequest) return Cause.fail(defect.value)
+    if (defect.value instanceof MalformedRequest || defect.value instanceof InvalidInput) return Cause.fail(defect.value)
     if (defect.value instanceof HttpServerError.RequestError && defect.value.reason === "Decode") {
       const tooLarge = defect.value.cause instanceof Error && defect.value.cause.message === "maxBytes exceeded"
       return Cause.fail(tooLarge ? new PayloadTooLarge({ limit: bodyLimit }) : Edge.notJson)
@@ -111,7 +119,7 @@ const translate = (cause: Cause.Cause<unknown>, request: HttpServerRequest.HttpS
  * through the edge, so bad input is never a 500 and never shows a stack trace, and every error
  * answer is the contract's.
  */
-export const guards = (config: Pick<ServerConfig, "bodyLimit" | "slowRequestMs" | "testClock">) =>
+export const guards = (config: Pick<ServerConfig, "bodyLimit" | "slowRequestMs" | "testClock" | "trustedProxies">) =>
   HttpApiBuilder.middleware((app: HttpApp.Default) =>
     Effect.withFiberRuntime<HttpServerResponse.HttpServerResponse, unknown, unknown>((fiber) => {
       const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
@@ -124,6 +132,8 @@ export const guards = (config: Pick<ServerConfig, "bodyLimit" | "slowRequestMs" 
             return Effect.fail(new RouteNotFound({ method: request.method, path: path.slice(0, 200) }))
           }
         }
+        const refused = Edge.unkeepableInUrl(request.url) ?? Edge.repeatedHeader(NodeHttpServerRequest.toIncomingMessage(request))
+        if (refused !== undefined) return Effect.fail(refused)
         if (hasBody(request)) {
           const declared = request.headers["content-length"]
           if (declared !== undefined && Number(declared) > config.bodyLimit) {
@@ -133,15 +143,11 @@ export const guards = (config: Pick<ServerConfig, "bodyLimit" | "slowRequestMs" 
         }
         // Checked for an empty body too: the platform would otherwise wait for the parts of an empty multipart body.
         const type = request.headers["content-type"]
-        if (isWrite(request) && type !== undefined && !type.toLowerCase().includes("application/json")) {
-          return Effect.fail(new MalformedRequest({ message: `the body must be application/json, not ${type.slice(0, 80)}` }))
-        }
-        if (!hasBody(request)) return app
+        if (isWrite(request) && type !== undefined && !Edge.isJson(type)) return Effect.fail(Edge.notJsonType(type))
+        const edge = Effect.provideService(app, HttpServerRequest.HttpServerRequest, edgeRequest(request, config.trustedProxies))
+        if (!hasBody(request)) return edge
         // The depth limit holds for every route, known or not; the body is parsed only if the endpoint reads it.
-        return Effect.flatMap(Effect.orDie(request.text), (text) =>
-          Edge.exceedsDepth(text)
-            ? Effect.fail(Edge.tooDeep)
-            : Effect.provideService(app, HttpServerRequest.HttpServerRequest, withEdgeJson(request)))
+        return Effect.flatMap(Effect.orDie(request.text), (text) => Edge.exceedsDepth(text) ? Effect.fail(Edge.tooDeep) : edge)
       }).pipe(
         HttpIncomingMessage.withMaxBodySize(Option.some(config.bodyLimit)),
         Effect.catchAllCause((cause) =>
@@ -237,7 +243,7 @@ const withFastPath = (server: NodeServer, fast: FastPath.Holder, page: FastPath.
   const wrapped = new Map<Listener, Listener>()
   const on = server.on.bind(server) as (event: string, listener: (...args: Array<any>) => void) => NodeServer
   const off = server.off.bind(server) as (event: string, listener: (...args: Array<any>) => void) => NodeServer
-  const notYet: Listener = (_request, response) => Edge.send(response, Edge.starting)
+  const notYet: Listener = (request, response) => Edge.send(response, Edge.starting, Edge.answerHeaders(request.url))
   on("request", notYet)
   server.on = ((event: string, listener: (...args: Array<any>) => void) => {
     if (event !== "request") return on(event, listener)
@@ -254,6 +260,7 @@ const withFastPath = (server: NodeServer, fast: FastPath.Holder, page: FastPath.
       response.once("finish", finished)
       response.once("close", finished)
       if (inFlight.draining) response.setHeader("connection", "close")
+      for (const [name, value] of Object.entries(Edge.answerHeaders(request.url))) response.setHeader(name, value)
       if (fast.current?.handle(request, response) !== true && page.current?.handle(request, response) !== true) {
         ;(listener as Listener)(request, response)
       }
@@ -322,8 +329,7 @@ const serverLayer = (config: ServerConfig, overrides: Overrides, shifted: Option
   }))
   const inFlight: InFlight = { count: 0, draining: false, server: undefined, onIdle: undefined }
   return gracefulClose(inFlight, config.shutdownTimeout).pipe(Layer.provideMerge(HttpApiBuilder.serve().pipe(
-    Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
-    Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+    Layer.provide(docsLayer(config)),
     Layer.provide(guards(config)),
     Layer.provide(Layer.mergeAll(apiLayer(config, edge), installFastPath, installPage)),
     Layer.provide(Layer.merge(servicesLayer(config, overrides), Layer.succeed(Handlers.TestClockControl, shifted))),
@@ -333,6 +339,19 @@ const serverLayer = (config: ServerConfig, overrides: Overrides, shifted: Option
       NodeHttpServer.layer(() => withFastPath(ClientErrors.answer(createServer()), fast, page, inFlight), { port: config.port, host: config.host })
     )
   )))
+}
+
+/**
+ * `/docs` and `/openapi.json` when configured, describing the routes this server has: without
+ * the test clock, its routes are left out.
+ */
+const docsLayer = (config: Pick<ServerConfig, "docs" | "testClock">) => {
+  if (!config.docs) return Layer.empty
+  const api = (config.testClock ? SubshiftApi : PublishedWithoutTestClock) as unknown as HttpApi.Api["Type"]["api"]
+  const published = Layer.succeed(HttpApi.Api, { api, context: Context.empty() })
+  return Layer.mergeAll(HttpApiSwagger.layer({ path: "/docs" }), HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })).pipe(
+    Layer.provide(published)
+  )
 }
 
 /** The base URL a server answers on. */
