@@ -90,6 +90,7 @@ export class CheckoutGroup extends HttpApiGroup.make("checkout")
   .add(order("/api/order"))
   .middleware(Security.CustomerAuth)
   .annotate(OpenApi.Title, "Subscription checkout")
+  .annotate(OpenApi.Description, "A customer changes their own subscription: open a basket, update it, order it.")
 {}
 
 /** A partner's checkout on subscriptions its organisation sold; initiating needs a reCAPTCHA token. */
@@ -105,6 +106,7 @@ export class PartnerCheckoutGroup extends HttpApiGroup.make("partnerCheckout")
   .add(order("/api/partner/order"))
   .middleware(Security.PartnerAuth)
   .annotate(OpenApi.Title, "Partner subscription checkout")
+  .annotate(OpenApi.Description, "A partner organisation changes a subscription it sold, on the customer's behalf.")
 {}
 
 const subscriptionId = HttpApiSchema.param("id", Wire.Id)
@@ -128,6 +130,7 @@ export class PartnerMmaGroup extends HttpApiGroup.make("partnerMma")
   )
   .middleware(Security.PartnerMmaAuth)
   .annotate(OpenApi.Title, "Partner self-service")
+  .annotate(OpenApi.Description, "A partner organisation's own checkout and the subscriptions it sold, by pages (scope `mma`).")
 {}
 
 /** The amend API across a bill group (MonetizeNow-style), for the account owner. */
@@ -152,6 +155,7 @@ export class SelfServiceGroup extends HttpApiGroup.make("selfService")
   )
   .middleware(Security.CustomerAuth)
   .annotate(OpenApi.Title, "Amend subscriptions")
+  .annotate(OpenApi.Description, "Update, create and remove the subscriptions of a bill group in one all-or-nothing amendment.")
 {}
 
 /** The audit trail of the partner organisation's subscriptions (scope `partner`). */
@@ -168,6 +172,7 @@ export class PartnerEventsGroup extends HttpApiGroup.make("partnerEvents")
   )
   .middleware(Security.PartnerAuth)
   .annotate(OpenApi.Title, "Partner events")
+  .annotate(OpenApi.Description, "The audit trail of the partner organisation's subscriptions (scope `partner`).")
 {}
 
 /**
@@ -192,11 +197,12 @@ export class TestClockGroup extends HttpApiGroup.make("testClock")
 
 /** Liveness and readiness, for anyone. */
 export class SystemGroup extends HttpApiGroup.make("system")
-  .add(HttpApiEndpoint.get("health", "/health").addSuccess(Wire.Health))
-  .add(HttpApiEndpoint.get("ready", "/ready").addSuccess(Wire.Health))
+  .add(HttpApiEndpoint.get("health", "/health").addSuccess(Wire.Health).annotate(OpenApi.Summary, "Liveness: the process answers"))
+  .add(HttpApiEndpoint.get("ready", "/ready").addSuccess(Wire.Health).annotate(OpenApi.Summary, "Readiness: the store answers"))
   .add(HttpApiEndpoint.get("apiHealth", "/api/health").addSuccess(Wire.Health).annotate(OpenApi.Summary, "Liveness, under the API base path"))
   .add(HttpApiEndpoint.get("apiReady", "/api/ready").addSuccess(Wire.Health).annotate(OpenApi.Summary, "Readiness (the store answers), under the API base path"))
   .annotate(OpenApi.Title, "System")
+  .annotate(OpenApi.Description, "Liveness and readiness, without credentials.")
 {}
 
 const withoutTestClock = HttpApi.make("subshift")
@@ -215,6 +221,8 @@ const withoutTestClock = HttpApi.make("subshift")
   .annotate(OpenApi.Title, "Subshift")
   .annotate(OpenApi.Description, "Subscription change checkout: baskets on existing subscriptions, partner access, and amendments across a bill group.")
   .annotate(OpenApi.Version, "0.0.0")
+  .annotate(OpenApi.License, { name: "MIT", url: "https://opensource.org/licenses/MIT" })
+  .annotate(OpenApi.Servers, [{ url: "/", description: "The server that serves this document" }])
 
 /** The whole API. */
 export class SubshiftApi extends withoutTestClock.add(TestClockGroup) {}
