@@ -220,7 +220,8 @@ describe("the reCAPTCHA bot check", () => {
 
   it("posts the token and secret to the verify URL: a pass is 200, a fail 403, an unreachable check 503", async () => {
     const botCheck = Recaptcha.layer({ verifyUrl, secret: Redacted.make("verify-secret"), minScore: Option.some(0.5), timeout: Duration.seconds(2) })
-    const own = await start({ botCheck })
+    // The test client is the proxy in front of the server, so the address it forwards is the client's.
+    const own = await start({ botCheck, env: { SUBSHIFT_TRUSTED_PROXIES: "127.0.0.1, ::1" } })
     try {
       const token = await own.token({ subject: "ops", partnerOrg: "partner-telco", scopes: ["partner"] })
       const call = (captcha: string) =>

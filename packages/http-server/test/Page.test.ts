@@ -8,7 +8,7 @@ const production = {
   SUBSHIFT_COOKIE_SECRET: "a-production-cookie-secret-of-32-chars!",
   SUBSHIFT_JWT_SECRET: "a-production-jwt-secret-of-at-least-32-chars",
   SUBSHIFT_PARTNER_TOKENS: `telco:partner:${hashToken("real-token")}`,
-  SUBSHIFT_BOT_CHECK: "accept-all"
+  SUBSHIFT_RECAPTCHA_SECRET: "s"
 }
 
 /** A request whose path goes out exactly as written: `fetch` would resolve `..` before sending. */
