@@ -9,6 +9,7 @@ import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import type * as Schema from "effect/Schema"
+import * as Documented from "./Documented.js"
 import * as HttpErrors from "./HttpErrors.js"
 import * as Security from "./Security.js"
 import * as Wire from "./Wire.js"
@@ -223,6 +224,7 @@ const withoutTestClock = HttpApi.make("subshift")
   .annotate(OpenApi.Version, "0.0.0")
   .annotate(OpenApi.License, { name: "MIT", url: "https://opensource.org/licenses/MIT" })
   .annotate(OpenApi.Servers, [{ url: "/", description: "The server that serves this document" }])
+  .annotate(OpenApi.Transform, Documented.transform)
 
 /** The whole API. */
 export class SubshiftApi extends withoutTestClock.add(TestClockGroup) {}
