@@ -33,7 +33,7 @@ import { databaseUrl, embeddedStore, type PgStoreUnderTest, schemaStore } from "
 /** How many generated requests go through fast-check (the raw-socket cases come on top). */
 const RUNS = Number(process.env["FUZZ_RUNS"] ?? 10_500)
 /** How many on a Postgres store, where each request also costs the two store snapshots around it. */
-const PG_RUNS = Number(process.env["FUZZ_PG_RUNS"] ?? 200)
+const PG_RUNS = Number(process.env["FUZZ_PG_RUNS"] ?? 500)
 
 /** Every error code the API may answer, in either envelope. */
 const CODES = new Set([
