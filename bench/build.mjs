@@ -8,6 +8,7 @@ await build({
   platform: "node",
   format: "esm",
   target: "node20",
+  conditions: ["@subshift/source"],
   outfile: ".bench/run.mjs",
   external: ["@electric-sql/*", "pg", "pg-*", "autocannon", "esbuild"],
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },

@@ -43,7 +43,7 @@ interface Started {
 /** Spawns `src/bin.ts` as `npm start` does, with no store chosen, on the test's data directory. */
 const spawnServer = (port: number) => {
   const { DATABASE_URL: _url, SUBSHIFT_STORE: _store, ...env } = process.env
-  const child = spawn(process.execPath, ["--import", "tsx", "packages/http-server/src/bin.ts"], {
+  const child = spawn(process.execPath, ["--conditions=@subshift/source", "--import", "tsx", "packages/http-server/src/bin.ts"], {
     cwd: root,
     env: { ...env, NODE_ENV: "development", PORT: String(port), HOST: "127.0.0.1", SUBSHIFT_DATA_DIR: dataDir },
     stdio: ["ignore", "pipe", "pipe"]

@@ -440,7 +440,7 @@ describe.runIf(serverUrl !== undefined)("the database failing under load", () =>
     const binUrl = new URL(url)
     binUrl.searchParams.set("application_name", shutdownName)
     const { SUBSHIFT_STORE: _store, ...env } = process.env
-    const child = spawn(process.execPath, ["--import", "tsx", "packages/http-server/src/bin.ts"], {
+    const child = spawn(process.execPath, ["--conditions=@subshift/source", "--import", "tsx", "packages/http-server/src/bin.ts"], {
       cwd: root,
       env: { ...env, NODE_ENV: "development", PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: binUrl.toString() },
       stdio: ["ignore", "pipe", "pipe"]

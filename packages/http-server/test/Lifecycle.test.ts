@@ -381,7 +381,7 @@ describe.sequential("the test clock", () => {
 describe("the test clock in production", () => {
   it("npm start with NODE_ENV=production and SUBSHIFT_TEST_CLOCK=on refuses to start, naming the variable", async () => {
     const { DATABASE_URL: _url, ...env } = process.env
-    const child = spawn(process.execPath, ["--import", "tsx", "packages/http-server/src/bin.ts"], {
+    const child = spawn(process.execPath, ["--conditions=@subshift/source", "--import", "tsx", "packages/http-server/src/bin.ts"], {
       cwd: fileURLToPath(new URL("../../..", import.meta.url)),
       env: {
         ...env,
