@@ -4,13 +4,12 @@
  * plain Node ESM embedding the engine, a TypeScript consumer type-checked against the published
  * declarations, and `npx subshift serve` answering the checkout walkthrough over HTTP.
  */
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import { promisify } from "node:util"
-import { afterAll, beforeAll } from "vitest"
 
 const run = promisify(execFile)
 const root = new URL("../../../", import.meta.url).pathname
