@@ -23,6 +23,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { type BlockList, isIP } from "node:net"
 import * as BasketCookie from "./BasketCookie.js"
@@ -291,17 +292,46 @@ export const starting: Answer = {
 export interface RequestLine {
   readonly method?: string | undefined
   readonly url?: string | undefined
+  readonly headers?: Readonly<Record<string, string | ReadonlyArray<string> | undefined>> | undefined
+}
+
+/** The header that names a request, in the request, its answer and every log line about it. */
+export const REQUEST_ID = "x-request-id"
+
+const saneRequestId = /^[A-Za-z0-9._-]{1,64}$/
+
+/** The id of a request: the client's own `x-request-id` when sane (1 to 64 of `A-Za-z0-9._-`), else a new one. */
+export const requestId = (given: string | ReadonlyArray<string> | undefined): string =>
+  typeof given === "string" && saneRequestId.test(given) ? given : randomUUID()
+
+/**
+ * Names a request as it arrives, before any route sees it: the id replaces the request's own
+ * header (so every route reads the same one) and is set on the answer, whoever writes it.
+ */
+export const tagRequest = (request: IncomingMessage, response: ServerResponse): string => {
+  const id = requestId(request.headers[REQUEST_ID])
+  request.headers[REQUEST_ID] = id
+  response.setHeader(REQUEST_ID, id)
+  return id
+}
+
+/** Annotates every log line of `effect` with the id `tagRequest` gave the request. */
+export const annotateRequest = (request: RequestLine) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+  const id = request.headers?.[REQUEST_ID]
+  return typeof id === "string" ? Effect.annotateLogs(effect, "requestId", id) : effect
 }
 
 /** Logs an unexpected failure: its cause goes to the log, never to the client. */
 const logUnexpected = (request: RequestLine, cause: Cause.Cause<unknown>): Effect.Effect<void> =>
-  Effect.logError("unexpected failure", { method: request.method, url: request.url, cause: Cause.pretty(cause) })
+  Effect.logError("unexpected failure", { method: request.method, url: request.url, cause: Cause.pretty(cause) }).pipe(annotateRequest(request))
 
 /** The log entry of a request that took `slowMs` or more since `started`, by path; `undefined` for a request in time. */
 export const slowLog = (request: RequestLine, started: number, slowMs: number): Effect.Effect<void> | undefined => {
   const ms = Date.now() - started
   // Slow requests are rare: only they pay for a log entry.
-  return ms >= slowMs ? Effect.logWarning("slow request", { method: request.method, url: request.url?.split("?")[0], ms }) : undefined
+  return ms >= slowMs
+    ? Effect.logWarning("slow request", { method: request.method, url: request.url?.split("?")[0], ms }).pipe(annotateRequest(request))
+    : undefined
 }
 
 /**

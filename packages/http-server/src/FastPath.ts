@@ -93,7 +93,7 @@ export const make = (config: Pick<ServerConfig, "bodyLimit" | "slowRequestMs">) 
       started: number,
       program: Effect.Effect<Edge.Answer, Edge.ContractError>
     ) => {
-      runCallback(Effect.catchAllCause(program, (cause) => Edge.answerFailure(cause, request)), {
+      runCallback(Effect.catchAllCause(program, (cause) => Edge.answerFailure(cause, request)).pipe(Edge.annotateRequest(request)), {
         onExit: (exit) => {
           Edge.send(response, Exit.isSuccess(exit) ? exit.value : Edge.internal)
           const slow = Edge.slowLog(request, started, config.slowRequestMs)

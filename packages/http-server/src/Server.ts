@@ -155,7 +155,8 @@ export const guards = (config: Pick<ServerConfig, "bodyLimit" | "slowRequestMs" 
             ? Effect.failCause(cause)
             : Effect.map(Edge.answerFailure(translate(cause, request, config.bodyLimit), request), (answer) => Edge.response(answer))
         ),
-        Effect.ensuring(Effect.suspend(() => Edge.slowLog(request, start, config.slowRequestMs) ?? Effect.void))
+        Effect.ensuring(Effect.suspend(() => Edge.slowLog(request, start, config.slowRequestMs) ?? Effect.void)),
+        Edge.annotateRequest(request)
       )
     }) as unknown as HttpApp.Default<never, never>
   )
@@ -243,12 +244,16 @@ const withFastPath = (server: NodeServer, fast: FastPath.Holder, page: FastPath.
   const wrapped = new Map<Listener, Listener>()
   const on = server.on.bind(server) as (event: string, listener: (...args: Array<any>) => void) => NodeServer
   const off = server.off.bind(server) as (event: string, listener: (...args: Array<any>) => void) => NodeServer
-  const notYet: Listener = (request, response) => Edge.send(response, Edge.starting, Edge.answerHeaders(request.url))
+  const notYet: Listener = (request, response) => {
+    Edge.tagRequest(request, response)
+    Edge.send(response, Edge.starting, Edge.answerHeaders(request.url))
+  }
   on("request", notYet)
   server.on = ((event: string, listener: (...args: Array<any>) => void) => {
     if (event !== "request") return on(event, listener)
     off("request", notYet)
     const first: Listener = (request, response) => {
+      Edge.tagRequest(request, response)
       inFlight.count++
       let done = false
       const finished = () => {
