@@ -6,7 +6,7 @@
 // both depend on the core) is written down rather than hidden; source may never use it.
 import { readdirSync, readFileSync, statSync } from "node:fs"
 import { builtinModules } from "node:module"
-import { join, relative } from "node:path"
+import { dirname, join, relative, resolve, sep } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const testKit = ["@subshift/testing", "@effect/vitest", "vitest"]
@@ -32,6 +32,21 @@ export const RULES = {
   },
   "@subshift/http-api": { allow: ["@subshift/core", "effect", "@effect/platform"], builtins: false, tests: testKit },
   "@subshift/http-server": { allow: "*", builtins: true, tests: "*" }
+}
+
+/**
+ * Inside the core, each module sits in a folder named for its role, and a role may import only
+ * the roles below it: use cases sit on top, and ports and rules never import a use case.
+ * `internal` holds helpers of the use cases.
+ */
+export const CORE_LAYERS = {
+  domain: ["domain"],
+  rules: ["domain", "rules", "ports"],
+  ports: ["domain", "rules", "ports"],
+  usecases: ["domain", "rules", "ports", "usecases", "internal"],
+  internal: ["domain", "rules", "ports", "internal"],
+  clock: ["clock", "domain"],
+  demo: ["domain"]
 }
 
 const builtins = new Set(builtinModules)
@@ -109,9 +124,24 @@ export const check = (root) => {
         }
       }
     }
+    if (manifest.name === "@subshift/core") violations.push(...coreLayers(root, join(packagesDir, dir, "src")))
   }
   return violations
 }
+
+// The imports between role folders of the core that CORE_LAYERS does not allow.
+const coreLayers = (root, srcDir) =>
+  sources(srcDir).flatMap((file) => {
+    const [role, ...rest] = relative(srcDir, file).split(sep)
+    if (rest.length === 0) return role === "index.ts" ? [] : [`${relative(root, file)}: a core module belongs in a role folder (${Object.keys(CORE_LAYERS).join(", ")})`]
+    const allowed = CORE_LAYERS[role]
+    if (allowed === undefined) return [`${relative(root, file)}: ${role} is not a role of the core (${Object.keys(CORE_LAYERS).join(", ")})`]
+    return importsOf(readFileSync(file, "utf8")).flatMap((specifier) => {
+      if (!specifier.startsWith(".")) return []
+      const target = relative(srcDir, resolve(dirname(file), specifier)).split(sep)[0]
+      return allowed.includes(target) ? [] : [`${relative(root, file)}: the core's ${role} may not import its ${target} (${specifier})`]
+    })
+  })
 
 // The non-relative imports of a file, each with its package or whether it is a Node built-in.
 const externalImports = (file) =>

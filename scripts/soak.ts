@@ -7,8 +7,8 @@
  * sampled every 5 s with the slope of a linear fit of each, and checks that every amendment
  * answered 200 is stored.
  */
-import { Amendments } from "@subshift/core/Amendments"
-import { Subscriptions } from "@subshift/core/Subscriptions"
+import { Amendments } from "@subshift/core/ports/Amendments"
+import { Subscriptions } from "@subshift/core/ports/Subscriptions"
 import * as Config from "@subshift/http-server/Config"
 import * as Demo from "@subshift/http-server/Demo"
 import * as Server from "@subshift/http-server/Server"

@@ -1,5 +1,5 @@
 import * as Effect from "effect/Effect"
-import * as Money from "@subshift/core/Money"
+import * as Money from "@subshift/core/domain/Money"
 import { program, render } from "./program.js"
 
 const { basket, committed, picked } = await Effect.runPromise(program)

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import type { StorePorts } from "@subshift/core/StorePorts"
-import { Subscriptions } from "@subshift/core/Subscriptions"
+import type { StorePorts } from "@subshift/core/ports/StorePorts"
+import { Subscriptions } from "@subshift/core/ports/Subscriptions"
 import { PgStore } from "@subshift/store-postgres"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"

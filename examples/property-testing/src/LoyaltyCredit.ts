@@ -3,8 +3,8 @@
  * a loyalty credit of 10% of what an upgrade charges now, capped at a fixed amount. It takes a
  * quote and answers a quote, so it composes with any `Pricing` implementation.
  */
-import * as Money from "@subshift/core/Money"
-import type { Quote, QuoteLine } from "@subshift/core/Quote"
+import * as Money from "@subshift/core/domain/Money"
+import type { Quote, QuoteLine } from "@subshift/core/domain/Quote"
 
 /** Who qualifies, and how much they get. */
 export interface Policy {

@@ -1,5 +1,5 @@
-import * as BillingPeriod from "@subshift/core/BillingPeriod"
-import * as CalendarDate from "@subshift/core/CalendarDate"
+import * as BillingPeriod from "@subshift/core/domain/BillingPeriod"
+import * as CalendarDate from "@subshift/core/domain/CalendarDate"
 import { describe, expect, it } from "@effect/vitest"
 
 const d = CalendarDate.make

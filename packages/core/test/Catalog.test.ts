@@ -1,5 +1,5 @@
-import * as Catalog from "@subshift/core/Catalog"
-import { InvalidInput } from "@subshift/core/Errors"
+import * as Catalog from "@subshift/core/ports/Catalog"
+import { InvalidInput } from "@subshift/core/domain/Errors"
 import { Demo } from "@subshift/testing"
 import { describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"

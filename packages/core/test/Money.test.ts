@@ -1,4 +1,4 @@
-import * as Money from "@subshift/core/Money"
+import * as Money from "@subshift/core/domain/Money"
 import { describe, expect, it } from "@effect/vitest"
 
 const usd = (amount: number) => Money.make(amount, "USD")

@@ -1,7 +1,7 @@
-import { Amendments } from "@subshift/core/Amendments"
-import type { OrderItem } from "@subshift/core/Basket"
-import { Baskets } from "@subshift/core/Baskets"
-import { Catalog } from "@subshift/core/Catalog"
+import { Amendments } from "@subshift/core/ports/Amendments"
+import type { OrderItem } from "@subshift/core/domain/Basket"
+import { Baskets } from "@subshift/core/ports/Baskets"
+import { Catalog } from "@subshift/core/ports/Catalog"
 import {
   BasketCompleted,
   BasketExpired,
@@ -11,13 +11,13 @@ import {
   SubscriptionLocked,
   SubscriptionNotFound,
   VersionConflict
-} from "@subshift/core/Errors"
-import * as CalendarDate from "@subshift/core/CalendarDate"
-import * as Ids from "@subshift/core/Ids"
-import * as Pricing from "@subshift/core/Pricing"
-import { CurrentPrincipal, Customer, Partner } from "@subshift/core/Principal"
-import { SubscriptionCheckout } from "@subshift/core/SubscriptionCheckout"
-import { Subscriptions } from "@subshift/core/Subscriptions"
+} from "@subshift/core/domain/Errors"
+import * as CalendarDate from "@subshift/core/domain/CalendarDate"
+import * as Ids from "@subshift/core/ports/Ids"
+import * as Pricing from "@subshift/core/ports/Pricing"
+import { CurrentPrincipal, Customer, Partner } from "@subshift/core/domain/Principal"
+import { SubscriptionCheckout } from "@subshift/core/usecases/SubscriptionCheckout"
+import { Subscriptions } from "@subshift/core/ports/Subscriptions"
 import { MemoryStore } from "@subshift/store-memory"
 import { Demo } from "@subshift/testing"
 import { describe, expect, it } from "@effect/vitest"

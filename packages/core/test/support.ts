@@ -1,9 +1,9 @@
 /** Helpers shared by the core tests: rule contexts over the demo catalog, and clock instants. */
-import * as CalendarDate from "@subshift/core/CalendarDate"
-import type * as Eligibility from "@subshift/core/Eligibility"
-import * as Instant from "@subshift/core/Instant"
-import type { Offer } from "@subshift/core/Offer"
-import * as Subscription from "@subshift/core/Subscription"
+import * as CalendarDate from "@subshift/core/domain/CalendarDate"
+import type * as Eligibility from "@subshift/core/rules/Eligibility"
+import * as Instant from "@subshift/core/domain/Instant"
+import type { Offer } from "@subshift/core/domain/Offer"
+import * as Subscription from "@subshift/core/domain/Subscription"
 import { Demo } from "@subshift/testing"
 
 /** The day the demo runs on in these tests (a Sunday in March 2025). */

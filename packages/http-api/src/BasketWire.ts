@@ -2,7 +2,7 @@
  * The contract's own mapping of the checkout bodies to and from the core: a basket as POST, PUT
  * and GET answer it, and the items of a PUT as the core's use case takes them.
  */
-import * as Basket from "@subshift/core/Basket"
+import * as Basket from "@subshift/core/domain/Basket"
 import type * as Wire from "./Wire.js"
 
 /** The items of an update body, already checked by `Wire.UpdateRequest` (built from the core's fields). */

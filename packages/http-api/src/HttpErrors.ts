@@ -8,7 +8,7 @@
  * a failure with the first schema of the whole API whose type matches it.
  */
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
-import * as CoreErrors from "@subshift/core/Errors"
+import * as CoreErrors from "@subshift/core/domain/Errors"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 

@@ -7,7 +7,7 @@
 import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
 import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
 import * as OpenApi from "@effect/platform/OpenApi"
-import { CurrentPrincipal } from "@subshift/core/Principal"
+import { CurrentPrincipal } from "@subshift/core/domain/Principal"
 import * as HttpErrors from "./HttpErrors.js"
 
 /** The partner API-token header. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import * as CalendarDate from "@subshift/core/CalendarDate"
-import * as CoreErrors from "@subshift/core/Errors"
+import * as CalendarDate from "@subshift/core/domain/CalendarDate"
+import * as CoreErrors from "@subshift/core/domain/Errors"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { SubshiftApi } from "@subshift/http-api/Api"

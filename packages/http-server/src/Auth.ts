@@ -5,9 +5,9 @@
  * credentials are missing or bad, 403 when they belong to someone who may not use the endpoint.
  */
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import { Authenticator } from "@subshift/core/Authenticator"
-import { Forbidden, Unauthenticated } from "@subshift/core/Errors"
-import * as Principal from "@subshift/core/Principal"
+import { Authenticator } from "@subshift/core/ports/Authenticator"
+import { Forbidden, Unauthenticated } from "@subshift/core/domain/Errors"
+import * as Principal from "@subshift/core/domain/Principal"
 import * as Security from "@subshift/http-api/Security"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"

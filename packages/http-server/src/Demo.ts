@@ -2,7 +2,7 @@
  * What `npm start` prints: the URL, demo tokens signed with the development secret, and a
  * copy-paste walkthrough of a checkout.
  */
-import * as Demo from "@subshift/core/Demo"
+import * as Demo from "@subshift/core/demo/Demo"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"

@@ -2,7 +2,7 @@
  * The transport edge: what every HTTP route shares between Node's socket and the handlers,
  * whichever way a request comes in (the general router, the fast path, the change-plan page,
  * Node's own refusals, the answer while the server starts). One JSON parser with the depth limit;
- * one field-path style for `InvalidInput` (`@subshift/core/Input`'s: `offerings[1].items[0].productId`);
+ * one field-path style for `InvalidInput` (`@subshift/core/domain/Input`'s: `offerings[1].items[0].productId`);
  * error answers derived from the contract's error schemas and statuses only; one `Retry-After`;
  * one log of unexpected failures and slow requests.
  */
@@ -11,9 +11,9 @@ import type * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { InvalidInput, StoreUnavailable } from "@subshift/core/Errors"
-import type * as Idempotency from "@subshift/core/Idempotency"
-import * as Input from "@subshift/core/Input"
+import { InvalidInput, StoreUnavailable } from "@subshift/core/domain/Errors"
+import type * as Idempotency from "@subshift/core/ports/Idempotency"
+import * as Input from "@subshift/core/domain/Input"
 import { strict, SubshiftApi } from "@subshift/http-api/Api"
 import * as HttpErrors from "@subshift/http-api/HttpErrors"
 import * as Security from "@subshift/http-api/Security"
@@ -27,6 +27,19 @@ import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { type BlockList, isIP } from "node:net"
 import * as BasketCookie from "./BasketCookie.js"
+
+/** A route on the raw Node request: answers a request, or declines it (`false`) for the router. */
+export interface RawRoute {
+  readonly handle: (request: IncomingMessage, response: ServerResponse) => boolean
+}
+
+/** Where the server finds a raw route once the services behind it are built. */
+export interface Slot {
+  current: RawRoute | undefined
+}
+
+/** An empty slot. */
+export const slot = (): Slot => ({ current: undefined })
 
 /** An answer as it travels: status, JSON body and headers. */
 export type Answer = Idempotency.StoredResult

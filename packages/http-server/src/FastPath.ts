@@ -9,8 +9,8 @@
  * tests compare both paths answer for answer. `SUBSHIFT_FAST_PATH=off` turns it off.
  */
 import * as Cookies from "@effect/platform/Cookies"
-import type * as Basket from "@subshift/core/Basket"
-import { CurrentPrincipal } from "@subshift/core/Principal"
+import type * as Basket from "@subshift/core/domain/Basket"
+import { CurrentPrincipal } from "@subshift/core/domain/Principal"
 import * as BasketWire from "@subshift/http-api/BasketWire"
 import * as Wire from "@subshift/http-api/Wire"
 import * as Effect from "effect/Effect"
@@ -22,18 +22,8 @@ import type { ServerConfig } from "./Config.js"
 import * as Edge from "./Edge.js"
 import * as Handlers from "./Handlers.js"
 
-/** Answers a request, or declines it (`false`) for the general app to answer. */
-export interface FastPath {
-  readonly handle: (request: IncomingMessage, response: ServerResponse) => boolean
-}
-
-/** Where the server finds the fast path once the services behind it are built. */
-export interface Holder {
-  current: FastPath | undefined
-}
-
-/** An empty holder. */
-export const holder = (): Holder => ({ current: undefined })
+/** Answers a request of the one path, or declines it for the router. */
+export type FastPath = Edge.RawRoute
 
 /** The one path the fast path serves. */
 export const PATH = "/api/checkout/subscription"

@@ -8,9 +8,9 @@
  */
 import type * as HttpApi from "@effect/platform/HttpApi"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { IdempotencyKeyInFlight, IdempotencyKeyMismatch, type StoreUnavailable } from "@subshift/core/Errors"
-import * as Idempotency from "@subshift/core/Idempotency"
-import * as Instant from "@subshift/core/Instant"
+import { IdempotencyKeyInFlight, IdempotencyKeyMismatch, type StoreUnavailable } from "@subshift/core/domain/Errors"
+import * as Idempotency from "@subshift/core/ports/Idempotency"
+import * as Instant from "@subshift/core/domain/Instant"
 import { REPLAYED_HEADER } from "@subshift/http-api/Wire"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"

@@ -5,8 +5,8 @@
  * OpenAPI document and fast path are untouched. Outside production it also offers the demo
  * identities and their tokens at `/account/demo-session`, the same ones the start banner prints.
  */
-import * as CalendarDate from "@subshift/core/CalendarDate"
-import * as DemoData from "@subshift/core/Demo"
+import * as CalendarDate from "@subshift/core/domain/CalendarDate"
+import * as DemoData from "@subshift/core/demo/Demo"
 import { InternalError, MethodNotAllowed } from "@subshift/http-api/HttpErrors"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -24,10 +24,8 @@ export const PAGE_PATH = "/account/change-plan"
 /** The development-only endpoint handing the demo identities to the page. */
 export const DEMO_SESSION_PATH = "/account/demo-session"
 
-/** Answers a request, or declines it (`false`) for the general app to answer. */
-export interface PageHandler {
-  readonly handle: (request: IncomingMessage, response: ServerResponse) => boolean
-}
+/** Answers a request for the page's files, or declines it for the router. */
+export type PageHandler = Edge.RawRoute
 
 interface Asset {
   readonly file: string
@@ -43,9 +41,8 @@ const assets: Readonly<Record<string, Asset>> = {
 
 const pageDirectory = new URL("../page/", import.meta.url)
 
+// The page's own content policy, refining the edge's; the other security headers come from the edge.
 const securityHeaders = {
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
   "content-security-policy":
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 }

@@ -2,8 +2,8 @@
  * The `BotCheck` port over a reCAPTCHA-style verify endpoint: the token (and the client IP) are
  * posted with the configured secret; `success` (and a minimum `score`, when configured) decide.
  */
-import { BotCheck } from "@subshift/core/BotCheck"
-import { BotCheckUnavailable } from "@subshift/core/Errors"
+import { BotCheck } from "@subshift/core/ports/BotCheck"
+import { BotCheckUnavailable } from "@subshift/core/domain/Errors"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"

@@ -4,7 +4,7 @@
  * `SUBSHIFT_SCHEDULER_INTERVAL`. Each change applies exactly once even when several servers run
  * it at the same time; a failed run is logged and the next one tries again.
  */
-import { ScheduledChanges } from "@subshift/core/ScheduledChanges"
+import { ScheduledChanges } from "@subshift/core/usecases/ScheduledChanges"
 import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"

@@ -19,15 +19,15 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import { BillGroupAmendments } from "@subshift/core/BillGroupAmendments"
-import * as BotCheck from "@subshift/core/BotCheck"
-import { InvalidInput } from "@subshift/core/Errors"
-import * as Ids from "@subshift/core/Ids"
-import { PartnerSubscriptions } from "@subshift/core/PartnerSubscriptions"
-import * as Pricing from "@subshift/core/Pricing"
-import { ScheduledChanges } from "@subshift/core/ScheduledChanges"
-import * as ShiftedClock from "@subshift/core/ShiftedClock"
-import { SubscriptionCheckout } from "@subshift/core/SubscriptionCheckout"
+import { BillGroupAmendments } from "@subshift/core/usecases/BillGroupAmendments"
+import * as BotCheck from "@subshift/core/ports/BotCheck"
+import { InvalidInput } from "@subshift/core/domain/Errors"
+import * as Ids from "@subshift/core/ports/Ids"
+import { PartnerSubscriptions } from "@subshift/core/usecases/PartnerSubscriptions"
+import * as Pricing from "@subshift/core/ports/Pricing"
+import { ScheduledChanges } from "@subshift/core/usecases/ScheduledChanges"
+import * as ShiftedClock from "@subshift/core/clock/ShiftedClock"
+import { SubscriptionCheckout } from "@subshift/core/usecases/SubscriptionCheckout"
 import { PublishedWithoutTestClock, SubshiftApi } from "@subshift/http-api/Api"
 import { MalformedRequest, PayloadTooLarge, RouteNotFound } from "@subshift/http-api/HttpErrors"
 import * as Cause from "effect/Cause"
@@ -239,7 +239,7 @@ interface InFlight {
  * embedded store takes seconds), so until the platform attaches its listener every request is
  * answered 503 with `Retry-After` rather than left without an answer.
  */
-const withFastPath = (server: NodeServer, fast: FastPath.Holder, page: FastPath.Holder, inFlight: InFlight): NodeServer => {
+const withFastPath = (server: NodeServer, fast: Edge.Slot, page: Edge.Slot, inFlight: InFlight): NodeServer => {
   type Listener = (request: IncomingMessage, response: ServerResponse) => void
   const wrapped = new Map<Listener, Listener>()
   const on = server.on.bind(server) as (event: string, listener: (...args: Array<any>) => void) => NodeServer
@@ -322,13 +322,13 @@ export const layer = (config: ServerConfig, overrides: Overrides = {}) =>
 
 const serverLayer = (config: ServerConfig, overrides: Overrides, shifted: Option.Option<ShiftedClock.ShiftedClock>) => {
   const edge = edgeLayer(config)
-  const fast = FastPath.holder()
+  const fast = Edge.slot()
   const installFastPath = !(overrides.fastPath ?? config.fastPath)
     ? Layer.empty
     : Layer.effectDiscard(Effect.map(FastPath.make(config), (path) => {
       fast.current = path
     })).pipe(Layer.provide(edge))
-  const page = FastPath.holder()
+  const page = Edge.slot()
   const installPage = Layer.effectDiscard(Effect.map(Page.make(config), (handler) => {
     page.current = handler
   }))

@@ -1,4 +1,4 @@
-import * as CoreBotCheck from "@subshift/core/BotCheck"
+import * as CoreBotCheck from "@subshift/core/ports/BotCheck"
 import * as Recaptcha from "@subshift/http-server/Recaptcha"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"

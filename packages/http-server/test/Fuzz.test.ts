@@ -9,12 +9,12 @@
  * every store: memory, embedded Postgres, and the Postgres server at TEST_DATABASE_URL when set
  * (fewer generated requests there, `FUZZ_PG_RUNS`); every answer of 500 and up is listed, per store.
  */
-import { Amendments } from "@subshift/core/Amendments"
-import { Baskets } from "@subshift/core/Baskets"
-import { BillGroups } from "@subshift/core/BillGroups"
-import { Events } from "@subshift/core/Events"
-import type { StorePorts } from "@subshift/core/StorePorts"
-import { Subscriptions } from "@subshift/core/Subscriptions"
+import { Amendments } from "@subshift/core/ports/Amendments"
+import { Baskets } from "@subshift/core/ports/Baskets"
+import { BillGroups } from "@subshift/core/ports/BillGroups"
+import { Events } from "@subshift/core/ports/Events"
+import type { StorePorts } from "@subshift/core/ports/StorePorts"
+import { Subscriptions } from "@subshift/core/ports/Subscriptions"
 import * as Wire from "@subshift/http-api/Wire"
 import { DEV_PARTNER_TOKEN } from "@subshift/http-server/Config"
 import * as MemoryStore from "@subshift/store-memory/MemoryStore"

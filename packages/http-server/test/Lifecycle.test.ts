@@ -4,10 +4,10 @@
  * scheduler in the server and the test clock.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Amendments } from "@subshift/core/Amendments"
-import { Catalog } from "@subshift/core/Catalog"
-import { Events } from "@subshift/core/Events"
-import { Subscriptions } from "@subshift/core/Subscriptions"
+import { Amendments } from "@subshift/core/ports/Amendments"
+import { Catalog } from "@subshift/core/ports/Catalog"
+import { Events } from "@subshift/core/ports/Events"
+import { Subscriptions } from "@subshift/core/ports/Subscriptions"
 import { hashToken } from "@subshift/http-server/Config"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"

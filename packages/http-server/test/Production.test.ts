@@ -4,7 +4,7 @@
  * without the routes the server does not have; the client address taken only from trusted
  * proxies; and the configuration's production defaults and refusals.
  */
-import { Baskets } from "@subshift/core/Baskets"
+import { Baskets } from "@subshift/core/ports/Baskets"
 import { hashToken } from "@subshift/http-server/Config"
 import * as Edge from "@subshift/http-server/Edge"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"

@@ -3,7 +3,7 @@
  * in the answer and annotated on the log lines about that request, on the fast path and the router.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import * as CoreBotCheck from "@subshift/core/BotCheck"
+import * as CoreBotCheck from "@subshift/core/ports/BotCheck"
 import type * as Config from "@subshift/http-server/Config"
 import * as Demo from "@subshift/http-server/Demo"
 import * as Server from "@subshift/http-server/Server"

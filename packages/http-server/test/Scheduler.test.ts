@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { StoreUnavailable } from "@subshift/core/Errors"
-import { ScheduledChanges } from "@subshift/core/ScheduledChanges"
+import { StoreUnavailable } from "@subshift/core/domain/Errors"
+import { ScheduledChanges } from "@subshift/core/usecases/ScheduledChanges"
 import * as Scheduler from "@subshift/http-server/Scheduler"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"

@@ -7,7 +7,7 @@
  * transaction must never wait for another pooled query, a session `SET` leaks to every other
  * connection (use `SET LOCAL`), and LISTEN/NOTIFY does not cross connections.
  */
-import { StoreUnavailable } from "@subshift/core/Errors"
+import { StoreUnavailable } from "@subshift/core/domain/Errors"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Fs from "node:fs"

@@ -2,9 +2,9 @@
  * The expired-basket sweep: baskets live 14 days and nothing reads them afterwards, so the rows
  * are deleted in the background. Works over any `Baskets` adapter.
  */
-import { Baskets } from "@subshift/core/Baskets"
-import type { StoreUnavailable } from "@subshift/core/Errors"
-import * as Instant from "@subshift/core/Instant"
+import { Baskets } from "@subshift/core/ports/Baskets"
+import type { StoreUnavailable } from "@subshift/core/domain/Errors"
+import * as Instant from "@subshift/core/domain/Instant"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"

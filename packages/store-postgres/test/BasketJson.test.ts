@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Basket } from "@subshift/core/Basket"
+import { Basket } from "@subshift/core/domain/Basket"
 import { Arbitraries, Fixtures } from "@subshift/testing"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"

@@ -3,12 +3,12 @@
  * expired-basket sweep.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Amendments } from "@subshift/core/Amendments"
-import { Baskets } from "@subshift/core/Baskets"
-import * as CalendarDate from "@subshift/core/CalendarDate"
-import { Events } from "@subshift/core/Events"
-import * as Instant from "@subshift/core/Instant"
-import { Subscriptions } from "@subshift/core/Subscriptions"
+import { Amendments } from "@subshift/core/ports/Amendments"
+import { Baskets } from "@subshift/core/ports/Baskets"
+import * as CalendarDate from "@subshift/core/domain/CalendarDate"
+import { Events } from "@subshift/core/ports/Events"
+import * as Instant from "@subshift/core/domain/Instant"
+import { Subscriptions } from "@subshift/core/ports/Subscriptions"
 import { Embedded, PgStore, Sweep } from "@subshift/store-postgres"
 import { Fixtures } from "@subshift/testing"
 import * as Cause from "effect/Cause"

@@ -3,10 +3,10 @@
  * defect, never a hang), nothing partial is stored, and the next call succeeds.
  */
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Amendments } from "@subshift/core/Amendments"
-import { Baskets } from "@subshift/core/Baskets"
-import { Events } from "@subshift/core/Events"
-import { Subscriptions } from "@subshift/core/Subscriptions"
+import { Amendments } from "@subshift/core/ports/Amendments"
+import { Baskets } from "@subshift/core/ports/Baskets"
+import { Events } from "@subshift/core/ports/Events"
+import { Subscriptions } from "@subshift/core/ports/Subscriptions"
 import { PgStore } from "@subshift/store-postgres"
 import { Fixtures } from "@subshift/testing"
 import * as Cause from "effect/Cause"

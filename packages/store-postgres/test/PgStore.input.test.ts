@@ -4,8 +4,8 @@
  * and nothing is stored.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Baskets } from "@subshift/core/Baskets"
-import { Subscriptions } from "@subshift/core/Subscriptions"
+import { Baskets } from "@subshift/core/ports/Baskets"
+import { Subscriptions } from "@subshift/core/ports/Subscriptions"
 import { Fixtures } from "@subshift/testing"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"

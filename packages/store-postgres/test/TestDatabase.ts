@@ -3,8 +3,8 @@
  * when it is set (dropped afterwards), otherwise an embedded Postgres in a temporary directory.
  * Either way a test file gets a connection URL, valid between its `beforeAll` and `afterAll`.
  */
-import type { StoreUnavailable } from "@subshift/core/Errors"
-import type { StorePorts } from "@subshift/core/StorePorts"
+import type { StoreUnavailable } from "@subshift/core/domain/Errors"
+import type { StorePorts } from "@subshift/core/ports/StorePorts"
 import { Embedded, PgStore } from "@subshift/store-postgres"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"

@@ -4,15 +4,15 @@
  * the rules can answer.
  */
 import * as FastCheck from "effect/FastCheck"
-import type { AmendRequest, Context } from "@subshift/core/AmendRules"
-import type { BillGroup } from "@subshift/core/BillGroup"
-import * as BillingPeriod from "@subshift/core/BillingPeriod"
-import * as CalendarDate from "@subshift/core/CalendarDate"
-import type { AmendErrorCode } from "@subshift/core/Errors"
-import * as Instant from "@subshift/core/Instant"
-import type { Offer, Rate } from "@subshift/core/Offer"
-import { Customer } from "@subshift/core/Principal"
-import type { Subscription } from "@subshift/core/Subscription"
+import type { AmendRequest, Context } from "@subshift/core/rules/AmendRules"
+import type { BillGroup } from "@subshift/core/domain/BillGroup"
+import * as BillingPeriod from "@subshift/core/domain/BillingPeriod"
+import * as CalendarDate from "@subshift/core/domain/CalendarDate"
+import type { AmendErrorCode } from "@subshift/core/domain/Errors"
+import * as Instant from "@subshift/core/domain/Instant"
+import type { Offer, Rate } from "@subshift/core/domain/Offer"
+import { Customer } from "@subshift/core/domain/Principal"
+import type { Subscription } from "@subshift/core/domain/Subscription"
 import { amount, calendarDate } from "./Arbitraries.js"
 
 /** A bill group, its subscriptions and catalog, the caller, a day and a request. */

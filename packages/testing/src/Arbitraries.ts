@@ -5,16 +5,16 @@
  */
 import * as Arbitrary from "effect/Arbitrary"
 import * as FastCheck from "effect/FastCheck"
-import type { OrderItem } from "@subshift/core/Basket"
-import { Basket as BasketSchema, OrderItem as OrderItemSchema } from "@subshift/core/Basket"
-import * as BillingPeriod from "@subshift/core/BillingPeriod"
-import * as CalendarDate from "@subshift/core/CalendarDate"
-import type * as Eligibility from "@subshift/core/Eligibility"
-import * as Instant from "@subshift/core/Instant"
-import { Money as MoneySchema } from "@subshift/core/Money"
-import type { Offer, Rate } from "@subshift/core/Offer"
-import { Interval } from "@subshift/core/BillingPeriod"
-import * as Subscription from "@subshift/core/Subscription"
+import type { OrderItem } from "@subshift/core/domain/Basket"
+import { Basket as BasketSchema, OrderItem as OrderItemSchema } from "@subshift/core/domain/Basket"
+import * as BillingPeriod from "@subshift/core/domain/BillingPeriod"
+import * as CalendarDate from "@subshift/core/domain/CalendarDate"
+import type * as Eligibility from "@subshift/core/rules/Eligibility"
+import * as Instant from "@subshift/core/domain/Instant"
+import { Money as MoneySchema } from "@subshift/core/domain/Money"
+import type { Offer, Rate } from "@subshift/core/domain/Offer"
+import { Interval } from "@subshift/core/domain/BillingPeriod"
+import * as Subscription from "@subshift/core/domain/Subscription"
 
 /** Any money value (Schema-derived). */
 export const money = Arbitrary.make(MoneySchema)

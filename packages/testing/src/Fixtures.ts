@@ -1,15 +1,15 @@
 /**
  * Builders for valid domain values with sensible defaults, for tests of adapters and rules.
  */
-import type { Action, Amendment } from "@subshift/core/Amendment"
-import type { Basket } from "@subshift/core/Basket"
-import * as CalendarDate from "@subshift/core/CalendarDate"
-import type { Event } from "@subshift/core/Event"
-import type { BillGroup } from "@subshift/core/BillGroup"
-import * as Instant from "@subshift/core/Instant"
-import type { Offer } from "@subshift/core/Offer"
-import type { Quote } from "@subshift/core/Quote"
-import type { Subscription } from "@subshift/core/Subscription"
+import type { Action, Amendment } from "@subshift/core/domain/Amendment"
+import type { Basket } from "@subshift/core/domain/Basket"
+import * as CalendarDate from "@subshift/core/domain/CalendarDate"
+import type { Event } from "@subshift/core/domain/Event"
+import type { BillGroup } from "@subshift/core/domain/BillGroup"
+import * as Instant from "@subshift/core/domain/Instant"
+import type { Offer } from "@subshift/core/domain/Offer"
+import type { Quote } from "@subshift/core/domain/Quote"
+import type { Subscription } from "@subshift/core/domain/Subscription"
 
 /** A short random suffix, so that tests sharing a store never collide. */
 export const unique = (): string => globalThis.crypto.randomUUID().replaceAll("-", "").slice(0, 12)

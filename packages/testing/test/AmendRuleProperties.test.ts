@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import * as AmendRules from "@subshift/core/AmendRules"
-import { AmendErrorCode } from "@subshift/core/Errors"
+import * as AmendRules from "@subshift/core/rules/AmendRules"
+import { AmendErrorCode } from "@subshift/core/domain/Errors"
 import { AmendArbitraries } from "@subshift/testing"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"

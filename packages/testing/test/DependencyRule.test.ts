@@ -96,4 +96,49 @@ describe("the dependency rule", () => {
     const root = fixture("@subshift/core", { peerDependencies: { effect: "3" } }, "export {}\n", `import { tmpdir } from "node:os"\n`)
     expect(check(root)).toEqual([])
   })
+
+  describe("inside the core, role folders", () => {
+    const core = (files: Record<string, string>): string => {
+      const root = fixture("@subshift/core", { peerDependencies: { effect: "3" } }, "export {}\n")
+      for (const [path, text] of Object.entries(files)) {
+        const file = join(root, "packages", "pkg", "src", path)
+        mkdirSync(join(file, ".."), { recursive: true })
+        writeFileSync(file, text)
+      }
+      return root
+    }
+
+    it("pass when a use case imports ports, rules and domain values", () => {
+      const root = core({
+        "domain/Money.ts": "export const zero = 0\n",
+        "rules/Pricing.ts": `import { zero } from "../domain/Money.js"\nexport const price = zero\n`,
+        "usecases/Checkout.ts": `import { price } from "../rules/Pricing.js"\nimport { zero } from "../domain/Money.js"\n`
+      })
+      expect(check(root)).toEqual([])
+    })
+
+    it("fail when a rule or a port imports a use case", () => {
+      const root = core({
+        "usecases/Checkout.ts": "export const run = 1\n",
+        "rules/Pricing.ts": `import { run } from "../usecases/Checkout.js"\n`,
+        "ports/Store.ts": `import type { run } from "../usecases/Checkout.js"\n`
+      })
+      expect(check(root)).toEqual([
+        expect.stringContaining("the core's ports may not import its usecases"),
+        expect.stringContaining("the core's rules may not import its usecases")
+      ])
+    })
+
+    it("fail when a domain value imports a rule, or a module sits outside a role folder", () => {
+      const root = core({
+        "rules/Eligibility.ts": "export const next = 1\n",
+        "domain/Basket.ts": `import { next } from "../rules/Eligibility.js"\n`,
+        "Loose.ts": "export {}\n"
+      })
+      expect(check(root).sort()).toEqual([
+        expect.stringContaining("a core module belongs in a role folder"),
+        expect.stringContaining("the core's domain may not import its rules")
+      ])
+    })
+  })
 })

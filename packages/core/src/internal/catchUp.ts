@@ -1,11 +1,11 @@
 import * as Effect from "effect/Effect"
-import type * as CalendarDate from "../CalendarDate.js"
-import type { StoreUnavailable, VersionConflict } from "../Errors.js"
-import * as Event from "../Event.js"
-import type { Ids } from "../Ids.js"
-import type * as Instant from "../Instant.js"
-import * as Subscription from "../Subscription.js"
-import type { Subscriptions } from "../Subscriptions.js"
+import type * as CalendarDate from "../domain/CalendarDate.js"
+import type { StoreUnavailable, VersionConflict } from "../domain/Errors.js"
+import * as Event from "../domain/Event.js"
+import type { Ids } from "../ports/Ids.js"
+import type * as Instant from "../domain/Instant.js"
+import * as Subscription from "../domain/Subscription.js"
+import type { Subscriptions } from "../ports/Subscriptions.js"
 
 /**
  * Brings a stored subscription up to today (a pending change whose date has come, a pending

@@ -6,7 +6,7 @@
  */
 import type * as PgClient from "@effect/sql-pg/PgClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import { InvalidInput, StoreUnavailable, VersionConflict } from "@subshift/core/Errors"
+import { InvalidInput, StoreUnavailable, VersionConflict } from "@subshift/core/domain/Errors"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"

@@ -1,6 +1,6 @@
 /** The `Amendments` port, and the amendments insert a subscription commit runs in its transaction. */
-import { Amendment } from "@subshift/core/Amendment"
-import { Amendments } from "@subshift/core/Amendments"
+import { Amendment } from "@subshift/core/domain/Amendment"
+import { Amendments } from "@subshift/core/ports/Amendments"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type { PortContext } from "./Edge.js"

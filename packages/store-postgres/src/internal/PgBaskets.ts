@@ -1,7 +1,7 @@
 /** The `Baskets` port, and the versioned basket write a subscription commit runs in its transaction. */
-import { Basket } from "@subshift/core/Basket"
-import { Baskets } from "@subshift/core/Baskets"
-import * as Event from "@subshift/core/Event"
+import { Basket } from "@subshift/core/domain/Basket"
+import { Baskets } from "@subshift/core/ports/Baskets"
+import * as Event from "@subshift/core/domain/Event"
 import * as Effect from "effect/Effect"
 import { conflict, type PortContext } from "./Edge.js"
 import { basketJson } from "./json.js"

@@ -1,6 +1,6 @@
 /** The `BillGroups` port. */
-import { BillGroup } from "@subshift/core/BillGroup"
-import { BillGroups } from "@subshift/core/BillGroups"
+import { BillGroup } from "@subshift/core/domain/BillGroup"
+import { BillGroups } from "@subshift/core/ports/BillGroups"
 import * as Effect from "effect/Effect"
 import type { PortContext } from "./Edge.js"
 import { decodeFirst, decoder, encodeJson, type TextRow } from "./Rows.js"

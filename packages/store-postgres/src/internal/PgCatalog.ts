@@ -1,6 +1,6 @@
 /** The `Catalog` port: offers as JSON, and a rate index for finding the offer of a rate. */
-import * as Catalog from "@subshift/core/Catalog"
-import { Offer } from "@subshift/core/Offer"
+import * as Catalog from "@subshift/core/ports/Catalog"
+import { Offer } from "@subshift/core/domain/Offer"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"

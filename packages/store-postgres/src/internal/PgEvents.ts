@@ -1,6 +1,6 @@
 /** The `Events` port, and the events insert every write that records events runs in its transaction. */
-import * as Event from "@subshift/core/Event"
-import { Events } from "@subshift/core/Events"
+import * as Event from "@subshift/core/domain/Event"
+import { Events } from "@subshift/core/ports/Events"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type { PortContext } from "./Edge.js"

@@ -1,6 +1,6 @@
 /** The `Idempotency` port: one row per key, its result stored as JSON once the request completes. */
 import type { SqlError } from "@effect/sql/SqlError"
-import * as Idempotency from "@subshift/core/Idempotency"
+import * as Idempotency from "@subshift/core/ports/Idempotency"
 import * as Effect from "effect/Effect"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"

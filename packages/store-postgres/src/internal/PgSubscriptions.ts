@@ -2,8 +2,8 @@
  * The `Subscriptions` port. A commit writes its subscriptions, basket, amendments and events in
  * one transaction, and so does a save that records events.
  */
-import { Subscription } from "@subshift/core/Subscription"
-import { Subscriptions } from "@subshift/core/Subscriptions"
+import { Subscription } from "@subshift/core/domain/Subscription"
+import { Subscriptions } from "@subshift/core/ports/Subscriptions"
 import * as Effect from "effect/Effect"
 import type { PortContext } from "./Edge.js"
 import type { InsertAmendments } from "./PgAmendments.js"

@@ -1,4 +1,4 @@
-import type { Basket } from "@subshift/core/Basket"
+import type { Basket } from "@subshift/core/domain/Basket"
 import type * as Effect from "effect/Effect"
 import * as EffectModule from "effect/Effect"
 

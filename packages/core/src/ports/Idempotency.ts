@@ -5,8 +5,8 @@
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
-import type { StoreUnavailable } from "./Errors.js"
-import type { Instant } from "./Instant.js"
+import type { StoreUnavailable } from "../domain/Errors.js"
+import type { Instant } from "../domain/Instant.js"
 
 /** How long a result is kept. */
 export const RETENTION_HOURS = 24

@@ -5,12 +5,12 @@
  * `BasketRejected` and changes nothing.
  */
 import * as Either from "effect/Either"
-import type { Action, AutoReason } from "./Amendment.js"
-import type { OrderItem, OrderItemRequest, SystemItem } from "./Basket.js"
-import type { CalendarDate } from "./CalendarDate.js"
+import type { Action, AutoReason } from "../domain/Amendment.js"
+import type { OrderItem, OrderItemRequest, SystemItem } from "../domain/Basket.js"
+import type { CalendarDate } from "../domain/CalendarDate.js"
 import * as Eligibility from "./Eligibility.js"
-import { BasketRejected } from "./Errors.js"
-import type * as Offer from "./Offer.js"
+import { BasketRejected } from "../domain/Errors.js"
+import type * as Offer from "../domain/Offer.js"
 import * as Timing from "./Timing.js"
 
 /** The result of an accepted update. */

@@ -4,7 +4,7 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { BotCheckUnavailable } from "./Errors.js"
+import type { BotCheckUnavailable } from "../domain/Errors.js"
 
 /** The bot check port. */
 export class BotCheck extends Context.Tag("@subshift/core/BotCheck")<

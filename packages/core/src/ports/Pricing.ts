@@ -6,14 +6,14 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { Action } from "./Amendment.js"
-import type * as CalendarDate from "./CalendarDate.js"
-import type { PricingFailed } from "./Errors.js"
-import type { Instant } from "./Instant.js"
-import * as Money from "./Money.js"
-import * as Proration from "./Proration.js"
-import type { Quote, QuoteLine } from "./Quote.js"
-import * as Subscription from "./Subscription.js"
+import type { Action } from "../domain/Amendment.js"
+import type * as CalendarDate from "../domain/CalendarDate.js"
+import type { PricingFailed } from "../domain/Errors.js"
+import type { Instant } from "../domain/Instant.js"
+import * as Money from "../domain/Money.js"
+import * as Proration from "../rules/Proration.js"
+import type { Quote, QuoteLine } from "../domain/Quote.js"
+import * as Subscription from "../domain/Subscription.js"
 
 /** What to price. */
 export interface QuoteRequest {

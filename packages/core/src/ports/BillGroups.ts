@@ -4,8 +4,8 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
-import type { BillGroup } from "./BillGroup.js"
-import type { StoreUnavailable } from "./Errors.js"
+import type { BillGroup } from "../domain/BillGroup.js"
+import type { StoreUnavailable } from "../domain/Errors.js"
 
 /** The bill groups port. */
 export class BillGroups extends Context.Tag("@subshift/core/BillGroups")<

@@ -4,9 +4,9 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
-import type { Basket } from "./Basket.js"
-import type { StoreUnavailable, VersionConflict } from "./Errors.js"
-import type { Instant } from "./Instant.js"
+import type { Basket } from "../domain/Basket.js"
+import type { StoreUnavailable, VersionConflict } from "../domain/Errors.js"
+import type { Instant } from "../domain/Instant.js"
 
 /** The baskets port. */
 export class Baskets extends Context.Tag("@subshift/core/Baskets")<

@@ -2,53 +2,16 @@
  * Eligibility (DESIGN §3.1): which offers a subscription may move to, which add-ons it may add,
  * and, for every offer left out, why.
  */
-import * as Schema from "effect/Schema"
-import * as BillingPeriod from "./BillingPeriod.js"
-import { CalendarDate } from "./CalendarDate.js"
-import { type IneligibilityReason as Reason, IneligibilityReason } from "./Errors.js"
-import type { Instant } from "./Instant.js"
-import * as Money from "./Money.js"
-import * as Offer from "./Offer.js"
-import type * as Subscription from "./Subscription.js"
+import * as BillingPeriod from "../domain/BillingPeriod.js"
+import { CalendarDate } from "../domain/CalendarDate.js"
+import type { IneligibilityReason as Reason } from "../domain/Errors.js"
+import type { Instant } from "../domain/Instant.js"
+import * as Offer from "../domain/Offer.js"
+import type * as Subscription from "../domain/Subscription.js"
 import * as Timing from "./Timing.js"
 
-/** An offer the subscriber may pick, priced at the rate they would be billed, with its timing. */
-export const OfferOption = Schema.Struct({
-  offerId: Offer.OfferId,
-  name: Schema.String,
-  kind: Offer.OfferKind,
-  rateId: Offer.RateId,
-  price: Money.Money,
-  interval: BillingPeriod.Interval,
-  timing: Offer.Timing,
-  effectiveDate: CalendarDate,
-  prorate: Schema.Boolean
-})
-export type OfferOption = typeof OfferOption.Type
-
-/** An add-on the subscription holds. */
-export const OwnedAddOn = Schema.Struct({
-  offerId: Offer.OfferId,
-  name: Schema.String,
-  rateId: Offer.RateId,
-  quantity: Schema.Int,
-  unitPrice: Money.Money
-})
-export type OwnedAddOn = typeof OwnedAddOn.Type
-
-/** An offer left out, and why. */
-export const Exclusion = Schema.Struct({ offerId: Schema.String, reason: IneligibilityReason })
-export type Exclusion = typeof Exclusion.Type
-
-/** What the subscriber may do next. */
-export const NextActions = Schema.Struct({
-  upgrades: Schema.Array(OfferOption),
-  downgrades: Schema.Array(OfferOption),
-  crossSells: Schema.Array(OfferOption),
-  subscriptionAddOns: Schema.Array(OwnedAddOn),
-  excluded: Schema.Array(Exclusion)
-})
-export type NextActions = typeof NextActions.Type
+export { Exclusion, NextActions, OfferOption, OwnedAddOn } from "../domain/NextActions.js"
+import type { Exclusion, NextActions, OfferOption } from "../domain/NextActions.js"
 
 /** Everything the rules look at; built by the use case, read-only to the rules. */
 export interface Context {

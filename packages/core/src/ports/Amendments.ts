@@ -5,8 +5,8 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
-import type { Amendment } from "./Amendment.js"
-import type { StoreUnavailable } from "./Errors.js"
+import type { Amendment } from "../domain/Amendment.js"
+import type { StoreUnavailable } from "../domain/Errors.js"
 
 /** The amendments port. */
 export class Amendments extends Context.Tag("@subshift/core/Amendments")<

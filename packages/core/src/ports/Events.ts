@@ -4,8 +4,8 @@
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
-import type { StoreUnavailable } from "./Errors.js"
-import type { StoredEvent } from "./Event.js"
+import type { StoreUnavailable } from "../domain/Errors.js"
+import type { StoredEvent } from "../domain/Event.js"
 
 /** A page query: events after a sequence number, optionally for one partner or subscription. */
 export interface EventQuery {

@@ -5,10 +5,10 @@
  * processes run it at the same time, with a `subscription.changed` event in the same write.
  */
 import * as Effect from "effect/Effect"
-import { Ids } from "./Ids.js"
-import { Subscriptions } from "./Subscriptions.js"
-import { catchUp } from "./internal/catchUp.js"
-import * as Clock from "./internal/clock.js"
+import { Ids } from "../ports/Ids.js"
+import { Subscriptions } from "../ports/Subscriptions.js"
+import { catchUp } from "../internal/catchUp.js"
+import * as Clock from "../internal/clock.js"
 
 /** How many subscriptions one run looks at when not told. */
 export const DEFAULT_BATCH = 500

@@ -3,10 +3,10 @@
  * the validation of the timing an amend request asks for.
  */
 import * as Either from "effect/Either"
-import type * as BillingPeriod from "./BillingPeriod.js"
-import type { CalendarDate } from "./CalendarDate.js"
-import { AmendRejected } from "./Errors.js"
-import type { ChangePolicy, Offer, Timing } from "./Offer.js"
+import type * as BillingPeriod from "../domain/BillingPeriod.js"
+import type { CalendarDate } from "../domain/CalendarDate.js"
+import { AmendRejected } from "../domain/Errors.js"
+import type { ChangePolicy, Offer, Timing } from "../domain/Offer.js"
 
 /** Upgrades apply today, prorated. */
 export const upgradeDefault: ChangePolicy = { timing: "TODAY", prorate: true }

@@ -5,7 +5,7 @@
 import * as Schema from "effect/Schema"
 import { Action, AutoReason, ItemType } from "./Amendment.js"
 import * as BillingPeriod from "./BillingPeriod.js"
-import { NextActions } from "./Eligibility.js"
+import { NextActions } from "./NextActions.js"
 import * as Instant from "./Instant.js"
 import * as Money from "./Money.js"
 import { OfferId, RateId } from "./Offer.js"

@@ -6,9 +6,9 @@ import * as Either from "effect/Either"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { InvalidInput, type StoreUnavailable } from "./Errors.js"
-import * as Input from "./Input.js"
-import { Offer, type Rate } from "./Offer.js"
+import { InvalidInput, type StoreUnavailable } from "../domain/Errors.js"
+import * as Input from "../domain/Input.js"
+import { Offer, type Rate } from "../domain/Offer.js"
 
 /** An offer with one of its rates. */
 export interface RateOfOffer {

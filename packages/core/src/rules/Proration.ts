@@ -3,27 +3,12 @@
  * the period that is left) and of `[periodStart, periodEnd)`; the prorated amount is
  * `price × left ÷ periodDays`, computed exactly and rounded half-up once per line.
  */
-import * as Schema from "effect/Schema"
-import * as BillingPeriod from "./BillingPeriod.js"
-import * as CalendarDate from "./CalendarDate.js"
-import * as Money from "./Money.js"
+import * as BillingPeriod from "../domain/BillingPeriod.js"
+import * as CalendarDate from "../domain/CalendarDate.js"
+import * as Money from "../domain/Money.js"
 
-/** The conventions the default pricing knows. */
-export const Convention = Schema.Literal("actual-days", "30/360")
-export type Convention = typeof Convention.Type
-
-/** How a priced line was prorated, so that it explains itself. */
-export const Proration = Schema.Struct({
-  convention: Convention,
-  /** Days counted: `[from, periodEnd)`. */
-  days: Schema.Int,
-  /** Days in the whole period `[periodStart, periodEnd)`. */
-  periodDays: Schema.Int,
-  from: CalendarDate.CalendarDate,
-  periodStart: CalendarDate.CalendarDate,
-  periodEnd: CalendarDate.CalendarDate
-})
-export type Proration = typeof Proration.Type
+export { Convention, Proration } from "../domain/Quote.js"
+import type { Convention, Proration } from "../domain/Quote.js"
 
 /** Days from `start` to `end` under the 30/360 (US bond basis) convention. */
 export const days360 = (start: CalendarDate.CalendarDate, end: CalendarDate.CalendarDate): number => {

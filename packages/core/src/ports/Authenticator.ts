@@ -4,8 +4,8 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
-import type { Unauthenticated } from "./Errors.js"
-import type { Principal } from "./Principal.js"
+import type { Unauthenticated } from "../domain/Errors.js"
+import type { Principal } from "../domain/Principal.js"
 
 /** What a request presented. */
 export interface Credentials {

@@ -5,13 +5,13 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import type { Amendment } from "./Amendment.js"
-import * as Basket from "./Basket.js"
-import { Baskets } from "./Baskets.js"
-import * as BasketRules from "./BasketRules.js"
-import * as CalendarDate from "./CalendarDate.js"
-import { Catalog } from "./Catalog.js"
-import * as Eligibility from "./Eligibility.js"
+import type { Amendment } from "../domain/Amendment.js"
+import * as Basket from "../domain/Basket.js"
+import { Baskets } from "../ports/Baskets.js"
+import * as BasketRules from "../rules/BasketRules.js"
+import * as CalendarDate from "../domain/CalendarDate.js"
+import { Catalog } from "../ports/Catalog.js"
+import * as Eligibility from "../rules/Eligibility.js"
 import {
   BasketCompleted,
   BasketExpired,
@@ -22,19 +22,19 @@ import {
   SubscriptionLocked,
   SubscriptionNotFound,
   VersionConflict
-} from "./Errors.js"
-import * as Event from "./Event.js"
-import { Id } from "./Id.js"
-import { Ids } from "./Ids.js"
-import * as Input from "./Input.js"
-import type * as Instant from "./Instant.js"
-import { Pricing } from "./Pricing.js"
-import * as Principal from "./Principal.js"
-import * as Quote from "./Quote.js"
-import * as Subscription from "./Subscription.js"
-import { Subscriptions } from "./Subscriptions.js"
-import { catchUp } from "./internal/catchUp.js"
-import * as Clock from "./internal/clock.js"
+} from "../domain/Errors.js"
+import * as Event from "../domain/Event.js"
+import { Id } from "../domain/Id.js"
+import { Ids } from "../ports/Ids.js"
+import * as Input from "../domain/Input.js"
+import type * as Instant from "../domain/Instant.js"
+import { Pricing } from "../ports/Pricing.js"
+import * as Principal from "../domain/Principal.js"
+import * as Quote from "../domain/Quote.js"
+import * as Subscription from "../domain/Subscription.js"
+import { Subscriptions } from "../ports/Subscriptions.js"
+import { catchUp } from "../internal/catchUp.js"
+import * as Clock from "../internal/clock.js"
 
 /** Which subscription a checkout is for: by id or by its human reference. */
 export const SubscriptionRef = Schema.Union(

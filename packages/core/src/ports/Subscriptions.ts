@@ -4,12 +4,12 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
-import type { Amendment } from "./Amendment.js"
-import type { Basket } from "./Basket.js"
-import type { CalendarDate } from "./CalendarDate.js"
-import type { StoreUnavailable, VersionConflict } from "./Errors.js"
-import type { Event } from "./Event.js"
-import type { Subscription } from "./Subscription.js"
+import type { Amendment } from "../domain/Amendment.js"
+import type { Basket } from "../domain/Basket.js"
+import type { CalendarDate } from "../domain/CalendarDate.js"
+import type { StoreUnavailable, VersionConflict } from "../domain/Errors.js"
+import type { Event } from "../domain/Event.js"
+import type { Subscription } from "../domain/Subscription.js"
 
 /** A page query over a partner's subscriptions, in id order after `after`. */
 export interface PartnerQuery {

@@ -7,7 +7,23 @@ import * as CalendarDate from "./CalendarDate.js"
 import { Instant } from "./Instant.js"
 import * as Money from "./Money.js"
 import { OfferId } from "./Offer.js"
-import { Convention, Proration } from "./Proration.js"
+
+/** The conventions the default pricing knows. */
+export const Convention = Schema.Literal("actual-days", "30/360")
+export type Convention = typeof Convention.Type
+
+/** How a priced line was prorated, so that it explains itself. */
+export const Proration = Schema.Struct({
+  convention: Convention,
+  /** Days counted: `[from, periodEnd)`. */
+  days: Schema.Int,
+  /** Days in the whole period `[periodStart, periodEnd)`. */
+  periodDays: Schema.Int,
+  from: CalendarDate.CalendarDate,
+  periodStart: CalendarDate.CalendarDate,
+  periodEnd: CalendarDate.CalendarDate
+})
+export type Proration = typeof Proration.Type
 
 /** One priced line. */
 export const QuoteLine = Schema.Struct({

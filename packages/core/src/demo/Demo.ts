@@ -4,12 +4,12 @@
  * not on sale yet, a partner organisation, and a bill group with an active contract. It lives in
  * the core so that a server can ship it to seed a demo store, and tests can share it.
  */
-import type { BillGroup } from "./BillGroup.js"
-import * as BillingPeriod from "./BillingPeriod.js"
-import * as CalendarDate from "./CalendarDate.js"
-import * as Instant from "./Instant.js"
-import type { Offer, Rate } from "./Offer.js"
-import type { Subscription } from "./Subscription.js"
+import type { BillGroup } from "../domain/BillGroup.js"
+import * as BillingPeriod from "../domain/BillingPeriod.js"
+import * as CalendarDate from "../domain/CalendarDate.js"
+import * as Instant from "../domain/Instant.js"
+import type { Offer, Rate } from "../domain/Offer.js"
+import type { Subscription } from "../domain/Subscription.js"
 
 const monthly = { count: 1, unit: "month" } as const
 const annual = { count: 1, unit: "year" } as const
