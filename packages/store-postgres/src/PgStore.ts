@@ -81,7 +81,8 @@ export const make: Effect.Effect<Context.Context<StorePorts>, never, PgClient.Pg
   })
   // Every statement runs `withoutTransform`: a host's client may carry name transforms, which
   // would otherwise also rewrite keys inside the stored JSON.
-  const context: Edge.PortContext = { sql, edge }
+  const read: Edge.Edge = (what) => (self) => edge(what)(Edge.retryDeadConnection(self))
+  const context: Edge.PortContext = { sql, edge, read }
   const insertEvents = PgEvents.insertEvents(context)
   const baskets = PgBaskets.make(context, insertEvents)
   return Context.make(Catalog, PgCatalog.make(context)).pipe(

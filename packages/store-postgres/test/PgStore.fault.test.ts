@@ -149,5 +149,21 @@ describe.runIf(TestDatabase.serverUrl !== undefined).sequential("postgres faults
         })
         for (const f of found) expect(Option.getOrThrow(f)).toEqual(sub)
       }))
+
+    it.effect("reads sent right after the pool's backends are terminated succeed on fresh connections", () =>
+      Effect.gen(function*() {
+        const subscriptions = yield* Subscriptions
+        const sub = Fixtures.subscription()
+        yield* subscriptions.put(sub)
+        for (let round = 0; round < 5; round++) {
+          // Every pooled connection in use, so that the pool holds four to hand out again.
+          yield* Effect.all(Array.from({ length: 4 }, () => subscriptions.findById(sub.id)), { concurrency: "unbounded" })
+          yield* admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [applicationName])
+          const reads = yield* Effect.all(Array.from({ length: 4 }, () => Effect.exit(subscriptions.findById(sub.id))), {
+            concurrency: "unbounded"
+          })
+          expect(reads.map(failureTag)).toEqual(["success", "success", "success", "success"])
+        }
+      }))
   })
 })

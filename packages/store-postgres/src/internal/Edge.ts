@@ -93,6 +93,34 @@ export const mapFailures = (what: string) => <A, E>(self: Effect.Effect<A, E | S
     return Effect.failCause(cause as Cause.Cause<never>)
   })
 
+// A connection that had died before the call used it: its backend was terminated (57P) or its
+// socket closed, which node-postgres reports without a SQLSTATE.
+const isDeadConnection = (error: SqlError): boolean => {
+  const state = sqlStateOf(error.cause)
+  return state === undefined ? /terminated|ECONNRESET|EPIPE|not queryable/i.test(describe(error)) : state.startsWith("57P")
+}
+
+/**
+ * Sends a read once more when its connection was dead. A pool hands out a connection whose
+ * backend was just terminated before its socket reports the close, so the first read after a
+ * terminated backend can fail where a fresh connection succeeds. Reads only: a write whose
+ * connection died may have been applied, and its caller must learn so.
+ */
+export const retryDeadConnection = <A, E>(self: Effect.Effect<A, E>): Effect.Effect<A, E> => {
+  const attempt = (left: number): Effect.Effect<A, E> =>
+    Effect.catchIf(
+      self,
+      (error) => left > 0 && isSqlError(error) && isDeadConnection(error),
+      () => Effect.zipRight(nextTurn, attempt(left - 1))
+    )
+  return attempt(DEAD_CONNECTION_RETRIES)
+}
+
+// Several pooled connections die together when the server drops them; each retry first lets the
+// event loop turn once, so the sockets' close events reach the pool and it stops handing them out.
+const DEAD_CONNECTION_RETRIES = 3
+const nextTurn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+
 /** The edge of a port call named `what`: `mapFailures`, with the wait bounded when the store is asked to. */
 export type Edge = typeof mapFailures
 
@@ -100,6 +128,8 @@ export type Edge = typeof mapFailures
 export interface PortContext {
   readonly sql: PgClient.PgClient
   readonly edge: Edge
+  /** The edge of a read, which is sent once more when its connection was dead. */
+  readonly read: Edge
 }
 
 /** The conflict of a versioned write, naming the committed version when a row exists. */

@@ -24,14 +24,14 @@ export const insertAmendments = ({ sql }: PortContext) => (amendments: ReadonlyA
 export type InsertAmendments = ReturnType<typeof insertAmendments>
 
 /** Builds the `Amendments` port. */
-export const make = ({ edge, sql }: PortContext) =>
+export const make = ({ edge, read, sql }: PortContext) =>
   Amendments.of({
     findById: (id) =>
       sql<TextRow>`SELECT data::text AS data FROM subshift_amendments WHERE id = ${id}`.withoutTransform.pipe(
         Effect.flatMap(decodeFirst(decodeAmendment)),
-        edge("Amendments.findById")
+        read("Amendments.findById")
       ),
     listBySubscription: (subscriptionId) =>
       sql<TextRow>`SELECT data::text AS data FROM subshift_amendments WHERE subscription_id = ${subscriptionId}
-        ORDER BY seq`.withoutTransform.pipe(Effect.flatMap(decodeRows(decodeAmendment)), edge("Amendments.listBySubscription"))
+        ORDER BY seq`.withoutTransform.pipe(Effect.flatMap(decodeRows(decodeAmendment)), read("Amendments.listBySubscription"))
   })

@@ -14,7 +14,7 @@ export type SaveBasket = ReturnType<typeof make>["save"]
 
 /** Builds the `Baskets` port and `save`, the versioned write `Subscriptions.commit` reuses. */
 export const make = (context: PortContext, insertEvents: InsertEvents) => {
-  const { edge, sql } = context
+  const { edge, read, sql } = context
   // Baskets are large and mostly read once after their last write, so fewer are kept than offers.
   const decodeBasket = cachedDecoder(Basket, 1024)
   const finish = written(context)
@@ -63,7 +63,7 @@ export const make = (context: PortContext, insertEvents: InsertEvents) => {
         ),
         edge("Baskets.create")
       ),
-    findById: (id) => basketById(id).pipe(Effect.flatMap(decodeFirst(decodeBasket)), edge("Baskets.findById")),
+    findById: (id) => basketById(id).pipe(Effect.flatMap(decodeFirst(decodeBasket)), read("Baskets.findById")),
     save: (basket, expectedVersion) => save(basket, expectedVersion).pipe(edge("Baskets.save")),
     deleteExpired: (now) =>
       sql.withTransaction(Effect.gen(function*() {

@@ -9,12 +9,12 @@ const encodeBillGroup = encodeJson(BillGroup)
 const decodeBillGroup = decoder(BillGroup)
 
 /** Builds the `BillGroups` port. */
-export const make = ({ edge, sql }: PortContext) =>
+export const make = ({ edge, read, sql }: PortContext) =>
   BillGroups.of({
     findById: (id) =>
       sql<TextRow>`SELECT data::text AS data FROM subshift_bill_groups WHERE id = ${id}`.withoutTransform.pipe(
         Effect.flatMap(decodeFirst(decodeBillGroup)),
-        edge("BillGroups.findById")
+        read("BillGroups.findById")
       ),
     put: (billGroup) =>
       encodeBillGroup(billGroup).pipe(

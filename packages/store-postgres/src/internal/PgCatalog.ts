@@ -10,7 +10,7 @@ import { cachedDecoder, decodeFirst, decodeRows, encodeJson, type TextRow } from
 const encodeOffers = encodeJson(Schema.Array(Offer))
 
 /** Builds the `Catalog` port. */
-export const make = ({ edge, sql }: PortContext) => {
+export const make = ({ edge, read, sql }: PortContext) => {
   const decodeOffer = cachedDecoder(Offer, 4096)
   const offersById = (ids: ReadonlyArray<string>) =>
     sql<TextRow>`SELECT data::text AS data FROM subshift_offers WHERE id = ANY(${ids}::text[])`.withoutTransform
@@ -56,7 +56,7 @@ export const make = ({ edge, sql }: PortContext) => {
     getMany: (ids) => {
       const wanted = Array.from(new Set(ids))
       if (wanted.length === 0) return Effect.succeed(new Map<string, Offer>())
-      return offersById(wanted).pipe(Effect.flatMap(decodeRows(decodeOffer)), Effect.map(offerMap), edge("Catalog.getMany"))
+      return offersById(wanted).pipe(Effect.flatMap(decodeRows(decodeOffer)), Effect.map(offerMap), read("Catalog.getMany"))
     },
     getWithNeighbours: (ids) => {
       const wanted = Array.from(new Set(ids))
@@ -64,7 +64,7 @@ export const make = ({ edge, sql }: PortContext) => {
       return offersWithNeighbours(wanted).pipe(
         Effect.flatMap(decodeRows(decodeOffer)),
         Effect.map(offerMap),
-        edge("Catalog.getWithNeighbours")
+        read("Catalog.getWithNeighbours")
       )
     },
     findRate: (rateId) =>
@@ -73,9 +73,9 @@ export const make = ({ edge, sql }: PortContext) => {
         Effect.map(Option.flatMap((offer) =>
           Option.map(Option.fromNullable(offer.rates.find((r) => r.id === rateId)), (rate) => ({ offer, rate }))
         )),
-        edge("Catalog.findRate")
+        read("Catalog.findRate")
       ),
-    list: allOffers.pipe(Effect.flatMap(decodeRows(decodeOffer)), edge("Catalog.list")),
+    list: allOffers.pipe(Effect.flatMap(decodeRows(decodeOffer)), read("Catalog.list")),
     put: (offers) => (offers.length === 0 ? Effect.void : putOffers(offers).pipe(edge("Catalog.put")))
   })
 }

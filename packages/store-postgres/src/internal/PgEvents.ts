@@ -30,7 +30,7 @@ export const insertEvents = ({ sql }: PortContext) => (events: ReadonlyArray<Eve
 export type InsertEvents = ReturnType<typeof insertEvents>
 
 /** The `Events` port: keyset pages on `sequence`, which is added to the stored JSON when read. */
-export const make = ({ edge, sql }: PortContext) => {
+export const make = ({ edge, read, sql }: PortContext) => {
   const eventsAfter = (query: {
     readonly after: number
     readonly limit: number
@@ -49,7 +49,7 @@ export const make = ({ edge, sql }: PortContext) => {
       if (rows === 0) return Effect.succeed([])
       return eventsAfter({ after: count(after), limit: rows, partnerOrg, subscriptionId }).pipe(
         Effect.flatMap(decodeRows(decodeStoredEvent)),
-        edge("Events.list")
+        read("Events.list")
       )
     }
   })

@@ -35,7 +35,7 @@ export interface CommitWrites {
 
 /** Builds the `Subscriptions` port. */
 export const make = (context: PortContext, { insertAmendments, insertEvents, saveBasket }: CommitWrites) => {
-  const { edge, sql } = context
+  const { edge, read, sql } = context
   const decodeSubscription = cachedDecoder(Subscription, 4096)
   const finish = written(context)
 
@@ -108,29 +108,29 @@ export const make = (context: PortContext, { insertAmendments, insertEvents, sav
   const all = decodeRows(decodeSubscription)
 
   return Subscriptions.of({
-    findById: (id) => subscriptionById(id).pipe(Effect.flatMap(one), edge("Subscriptions.findById")),
-    findByName: (name) => subscriptionByName(name).pipe(Effect.flatMap(one), edge("Subscriptions.findByName")),
+    findById: (id) => subscriptionById(id).pipe(Effect.flatMap(one), read("Subscriptions.findById")),
+    findByName: (name) => subscriptionByName(name).pipe(Effect.flatMap(one), read("Subscriptions.findByName")),
     listByOwner: (owner) =>
-      subscriptionsByOwner(owner).pipe(Effect.flatMap(all), edge("Subscriptions.listByOwner")),
+      subscriptionsByOwner(owner).pipe(Effect.flatMap(all), read("Subscriptions.listByOwner")),
     listByPartner: ({ after, limit, ownerId, partnerOrg }) => {
       const rows = Math.max(0, Math.floor(limit))
       if (rows === 0) return Effect.succeed([])
       return subscriptionsByPartner({ partnerOrg, ownerId, after, limit: rows }).pipe(
         Effect.flatMap(all),
-        edge("Subscriptions.listByPartner")
+        read("Subscriptions.listByPartner")
       )
     },
     listByBillGroup: (billGroupId) =>
       subscriptionsByBillGroup(billGroupId).pipe(
         Effect.flatMap(all),
-        edge("Subscriptions.listByBillGroup")
+        read("Subscriptions.listByBillGroup")
       ),
     listDue: (today, limit) => {
       const rows = count(limit)
       if (rows === 0) return Effect.succeed([])
       return subscriptionsDue(today, rows).pipe(
         Effect.flatMap(all),
-        edge("Subscriptions.listDue")
+        read("Subscriptions.listDue")
       )
     },
     put: (subscription) => putSubscription(subscription).pipe(Effect.asVoid, edge("Subscriptions.put")),
