@@ -46,6 +46,7 @@ export * as ScheduledChanges from "./usecases/ScheduledChanges.js"
 export * as SubscriptionCheckout from "./usecases/SubscriptionCheckout.js"
 
 // Clocks an embedder can provide.
+export * as FixedClock from "./clock/FixedClock.js"
 export * as ShiftedClock from "./clock/ShiftedClock.js"
 
 // The demo catalog and subscriptions.
