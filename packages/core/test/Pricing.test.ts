@@ -3,6 +3,7 @@ import * as CalendarDate from "@subshift/core/domain/CalendarDate"
 import * as Instant from "@subshift/core/domain/Instant"
 import * as Money from "@subshift/core/domain/Money"
 import * as Pricing from "@subshift/core/ports/Pricing"
+import type { Quote } from "@subshift/core/domain/Quote"
 import * as Subscription from "@subshift/core/domain/Subscription"
 import { Fixtures } from "@subshift/testing"
 import { describe, expect, it } from "@effect/vitest"
@@ -44,6 +45,13 @@ const upgrade = (subscription: Subscription.Subscription, price: number, today: 
 const quote = (subscription: Subscription.Subscription, actions: ReadonlyArray<Action>, today: CalendarDate.CalendarDate, convention?: "actual-days" | "30/360") =>
   Pricing.price({ subscription, actions, today, now: Instant.make(`${today}T09:30:00.000Z`) }, convention)
 
+/** The invariant of every quote: dueNow = charges + credits, credits ≤ 0 ≤ charges. */
+const expectTotalsAdd = (q: Quote) => {
+  expect(Money.add(q.charges, q.credits)).toEqual(q.dueNow)
+  expect(q.credits.amount).toBeLessThanOrEqual(0)
+  expect(q.charges.amount).toBeGreaterThanOrEqual(0)
+}
+
 describe("DESIGN §3.4 worked checks", () => {
   it("$10 → $20 with 15 of 30 days left: credit -5.00, charge +10.00", () => {
     const sub = subscriptionAt(1000, { start: d("2025-04-01"), end: d("2025-05-01") })
@@ -51,6 +59,8 @@ describe("DESIGN §3.4 worked checks", () => {
     expect(q.lines.map((l) => l.amount)).toEqual([usd(-500), usd(1000)])
     expect(q.lines.map((l) => [l.proration?.days, l.proration?.periodDays])).toEqual([[15, 30], [15, 30]])
     expect(q.dueNow).toEqual(usd(500))
+    expect([q.credits, q.charges]).toEqual([usd(-500), usd(1000)])
+    expectTotalsAdd(q)
   })
 
   it("$100 → $300 with 5 of 31 days left: credit -16.13, charge +48.39, due 32.26", () => {
@@ -59,6 +69,8 @@ describe("DESIGN §3.4 worked checks", () => {
     expect(q.lines.map((l) => l.amount)).toEqual([usd(-1613), usd(4839)])
     expect(q.lines.map((l) => [l.proration?.days, l.proration?.periodDays])).toEqual([[5, 31], [5, 31]])
     expect(q.dueNow).toEqual(usd(3226))
+    expect([q.credits, q.charges]).toEqual([usd(-1613), usd(4839)])
+    expectTotalsAdd(q)
   })
 
   it("annual $100 → $160 on 2025-02-16 for a 2025-01-01 year: credit -87.40, charge +139.84", () => {
@@ -68,6 +80,8 @@ describe("DESIGN §3.4 worked checks", () => {
     // 2025-02-16 .. 2026-01-01 is 319 of 365 days
     expect(q.lines.map((l) => [l.proration?.days, l.proration?.periodDays])).toEqual([[319, 365], [319, 365]])
     expect(q.dueNow).toEqual(usd(5244))
+    expect([q.credits, q.charges]).toEqual([usd(-8740), usd(13984)])
+    expectTotalsAdd(q)
   })
 })
 
@@ -211,6 +225,7 @@ describe("Pricing lines and totals", () => {
     const q = quote(sub, [action], d("2025-04-16"))
     expect(q.lines[0]).toMatchObject({ amount: usd(-150), recurringDelta: usd(-300) })
     expect(q.dueNow).toEqual(usd(-150))
+    expect([q.credits, q.charges]).toEqual([usd(-150), usd(0)])
   })
 
   it("a rate change prices the new unit price against the held one: $10 → $12.50 with 15 of 30 days = +1.25", () => {
@@ -255,6 +270,8 @@ describe("Pricing lines and totals", () => {
     const pricey = subscriptionAt(2000, { start: d("2025-04-01"), end: d("2025-05-01") })
     const q = quote(pricey, upgrade(pricey, 1000, d("2025-04-16")), d("2025-04-16"))
     expect(q.dueNow).toEqual(usd(-500))
+    expect([q.credits, q.charges]).toEqual([usd(-1000), usd(500)])
+    expectTotalsAdd(q)
   })
 
   it("a credit never exceeds what was paid: a change dated before the period credits at most the full price", () => {

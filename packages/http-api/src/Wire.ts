@@ -99,7 +99,7 @@ export const Basket = Schema.Struct({
   }),
   forSubscriptionOffer: SubscriptionOffer,
   nextActions: NextActions,
-  /** The priced change: a line per action (with its proration), `dueNow`, `nextRecurring`, effective dates. */
+  /** The priced change: a line per action (with its proration), `dueNow` with its `charges` and `credits`, `nextRecurring`, effective dates. */
   quote: Quote,
   amendmentId: Schema.optional(Schema.String)
 }).annotations({ identifier: "SubscriptionCheckout" })

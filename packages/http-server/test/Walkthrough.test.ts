@@ -47,6 +47,12 @@ describe("the walkthrough", () => {
       expect.objectContaining({ orderItemActionType: "remove", type: "offer", offer: { id: "ledger-basic", name: "Basic" }, reason: expect.objectContaining({ code: "replaced_by_new_offer" }) })
     ])
     expect(upgraded.body.quote.lines.every((l: any) => Number.isInteger(l.amount.amount))).toBe(true)
+    // Basic → Standard today: a credit for Basic, a charge for Standard, and the totals beside dueNow.
+    const { charges, credits, dueNow } = upgraded.body.quote
+    expect(credits.amount).toBeLessThan(0)
+    expect(charges.amount).toBeGreaterThan(0)
+    expect(charges.amount + credits.amount).toBe(dueNow.amount)
+    expect([charges.currency, credits.currency]).toEqual(["USD", "USD"])
 
     const withAddOn = await request(api, { method: "PUT", headers: { ...auth, cookie, "if-match": '"2"' }, body: upgradeWithArchive })
     expect(withAddOn.status).toBe(200)

@@ -63,6 +63,8 @@ export const quote = (overrides: Partial<Quote> = {}): Quote => ({
   convention: "actual-days",
   lines: [],
   dueNow: usd(0),
+  charges: usd(0),
+  credits: usd(0),
   currentRecurring: usd(1000),
   nextRecurring: usd(1000),
   nextBillingDate: CalendarDate.make("2025-04-01"),

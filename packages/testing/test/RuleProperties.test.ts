@@ -64,11 +64,14 @@ describe("basket rule properties", () => {
     }
   }, runs)
 
-  it.prop("the quote total equals the sum of its lines", [Arbitraries.scenario], ([s]) => {
+  it.prop("the quote total equals the sum of its lines, and its charges plus its credits", [Arbitraries.scenario], ([s]) => {
     const { ctx, result } = accepted(s)
     if (Either.isLeft(result)) return
     const quote = quoteOf(ctx, result.right)
     expect(quote.dueNow).toEqual(Money.sum("USD", quote.lines.map((l) => l.amount)))
+    expect(Money.add(quote.charges, quote.credits)).toEqual(quote.dueNow)
+    expect(quote.credits.amount).toBeLessThanOrEqual(0)
+    expect(quote.charges.amount).toBeGreaterThanOrEqual(0)
     expect(quote.nextRecurring).toEqual(Money.add(quote.currentRecurring, Money.sum("USD", quote.lines.map((l) => l.recurringDelta))))
   }, runs)
 

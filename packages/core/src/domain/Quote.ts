@@ -48,8 +48,12 @@ export const Quote = Schema.Struct({
   currency: Money.Currency,
   convention: Convention,
   lines: Schema.Array(QuoteLine),
-  /** The sum of all line amounts: what the change costs (or credits) now. */
+  /** The sum of all line amounts: what the change costs (or credits) now; always `charges + credits`. */
   dueNow: Money.Money,
+  /** The sum of the positive line amounts: what is charged now (zero or more). */
+  charges: Money.Money,
+  /** The sum of the negative line amounts, negative as on the lines: what is credited now (zero or less). */
+  credits: Money.Money,
   /** The amount billed per period today, before the change. */
   currentRecurring: Money.Money,
   /** The amount billed at the next period start, after every change in the quote. */

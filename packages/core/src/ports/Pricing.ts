@@ -94,6 +94,8 @@ export const price = (request: QuoteRequest, convention: Proration.Convention = 
     convention,
     lines,
     dueNow: Money.sum(currency, lines.map((l) => l.amount)),
+    charges: Money.sum(currency, lines.filter((l) => l.amount.amount > 0).map((l) => l.amount)),
+    credits: Money.sum(currency, lines.filter((l) => l.amount.amount < 0).map((l) => l.amount)),
     currentRecurring,
     nextRecurring: Money.add(currentRecurring, Money.sum(currency, lines.map((l) => l.recurringDelta))),
     nextBillingDate: period.end,
