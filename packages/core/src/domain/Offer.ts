@@ -38,7 +38,7 @@ export type Timing = typeof Timing.Type
 export const ChangePolicy = Schema.Struct({ timing: Timing, prorate: Schema.Boolean })
 export type ChangePolicy = typeof ChangePolicy.Type
 
-/** Catalog overrides of the default timing: per direction, and per target offer. */
+/** Catalog overrides of the default timing, set on the offer being left: per direction, and per target offer. */
 export const ChangePolicies = Schema.Struct({
   upgrade: Schema.optional(ChangePolicy),
   downgrade: Schema.optional(ChangePolicy),
