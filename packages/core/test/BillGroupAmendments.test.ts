@@ -37,7 +37,7 @@ const racingLayer = (seed: Seed) =>
                 Effect.gen(function*() {
                   const target = commit.subscriptions.find((s) => s.expectedVersion !== undefined)!
                   const stored = Option.getOrThrow(yield* real.findById(target.next.id))
-                  yield* real.put({ ...stored, version: stored.version + 1 })
+                  yield* Effect.orDie(real.put({ ...stored, version: stored.version + 1 }))
                   return yield* real.commit(commit)
                 })
             })

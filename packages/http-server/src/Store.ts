@@ -109,7 +109,8 @@ export const layer = (config: ServerConfig["store"]): Layer.Layer<Ports, StoreSt
   return Layer.unwrapEffect(
     Effect.sync(() => {
       const started = performance.now()
-      return Layer.tap(pg ?? MemoryStore.layer(), () =>
+      // An empty memory store has nothing to check, so it cannot fail.
+      return Layer.tap(pg ?? Layer.orDie(MemoryStore.layer()), () =>
         Effect.logInfo("store ready").pipe(
           Effect.annotateLogs({
             store: config.kind,
@@ -131,7 +132,8 @@ export const seedDemo: Effect.Effect<boolean, StoreUnavailable, Ports> = Effect.
   yield* (yield* Catalog).put(seed.offers)
   const billGroups = yield* BillGroups
   for (const group of seed.billGroups) yield* billGroups.put(group)
-  for (const subscription of seed.subscriptions) yield* subscriptions.put(subscription)
+  // The demo data is the project's own: a subscription that fails its check is a bug, not input.
+  for (const subscription of seed.subscriptions) yield* subscriptions.put(subscription).pipe(Effect.catchTag("InvalidInput", Effect.die))
   return true
 })
 

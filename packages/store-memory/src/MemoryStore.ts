@@ -11,12 +11,12 @@ import { Baskets } from "@subshift/core/ports/Baskets"
 import type { BillGroup } from "@subshift/core/domain/BillGroup"
 import { BillGroups } from "@subshift/core/ports/BillGroups"
 import * as Catalog from "@subshift/core/ports/Catalog"
-import { VersionConflict } from "@subshift/core/domain/Errors"
+import { type InvalidInput, VersionConflict } from "@subshift/core/domain/Errors"
 import * as Event from "@subshift/core/domain/Event"
 import { Events } from "@subshift/core/ports/Events"
 import * as Idempotency from "@subshift/core/ports/Idempotency"
 import type { Offer } from "@subshift/core/domain/Offer"
-import type { Subscription } from "@subshift/core/domain/Subscription"
+import * as Subscription from "@subshift/core/domain/Subscription"
 import type { StorePorts } from "@subshift/core/ports/StorePorts"
 import { Subscriptions } from "@subshift/core/ports/Subscriptions"
 import * as Context from "effect/Context"
@@ -27,14 +27,14 @@ import * as Option from "effect/Option"
 /** What a fresh store starts with. */
 export interface Seed {
   readonly offers?: ReadonlyArray<Offer> | undefined
-  readonly subscriptions?: ReadonlyArray<Subscription> | undefined
+  readonly subscriptions?: ReadonlyArray<Subscription.Subscription> | undefined
   readonly billGroups?: ReadonlyArray<BillGroup> | undefined
 }
 
 interface State {
   readonly offers: Map<string, Offer>
   readonly rates: Map<string, Catalog.RateOfOffer>
-  readonly subscriptions: Map<string, Subscription>
+  readonly subscriptions: Map<string, Subscription.Subscription>
   readonly subscriptionsByName: Map<string, string>
   readonly baskets: Map<string, Basket>
   readonly amendments: Map<string, Amendment>
@@ -57,7 +57,7 @@ const appendEvents = (state: State, events: ReadonlyArray<Event.Event>) => {
 
 const idempotencyKey = (key: Idempotency.Key) => JSON.stringify([key.scope, key.owner, key.key])
 
-const putSubscription = (state: State, subscription: Subscription) => {
+const putSubscription = (state: State, subscription: Subscription.Subscription) => {
   const previous = state.subscriptions.get(subscription.id)
   if (previous !== undefined && previous.name !== subscription.name) state.subscriptionsByName.delete(previous.name)
   state.subscriptions.set(subscription.id, subscription)
@@ -73,11 +73,15 @@ const putOffers = (state: State, offers: ReadonlyArray<Offer>) => {
   }
 }
 
+/** Every seeded subscription checked against the seeded catalog (the offers it holds), before anything is kept. */
+const checkSeed = (seed: Seed): Effect.Effect<void, InvalidInput> =>
+  Effect.forEach(seed.subscriptions ?? [], (s) => Subscription.check(s, seed.offers ?? [], { onlyKnownOffers: true }), { discard: true })
+
 const byId = (a: { readonly id: string }, b: { readonly id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
 /** Builds the ports over a fresh state. */
-export const make = (seed: Seed = {}): Effect.Effect<Context.Context<StorePorts>> =>
-  Effect.sync(() => {
+export const make = (seed: Seed = {}): Effect.Effect<Context.Context<StorePorts>, InvalidInput> =>
+  Effect.map(checkSeed(seed), () => {
     const state: State = {
       offers: new Map(),
       rates: new Map(),
@@ -155,7 +159,11 @@ export const make = (seed: Seed = {}): Effect.Effect<Context.Context<StorePorts>
             .sort(byId)
             .slice(0, Math.max(0, limit))
         ),
-      put: (subscription) => Effect.sync(() => putSubscription(state, subscription)),
+      put: (subscription) =>
+        Effect.map(
+          Subscription.check(subscription, state.offers.values(), { onlyKnownOffers: true }),
+          (checked) => putSubscription(state, checked)
+        ),
       save: (subscription, expectedVersion, events = []) =>
         Effect.suspend(() => {
           const stored = state.subscriptions.get(subscription.id)
@@ -305,5 +313,5 @@ export const make = (seed: Seed = {}): Effect.Effect<Context.Context<StorePorts>
     )
   })
 
-/** Every repository port, in memory, optionally seeded. Each build of the layer is a new store. */
-export const layer = (seed: Seed = {}): Layer.Layer<StorePorts> => Layer.effectContext(make(seed))
+/** Every repository port, in memory, optionally seeded (a seeded subscription that fails `Subscription.check` fails the layer). Each build of the layer is a new store. */
+export const layer = (seed: Seed = {}): Layer.Layer<StorePorts, InvalidInput> => Layer.effectContext(make(seed))

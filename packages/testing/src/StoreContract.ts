@@ -18,6 +18,7 @@ import * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Fixtures from "./Fixtures.js"
+import * as SubscriptionChecks from "./SubscriptionChecks.js"
 import { conflictOf, subscriptionsSuite } from "./SubscriptionsContract.js"
 
 export { subscriptionsSuite }
@@ -298,5 +299,6 @@ export const suite = <E>(name: string, layer: Layer.Layer<StorePorts, E>): void 
     amendmentsSuite(name, layer)
     eventsSuite(name, layer)
     idempotencySuite(name, layer)
+    SubscriptionChecks.suite(name, layer)
   })
 }

@@ -96,9 +96,9 @@ export const subscriptionsSuite = <E>(name: string, layer: Layer.Layer<StorePort
           actions: [Fixtures.action({ timing: "NEXT_PERIOD_START", effectiveDate, prorate: false })]
         })
         const due = Fixtures.subscription({ pendingChange: pending(CalendarDate.make("1990-02-01")) })
-        const starting = Fixtures.subscription({ status: "pending", currentPeriod: { start: CalendarDate.make("1990-01-15"), end: CalendarDate.make("1990-02-15") } })
+        const starting = Fixtures.subscription({ status: "pending", anchorDay: 15, currentPeriod: { start: CalendarDate.make("1990-01-15"), end: CalendarDate.make("1990-02-15") } })
         const later = Fixtures.subscription({ pendingChange: pending(CalendarDate.make("1990-03-01")) })
-        const startsLater = Fixtures.subscription({ status: "pending", currentPeriod: { start: CalendarDate.make("1990-02-02"), end: CalendarDate.make("1990-03-02") } })
+        const startsLater = Fixtures.subscription({ status: "pending", anchorDay: 2, currentPeriod: { start: CalendarDate.make("1990-02-02"), end: CalendarDate.make("1990-03-02") } })
         yield* Effect.forEach([due, starting, later, startsLater], subscriptions.put)
         const listed = yield* subscriptions.listDue(CalendarDate.make("1990-02-01"), 1000)
         const ours = new Set([due.id, starting.id, later.id, startsLater.id])

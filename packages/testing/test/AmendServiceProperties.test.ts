@@ -39,7 +39,7 @@ const racingServiceFor = (s: Scenario) =>
                 const target = commit.subscriptions.find((x) => x.expectedVersion !== undefined)
                 if (target !== undefined) {
                   const stored = Option.getOrThrow(yield* real.findById(target.next.id))
-                  yield* real.put({ ...stored, version: stored.version + 1 })
+                  yield* Effect.orDie(real.put({ ...stored, version: stored.version + 1 }))
                 }
                 return yield* real.commit(commit)
               })

@@ -2,14 +2,17 @@
  * Subscriptions, and the pure operations on them: the period in force on a date, the lock of a
  * pending change, and applying actions.
  */
+import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { type Action, PendingChange } from "./Amendment.js"
 import * as BillingPeriod from "./BillingPeriod.js"
+import * as Dates from "./CalendarDate.js"
 import { CalendarDate } from "./CalendarDate.js"
+import { InvalidInput } from "./Errors.js"
 import { Instant } from "./Instant.js"
 import { Id } from "./Id.js"
 import * as Money from "./Money.js"
-import { OfferId, PartnerOrgId, RateId } from "./Offer.js"
+import { type Offer, OfferId, PartnerOrgId, RateId } from "./Offer.js"
 
 /** A subscription id, `sub-…`. */
 export const SubscriptionId = Schema.String.pipe(
@@ -219,4 +222,64 @@ export const schedule = (subscription: Subscription, today: CalendarDate, count:
     period = BillingPeriod.next(period, subscription.interval, subscription.anchorDay)
   }
   return periods
+}
+
+const invalid = (field: string, message: string) => Either.left(new InvalidInput({ field, message }))
+
+/** Whether one line is in the subscription's currency and, when its offer is known, on a rate of it billed at the subscription's interval. */
+const checkLine = (
+  subscription: Subscription,
+  line: Line,
+  field: string,
+  offers: ReadonlyMap<string, Offer>,
+  onlyKnownOffers: boolean
+): Either.Either<void, InvalidInput> => {
+  if (line.unitPrice.currency !== subscription.currency) {
+    return invalid(`${field}.unitPrice.currency`, `the line is priced in ${line.unitPrice.currency}, the subscription bills in ${subscription.currency}`)
+  }
+  const offer = offers.get(line.offerId)
+  if (offer === undefined) return onlyKnownOffers ? Either.void : invalid(`${field}.offerId`, `no offer ${line.offerId} in the catalog`)
+  const rate = offer.rates.find((r) => r.id === line.rateId)
+  if (rate === undefined) return invalid(`${field}.rateId`, `offer ${line.offerId} has no rate ${line.rateId}`)
+  // The rate's currency is not compared: the line keeps the price agreed when it was bought, in the
+  // subscription's currency, even after the catalog moved the rate to another one.
+  if (!BillingPeriod.sameInterval(rate.interval, subscription.interval)) {
+    return invalid(`${field}.rateId`, `rate ${rate.id} bills every ${rate.interval.count} ${rate.interval.unit}, not as the subscription does`)
+  }
+  return Either.void
+}
+
+/**
+ * Whether a subscription is consistent with itself and the catalog, as a store must check before
+ * keeping one: every line in the subscription's currency, the current period one interval long from
+ * a start on the anchor day, and every line's rate on its offer at the subscription's interval. With
+ * `onlyKnownOffers`, lines whose offer the catalog does not hold are not checked against it.
+ */
+export const check = (
+  subscription: Subscription,
+  offers: Iterable<Offer>,
+  options: { readonly onlyKnownOffers?: boolean } = {}
+): Either.Either<Subscription, InvalidInput> => {
+  const { start, end } = subscription.currentPeriod
+  const unit = subscription.interval.unit
+  if (unit === "month" || unit === "year") {
+    const { day, month, year } = Dates.toParts(start)
+    const anchored = Math.min(subscription.anchorDay, Dates.daysInMonth(year, month))
+    if (day !== anchored) return invalid("currentPeriod.start", `the period starts on day ${day}, the anchor day is ${subscription.anchorDay}`)
+  }
+  const expectedEnd = BillingPeriod.advance(start, subscription.interval, subscription.anchorDay)
+  if (end !== expectedEnd) {
+    return invalid("currentPeriod.end", `a period starting ${start} every ${subscription.interval.count} ${unit} ends ${expectedEnd}, not ${end}`)
+  }
+  const byId = new Map(Array.from(offers, (o) => [o.id, o] as const))
+  const onlyKnown = options.onlyKnownOffers ?? false
+  const lines: ReadonlyArray<readonly [Line, string]> = [
+    [subscription.offer, "offer"],
+    ...subscription.addOns.map((line, i) => [line, `addOns[${i}]`] as const)
+  ]
+  for (const [line, field] of lines) {
+    const checked = checkLine(subscription, line, field, byId, onlyKnown)
+    if (Either.isLeft(checked)) return Either.left(checked.left)
+  }
+  return Either.right(subscription)
 }

@@ -7,7 +7,7 @@ import type * as Option from "effect/Option"
 import type { Amendment } from "../domain/Amendment.js"
 import type { Basket } from "../domain/Basket.js"
 import type { CalendarDate } from "../domain/CalendarDate.js"
-import type { StoreUnavailable, VersionConflict } from "../domain/Errors.js"
+import type { InvalidInput, StoreUnavailable, VersionConflict } from "../domain/Errors.js"
 import type { Event } from "../domain/Event.js"
 import type { Subscription } from "../domain/Subscription.js"
 
@@ -48,8 +48,8 @@ export class Subscriptions extends Context.Tag("@subshift/core/Subscriptions")<
      * pending start; in id order, at most `limit`.
      */
     readonly listDue: (today: CalendarDate, limit: number) => Effect.Effect<ReadonlyArray<Subscription>, StoreUnavailable>
-    /** Inserts or replaces a subscription as given, with no version check (seeding, imports). */
-    readonly put: (subscription: Subscription) => Effect.Effect<void, StoreUnavailable>
+    /** Inserts or replaces a subscription with no version check (seeding, imports); `InvalidInput` when it fails `Subscription.check` against the offers the catalog holds. */
+    readonly put: (subscription: Subscription) => Effect.Effect<void, InvalidInput | StoreUnavailable>
     /** Writes a subscription if it is still at `expectedVersion`, with the events that record the change. */
     readonly save: (
       subscription: Subscription,

@@ -2,7 +2,8 @@
  * The `Subscriptions` port. A commit writes its subscriptions, basket, amendments and events in
  * one transaction, and so does a save that records events.
  */
-import { Subscription } from "@subshift/core/domain/Subscription"
+import { Offer } from "@subshift/core/domain/Offer"
+import * as Subscription from "@subshift/core/domain/Subscription"
 import { Subscriptions } from "@subshift/core/ports/Subscriptions"
 import * as Effect from "effect/Effect"
 import type { PortContext } from "./Edge.js"
@@ -12,11 +13,11 @@ import type { InsertEvents } from "./PgEvents.js"
 import { cachedDecoder, count, decodeFirst, decodeRows, encodeJson, type TextRow } from "./Rows.js"
 import { written } from "./Versioned.js"
 
-const encodeSubscription = encodeJson(Subscription)
+const encodeSubscription = encodeJson(Subscription.Subscription)
 
 // The earliest day something is due on a subscription: its pending change, or its start while it
 // is pending. Migration 0002 computes the same from the stored JSON.
-const dueDateOf = (s: Subscription): string | null => {
+const dueDateOf = (s: Subscription.Subscription): string | null => {
   const change = s.pendingChange?.effectiveDate
   if (s.status !== "pending") return change ?? null
   const start = s.currentPeriod.start
@@ -36,7 +37,7 @@ export interface CommitWrites {
 /** Builds the `Subscriptions` port. */
 export const make = (context: PortContext, { insertAmendments, insertEvents, saveBasket }: CommitWrites) => {
   const { edge, read, sql } = context
-  const decodeSubscription = cachedDecoder(Subscription, 4096)
+  const decodeSubscription = cachedDecoder(Subscription.Subscription, 4096)
   const finish = written(context)
 
   const subscriptionById = (id: string) =>
@@ -66,7 +67,7 @@ export const make = (context: PortContext, { insertAmendments, insertEvents, sav
       WHERE due_date <= ${today}::date
       ORDER BY id LIMIT ${limit}`.withoutTransform
 
-  const columns = (s: Subscription) =>
+  const columns = (s: Subscription.Subscription) =>
     Effect.map(encodeSubscription(s), (json) => ({
       id: s.id,
       name: s.name,
@@ -78,7 +79,7 @@ export const make = (context: PortContext, { insertAmendments, insertEvents, sav
       json
     }))
 
-  const putSubscription = (s: Subscription) =>
+  const putSubscription = (s: Subscription.Subscription) =>
     Effect.flatMap(columns(s), (c) =>
       sql`INSERT INTO subshift_subscriptions (id, name, owner, partner_org, bill_group_id, due_date, version, data)
         VALUES (${c.id}, ${c.name}, ${c.owner}, ${c.partnerOrg}, ${c.billGroupId}, ${c.dueDate}::date, ${c.version}, ${c.json}::jsonb)
@@ -89,7 +90,7 @@ export const make = (context: PortContext, { insertAmendments, insertEvents, sav
   // One statement per write: the version check and the write are atomic. A concurrent writer of
   // the same row makes the `UPDATE` wait for its commit and then re-check the version, so of two
   // writers at one version exactly one matches.
-  const updateSubscription = (s: Subscription, expectedVersion: number) =>
+  const updateSubscription = (s: Subscription.Subscription, expectedVersion: number) =>
     Effect.flatMap(columns(s), (c) =>
       sql<TextRow>`UPDATE subshift_subscriptions SET name = ${c.name}, owner = ${c.owner}, partner_org = ${c.partnerOrg},
           bill_group_id = ${c.billGroupId}, due_date = ${c.dueDate}::date, version = ${c.version}, data = ${c.json}::jsonb
@@ -97,12 +98,20 @@ export const make = (context: PortContext, { insertAmendments, insertEvents, sav
         RETURNING data::text AS data`.withoutTransform)
 
   // A new subscription must not exist yet, by id or by name.
-  const insertSubscription = (s: Subscription) =>
+  const insertSubscription = (s: Subscription.Subscription) =>
     Effect.flatMap(columns(s), (c) =>
       sql<TextRow>`INSERT INTO subshift_subscriptions (id, name, owner, partner_org, bill_group_id, due_date, version, data)
         VALUES (${c.id}, ${c.name}, ${c.owner}, ${c.partnerOrg}, ${c.billGroupId}, ${c.dueDate}::date, ${c.version}, ${c.json}::jsonb)
         ON CONFLICT DO NOTHING
         RETURNING data::text AS data`.withoutTransform)
+
+  const decodeOffer = cachedDecoder(Offer, 256)
+  // The catalog offers a subscription's lines name, to check it against before it is put.
+  const offersOf = (s: Subscription.Subscription) =>
+    sql<TextRow>`SELECT data::text AS data FROM subshift_offers
+      WHERE id = ANY(${[s.offer.offerId, ...s.addOns.map((l) => l.offerId)]}::text[])`.withoutTransform.pipe(
+      Effect.flatMap(decodeRows(decodeOffer))
+    )
 
   const one = decodeFirst(decodeSubscription)
   const all = decodeRows(decodeSubscription)
@@ -133,7 +142,13 @@ export const make = (context: PortContext, { insertAmendments, insertEvents, sav
         read("Subscriptions.listDue")
       )
     },
-    put: (subscription) => putSubscription(subscription).pipe(Effect.asVoid, edge("Subscriptions.put")),
+    put: (subscription) =>
+      offersOf(subscription).pipe(
+        Effect.flatMap((offers) => Subscription.check(subscription, offers, { onlyKnownOffers: true })),
+        Effect.zipRight(putSubscription(subscription)),
+        Effect.asVoid,
+        edge("Subscriptions.put")
+      ),
     save: (subscription, expectedVersion, events = []) => {
       const update = updateSubscription(subscription, expectedVersion).pipe(
         finish("subscription", subscription, expectedVersion, decodeSubscription.remember)
