@@ -99,10 +99,28 @@ const m0002 = Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql`CREATE INDEX subshift_idempotency_expires_at ON subshift_idempotency (expires_at)`
   ], { discard: true }))
 
+// The sum of a stored quote's line amounts of one sign, as stored money.
+const lineTotal = (sign: ">" | "<") =>
+  `jsonb_build_object('amount', (SELECT COALESCE(sum((l->'amount'->>'amount')::bigint), 0)
+      FROM jsonb_array_elements(data->'quote'->'lines') AS l WHERE (l->'amount'->>'amount')::bigint ${sign} 0),
+    'currency', data->'quote'->>'currency')`
+
+/**
+ * Quotes carry `charges` and `credits` beside `dueNow`. Baskets and amendments stored before that
+ * get them from their lines, so they read back under the current schema.
+ */
+export const fillQuoteTotals = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  Effect.all(["subshift_baskets", "subshift_amendments"].map((table) =>
+    sql.unsafe(`UPDATE ${table} SET data = jsonb_set(data, '{quote}', (data->'quote') || jsonb_build_object(
+        'charges', ${lineTotal(">")}, 'credits', ${lineTotal("<")}))
+      WHERE data ? 'quote' AND NOT (data->'quote' ? 'charges')`)
+  ), { discard: true }))
+
 /** Every migration of the store, in order. */
 export const loader = Migrator.fromRecord({
   "0001_create_store": m0001,
-  "0002_lifecycle": m0002
+  "0002_lifecycle": m0002,
+  "0003_quote_totals": fillQuoteTotals
 })
 
 const migrate = Migrator.make({})
