@@ -229,9 +229,9 @@ describe("postgres concurrency", () => {
         )
         expect(stores).toEqual(["up", "up", "up", "up", "up"])
         const history = yield* Effect.promise(() =>
-          TestDatabase.admin<{ readonly migration_id: number }>(schema.url, "SELECT migration_id FROM subshift_migrations")
+          TestDatabase.admin<{ readonly migration_id: number }>(schema.url, "SELECT migration_id FROM subshift_migrations ORDER BY migration_id")
         )
-        expect(history.map((r) => r.migration_id)).toEqual([1, 2])
+        expect(history.map((r) => r.migration_id)).toEqual([1, 2, 3])
       }), 120_000)
   })
 })
