@@ -270,7 +270,8 @@ export type ContractError =
   | HttpApiEndpoint.HttpApiEndpoint.Error<HttpApiGroup.HttpApiGroup.Endpoints<Groups>>
   | HttpErrors.MethodNotAllowed
 
-const contract = errorAnswers(SubshiftApi, [HttpErrors.NotAllowed])
+/** The answer the contract gives for an error, or `undefined` for one it does not declare. */
+export const contract = errorAnswers(SubshiftApi, [HttpErrors.NotAllowed])
 
 /** The answer to an unexpected failure: a 500 without details (those are in the log). */
 export const internal: Answer = contract(new HttpErrors.InternalError({ message: "an unexpected error occurred; it has been logged" }))!

@@ -32,9 +32,9 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { Cookies } from "./BasketCookie.js"
+import * as Edge from "./Edge.js"
 import * as Idempotent from "./Idempotent.js"
 
-const apiErrors = Idempotent.errorAnswers(SubshiftApi)
 
 /** The caller an idempotency key belongs to. */
 const ownerOf = (principal: Principal.Principal) => {
@@ -163,7 +163,7 @@ const makeBasketHandlers = Effect.gen(function*() {
           ifMatch: args.headers["if-match"],
           target: fromCookie
         },
-        encodeError: apiErrors
+        encodeError: Edge.contract
       }, commit)
     })
 
@@ -240,7 +240,7 @@ export const SelfServiceLive = HttpApiBuilder.group(SubshiftApi, "selfService", 
           scope: "amend",
           key,
           fingerprint: { method: request.method, path: pathOf(request), owner: ownerOf(principal), body: payload },
-          encodeError: apiErrors
+          encodeError: Edge.contract
         }, amend)).pipe(
           Effect.catchTags({
             IdempotencyKeyMismatch: (e) => Effect.fail(amendIdempotencyRejected(e)),

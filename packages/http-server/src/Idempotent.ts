@@ -6,7 +6,6 @@
  * with another request is a 422, and a second request while the first runs is a 409. A 5xx, a
  * defect or an interruption releases the claim, so a retry runs the request again.
  */
-import type * as HttpApi from "@effect/platform/HttpApi"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { IdempotencyKeyInFlight, IdempotencyKeyMismatch, type StoreUnavailable } from "@subshift/core/domain/Errors"
 import * as Idempotency from "@subshift/core/ports/Idempotency"
@@ -58,8 +57,6 @@ export const requestHash = (fingerprint: Fingerprint): string =>
     ]))
     .digest("hex")
 
-/** The answer the API gives for an error (see `Edge.errorAnswers`). */
-export const errorAnswers = (api: HttpApi.HttpApi.Any) => Edge.errorAnswers(api)
 
 /** The response of an answer; a replay is marked as one. */
 export const respond = (answer: Answer, replayed = false): HttpServerResponse.HttpServerResponse =>
