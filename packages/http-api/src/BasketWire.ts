@@ -3,6 +3,7 @@
  * and GET answer it, and the items of a PUT as the core's use case takes them.
  */
 import * as Basket from "@subshift/core/domain/Basket"
+import * as CoreErrors from "@subshift/core/domain/Errors"
 import type * as Wire from "./Wire.js"
 
 /** The items of an update body, already checked by `Wire.UpdateRequest` (built from the core's fields). */
@@ -14,6 +15,21 @@ export const itemsOf = (payload: Wire.UpdateRequest): Basket.CheckedItems =>
     ...(item.quantity === undefined ? {} : { quantity: item.quantity }),
     ...(item.rateId === undefined ? {} : { rateId: item.rateId })
   })))
+
+/**
+ * A refusal as the update body names it: the core names an item's field from its items
+ * (`orderItems[1].quantity`), the body holds them under `order`.
+ */
+export const refusalOnWire = <E>(error: E): E =>
+  error instanceof CoreErrors.BasketRejected && error.field !== undefined && error.field.startsWith("orderItems[")
+    ? new CoreErrors.BasketRejected({
+      code: error.code,
+      ...(error.offerId === undefined ? {} : { offerId: error.offerId }),
+      ...(error.reason === undefined ? {} : { reason: error.reason }),
+      field: `order.${error.field}`,
+      message: error.message
+    }) as E
+    : error
 
 /** Shapes a basket as the wire shows it: offers named from what the basket already holds. */
 export const encode = (basket: Basket.Basket): Wire.Basket => {

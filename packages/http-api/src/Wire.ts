@@ -5,7 +5,7 @@
  * their currency.
  */
 import { AutoReason, ItemType, Action } from "@subshift/core/domain/Amendment"
-import { Quantity, TrackingData } from "@subshift/core/domain/Basket"
+import { ItemAction, itemShapeProblem, Quantity, TrackingData } from "@subshift/core/domain/Basket"
 import * as BillingPeriod from "@subshift/core/domain/BillingPeriod"
 import type { Amended, AmendResult } from "@subshift/core/usecases/BillGroupAmendments"
 import { AmendRequest as CoreAmendRequest } from "@subshift/core/usecases/BillGroupAmendments"
@@ -41,17 +41,24 @@ export type InitiateRequest = typeof InitiateRequest.Type
 export const OfferRef = Schema.Struct({ id: OfferId }, Schema.Record({ key: Schema.String, value: Schema.Unknown }))
 
 /**
- * One item of a basket update. Its fields are the core's own (`Basket.OrderItem`'s), so what
- * this schema accepts the core's use case takes as it is (`BasketWire.itemsOf`).
+ * One item of a basket update. Its fields and checks are the core's own (`Basket.OrderItem`'s),
+ * so what this schema accepts the core's use case takes as it is (`BasketWire.itemsOf`).
  */
 export const OrderItemRequest = Schema.Struct({
-  orderItemActionType: Schema.Literal("add", "remove"),
+  orderItemActionType: ItemAction.annotations({
+    description:
+      "`add` or `remove` an offer or an add-on; `update` changes the quantity (seats) of one the subscription holds (its current offer or an owned add-on), keeping its rate and price: more units apply today, prorated, fewer at the next period start, unless the offer's changePolicy.quantityIncrease / quantityDecrease says otherwise"
+  }),
   /** `offer` or `add_on`; when absent the catalog's kind of the offer is used. */
   type: Schema.optional(ItemType),
   offer: OfferRef,
-  quantity: Schema.optional(Quantity),
+  quantity: Schema.optional(Quantity.annotations({
+    description:
+      "For `add`, the units wanted (default: the quantity held for an offer, 1 for an add-on); for `update`, required: the new quantity. It must lie within the offer's minQuantity and maxQuantity (422 quantity_out_of_range, `details.field` naming the item's quantity)"
+  })),
+  /** A rate of the offer to add; an `update` keeps the rate held and takes none. */
   rateId: Schema.optional(RateId)
-})
+}).pipe(Schema.filter((item) => itemShapeProblem(item.orderItemActionType, item)))
 export type OrderItemRequest = typeof OrderItemRequest.Type
 
 /** The update body: the caller's items replace the basket's entirely. */
@@ -64,7 +71,7 @@ export type UpdateRequest = typeof UpdateRequest.Type
 
 /** An item of the basket: the caller's, or one the engine generated (`auto`, with its `reason`). */
 export const OrderItem = Schema.Struct({
-  orderItemActionType: Schema.Literal("add", "remove"),
+  orderItemActionType: ItemAction,
   type: ItemType,
   offer: Schema.Struct({ id: Schema.String, name: Schema.optional(Schema.String) }),
   quantity: Schema.optional(Schema.Int),

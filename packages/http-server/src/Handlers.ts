@@ -108,7 +108,8 @@ const makeBasketHandlers = Effect.gen(function*() {
   /** The basket after an update, from the cookie jar, the If-Match header and the payload. */
   const updated = (jar: Readonly<Record<string, string>>, ifMatch: string | undefined, payload: Wire.UpdateRequest) =>
     Effect.all([basketIdOf(jar), parseIfMatch(ifMatch)]).pipe(
-      Effect.flatMap(([basketId, expectedVersion]) => checkout.update(basketId, BasketWire.itemsOf(payload), { expectedVersion }))
+      Effect.flatMap(([basketId, expectedVersion]) => checkout.update(basketId, BasketWire.itemsOf(payload), { expectedVersion })),
+      Effect.mapError(BasketWire.refusalOnWire)
     )
 
   /** The basket the cookie jar names. */

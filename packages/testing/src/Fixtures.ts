@@ -108,7 +108,7 @@ export const basket = (overrides: Partial<Basket> = {}): Basket => ({
   items: [{ action: "add", type: "offer", offerId: "offer-plus" }],
   systemItems: [],
   actions: [action()],
-  nextActions: { upgrades: [], downgrades: [], crossSells: [], subscriptionAddOns: [], excluded: [] },
+  nextActions: { upgrades: [], downgrades: [], crossSells: [], subscriptionAddOns: [], quantityChanges: [], excluded: [] },
   quote: quote(),
   tracking: { data: { campaign: "spring", nested: { list: [1, 2] } }, clientIp: "203.0.113.7", referer: "https://example.com/" },
   ...overrides

@@ -25,19 +25,46 @@ export const BasketId = Schema.String.pipe(
 /** A quantity a caller asks for. */
 export const Quantity = Schema.Int.pipe(Schema.between(1, 10_000, { message: () => "a quantity is a whole number from 1 to 10000" }))
 
-/** What the caller asks for: add or remove an offer or an add-on. */
-export const OrderItem = Schema.Struct({
-  action: Schema.Literal("add", "remove"),
+/**
+ * What an item does: `add` or `remove` an offer or an add-on, or `update` the quantity (seats) of
+ * one the subscription holds (its current offer or an owned add-on), keeping its rate and price.
+ */
+export const ItemAction = Schema.Literal("add", "remove", "update")
+export type ItemAction = typeof ItemAction.Type
+
+/**
+ * What is wrong with an item's shape, by the field at fault: an `update` gives the new quantity,
+ * and names no rate (it keeps the one held).
+ */
+export const itemShapeProblem = (
+  action: ItemAction,
+  item: { readonly quantity?: number | undefined; readonly rateId?: string | undefined }
+): Schema.FilterIssue | undefined =>
+  action !== "update"
+    ? undefined
+    : item.quantity === undefined
+    ? { path: ["quantity"], message: "an update gives the new quantity" }
+    : item.rateId !== undefined
+    ? { path: ["rateId"], message: "an update keeps the rate held; it takes no rateId" }
+    : undefined
+
+const orderItemFields = {
+  action: ItemAction,
   type: ItemType,
   offerId: OfferId,
-  /** Defaults to the quantity held (for the offer) or 1 (for an add-on). */
+  /** For `add`, defaults to the quantity held (for the offer) or 1 (for an add-on); for `update`, the new quantity. */
   quantity: Schema.optional(Quantity),
   rateId: Schema.optional(RateId)
-})
+}
+
+/** What the caller asks for: add or remove an offer or an add-on, or update the quantity of one held. */
+export const OrderItem = Schema.Struct(orderItemFields).pipe(Schema.filter((item) => itemShapeProblem(item.action, item)))
 export type OrderItem = typeof OrderItem.Type
 
 /** An item as a caller may send it: without `type`, the catalog's kind of the offer decides. */
-export const OrderItemRequest = Schema.Struct({ ...OrderItem.fields, type: Schema.optional(ItemType) })
+export const OrderItemRequest = Schema.Struct({ ...orderItemFields, type: Schema.optional(ItemType) }).pipe(
+  Schema.filter((item) => itemShapeProblem(item.action, item))
+)
 export type OrderItemRequest = typeof OrderItemRequest.Type
 
 /** The caller's items of one update; at most 100. */

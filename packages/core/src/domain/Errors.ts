@@ -108,7 +108,10 @@ export const BasketRuleCode = Schema.Literal(
   "duplicate_item",
   "offer_removal_needs_replacement",
   "wrong_item_type",
-  "nothing_to_commit"
+  "nothing_to_commit",
+  "quantity_out_of_range",
+  "quantity_unchanged",
+  "update_with_offer_change"
 )
 export type BasketRuleCode = typeof BasketRuleCode.Type
 
@@ -117,6 +120,8 @@ export class BasketRejected extends Schema.TaggedError<BasketRejected>()("Basket
   code: BasketRuleCode,
   offerId: Schema.optional(Schema.String),
   reason: Schema.optional(IneligibilityReason),
+  /** The field of the request at fault, when one is (`orderItems[1].quantity`). */
+  field: Schema.optional(Schema.String),
   message: Schema.String
 }) {}
 

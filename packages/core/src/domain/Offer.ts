@@ -38,13 +38,28 @@ export type Timing = typeof Timing.Type
 export const ChangePolicy = Schema.Struct({ timing: Timing, prorate: Schema.Boolean })
 export type ChangePolicy = typeof ChangePolicy.Type
 
-/** Catalog overrides of the default timing, set on the offer being left: per direction, and per target offer. */
+/**
+ * Catalog overrides of the default timing. An offer change reads them on the offer being left:
+ * per direction (`upgrade`, `downgrade`) and per target offer (`paths`). A quantity change of a
+ * held line (seats) reads them on the line's own offer, the one kept: `quantityIncrease`,
+ * `quantityDecrease`.
+ */
 export const ChangePolicies = Schema.Struct({
   upgrade: Schema.optional(ChangePolicy),
   downgrade: Schema.optional(ChangePolicy),
-  paths: Schema.optional(Schema.Record({ key: OfferId, value: ChangePolicy }))
+  paths: Schema.optional(Schema.Record({ key: OfferId, value: ChangePolicy })),
+  quantityIncrease: Schema.optional(ChangePolicy),
+  quantityDecrease: Schema.optional(ChangePolicy)
 })
 export type ChangePolicies = typeof ChangePolicies.Type
+
+/** The largest quantity (seats) a line may hold. */
+export const MAX_QUANTITY = 10_000
+
+/** A quantity bound an offer sets: a whole number from 1 to `MAX_QUANTITY`. */
+export const QuantityBound = Schema.Int.pipe(
+  Schema.between(1, MAX_QUANTITY, { message: () => `a quantity bound is a whole number from 1 to ${MAX_QUANTITY}` })
+)
 
 /** A price per billing interval in one currency, optionally reserved to one account. */
 export const Rate = Schema.Struct({
@@ -78,9 +93,25 @@ export const Offer = Schema.Struct({
   addOns: Schema.optionalWith(Schema.Array(OfferId), { default: () => [] }),
   sellable: Schema.optionalWith(SellableWindow, { default: () => ({}) }),
   eligiblePartners: Schema.optional(Schema.Array(PartnerOrgId)),
-  changePolicy: Schema.optional(ChangePolicies)
+  changePolicy: Schema.optional(ChangePolicies),
+  /** The fewest units (seats) a subscription may hold of this offer; 1 when absent. */
+  minQuantity: Schema.optional(QuantityBound),
+  /** The most units (seats) a subscription may hold of this offer; `MAX_QUANTITY` when absent. */
+  maxQuantity: Schema.optional(QuantityBound)
 })
 export type Offer = typeof Offer.Type
+
+/** The quantities an offer allows, `[min, max]`. */
+export const quantityRange = (offer: Pick<Offer, "minQuantity" | "maxQuantity">): { readonly min: number; readonly max: number } => ({
+  min: offer.minQuantity ?? 1,
+  max: offer.maxQuantity ?? MAX_QUANTITY
+})
+
+/** Whether an offer allows a quantity. */
+export const allowsQuantity = (offer: Pick<Offer, "minQuantity" | "maxQuantity">, quantity: number): boolean => {
+  const { max, min } = quantityRange(offer)
+  return quantity >= min && quantity <= max
+}
 
 /** Whether the offer may be sold at `now`. */
 export const isSellable = (offer: Offer, now: Instant.Instant): boolean =>

@@ -25,6 +25,10 @@ export const Proration = Schema.Struct({
 })
 export type Proration = typeof Proration.Type
 
+/** The units (seats) of a line before and after its action: 0 before an add, 0 after a remove. */
+export const QuantityChange = Schema.Struct({ before: Schema.Int, after: Schema.Int })
+export type QuantityChange = typeof QuantityChange.Type
+
 /** One priced line. */
 export const QuoteLine = Schema.Struct({
   kind: Schema.Literal("add", "remove", "change_quantity", "change_rate"),
@@ -37,7 +41,9 @@ export const QuoteLine = Schema.Struct({
   /** The change to the amount billed every period from the effective date on. */
   recurringDelta: Money.Money,
   /** How `amount` was prorated, when it was. */
-  proration: Schema.optional(Proration)
+  proration: Schema.optional(Proration),
+  /** The units of the line before and after the action (absent on quotes stored before it was kept). */
+  quantity: Schema.optional(QuantityChange)
 })
 export type QuoteLine = typeof QuoteLine.Type
 

@@ -71,6 +71,9 @@ export const decode = (input: unknown): Either.Either<ReadonlyArray<Offer>, Inva
           if (id === offer.id) return invalid(`offers[${i}].${field}[${j}]`, "an offer cannot point at itself")
         }
       }
+      if (offer.minQuantity !== undefined && offer.maxQuantity !== undefined && offer.minQuantity > offer.maxQuantity) {
+        return invalid(`offers[${i}].maxQuantity`, `maxQuantity ${offer.maxQuantity} is below minQuantity ${offer.minQuantity}`)
+      }
       if (offer.kind === "add_on" && (offer.upgrades.length > 0 || offer.downgrades.length > 0 || offer.addOns.length > 0)) {
         return invalid(`offers[${i}]`, "an add-on has no upgrades, downgrades or add-ons of its own")
       }

@@ -44,10 +44,10 @@ const priceAction = (
   action: Action
 ): QuoteLine => {
   const held = heldLine(subscription, action)
-  const before = action.kind === "add" || held === undefined
-    ? Money.zero(subscription.currency)
-    : Money.times(held.unitPrice, held.quantity)
-  const after = action.kind === "remove" ? Money.zero(subscription.currency) : Money.times(action.unitPrice, action.quantity)
+  const unitsBefore = action.kind === "add" || held === undefined ? 0 : held.quantity
+  const unitsAfter = action.kind === "remove" ? 0 : action.quantity
+  const before = unitsBefore === 0 ? Money.zero(subscription.currency) : Money.times(held!.unitPrice, unitsBefore)
+  const after = unitsAfter === 0 ? Money.zero(subscription.currency) : Money.times(action.unitPrice, unitsAfter)
   const recurringDelta = Money.add(after, Money.negate(before))
   const proration = action.prorate ? Proration.remaining(convention, period, action.effectiveDate) : undefined
   const amount = proration === undefined ? Money.zero(subscription.currency) : Proration.apply(recurringDelta, proration)
@@ -57,7 +57,7 @@ const priceAction = (
     remove: proration
       ? `Credit for unused ${what} (${daysNote(proration)})`
       : `${what} ends on ${action.effectiveDate}`,
-    change_quantity: `${what} quantity ${held?.quantity ?? 0} → ${action.quantity} from ${action.effectiveDate}${
+    change_quantity: `${what} quantity ${unitsBefore} → ${unitsAfter} from ${action.effectiveDate}${
       proration ? ` (${daysNote(proration)})` : ""
     }`,
     change_rate: `${what} new rate ${action.rateId} from ${action.effectiveDate}${proration ? ` (${daysNote(proration)})` : ""}`
@@ -70,7 +70,8 @@ const priceAction = (
     effectiveDate: action.effectiveDate,
     amount,
     recurringDelta,
-    ...(proration === undefined ? {} : { proration })
+    ...(proration === undefined ? {} : { proration }),
+    quantity: { before: unitsBefore, after: unitsAfter }
   }
 }
 

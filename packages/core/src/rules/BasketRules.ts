@@ -11,6 +11,7 @@ import type { CalendarDate } from "../domain/CalendarDate.js"
 import * as Eligibility from "./Eligibility.js"
 import { BasketRejected } from "../domain/Errors.js"
 import type * as Offer from "../domain/Offer.js"
+import * as Quantities from "./Quantities.js"
 import * as Timing from "./Timing.js"
 
 /** The result of an accepted update. */
@@ -113,9 +114,11 @@ export const update = (
     }
     resulting = ctx.offers.get(offerAdd.offerId)!
     newRate = Eligibility.rateOf(ctx, resulting, offerAdd.rateId) as Offer.Rate
+    const outOfRange = Quantities.rangeRefusal(resulting, offerAdd.quantity ?? subscription.offer.quantity, items.indexOf(offerAdd))
+    if (outOfRange !== undefined) return Either.left(outOfRange)
   }
 
-  for (const item of items) {
+  for (const [index, item] of items.entries()) {
     if (item.type === "offer" && item.action === "remove") {
       if (item.offerId !== current.id) {
         return reject("not_owned", `the subscription does not hold offer ${item.offerId}`, { offerId: item.offerId })
@@ -142,7 +145,13 @@ export const update = (
             reason
           })
         }
+        const outOfRange = Quantities.rangeRefusal(ctx.offers.get(item.offerId)!, item.quantity ?? 1, index)
+        if (outOfRange !== undefined) return Either.left(outOfRange)
       }
+    }
+    if (item.action === "update") {
+      const refusal = Quantities.updateRefusal(ctx, item, index, offerAdd !== undefined, resulting)
+      if (refusal !== undefined) return Either.left(refusal)
     }
   }
 
@@ -172,7 +181,7 @@ export const update = (
     }
     actions.push(
       action(
-        offerAdd,
+        { action: "add", type: "offer", offerId: offerAdd.offerId },
         resulting.name,
         {
           rateId: newRate.id,
@@ -197,12 +206,16 @@ export const update = (
   }
 
   for (const item of items) {
+    if (item.action === "update") {
+      actions.push(Quantities.changeAction(ctx, item))
+      continue
+    }
     if (item.type !== "add_on") continue
     if (item.action === "remove") {
       const line = subscription.addOns.find((l) => l.offerId === item.offerId)!
       // An add-on the new offer does not accept goes when the old offer goes, as if generated.
       const policy = offerPolicy !== undefined && !resulting.addOns.includes(item.offerId) ? offerPolicy : Timing.addOnRemoveDefault
-      actions.push(action(item, nameOf(ctx, item.offerId), line, policy, ctx))
+      actions.push(action({ action: "remove", type: "add_on", offerId: item.offerId }, nameOf(ctx, item.offerId), line, policy, ctx))
     } else {
       const offer = ctx.offers.get(item.offerId)!
       const rate = Eligibility.rateOf(ctx, offer, item.rateId) as Offer.Rate
@@ -210,7 +223,7 @@ export const update = (
       const policy = offerPolicy !== undefined && !current.addOns.includes(item.offerId) ? offerPolicy : Timing.addOnAddDefault
       actions.push(
         action(
-          item,
+          { action: "add", type: "add_on", offerId: item.offerId },
           offer.name,
           { rateId: rate.id, quantity: item.quantity ?? 1, unitPrice: { amount: rate.amount, currency: rate.currency } },
           policy,

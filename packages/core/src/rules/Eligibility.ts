@@ -10,8 +10,8 @@ import * as Offer from "../domain/Offer.js"
 import type * as Subscription from "../domain/Subscription.js"
 import * as Timing from "./Timing.js"
 
-export { Exclusion, NextActions, OfferOption, OwnedAddOn } from "../domain/NextActions.js"
-import type { Exclusion, NextActions, OfferOption } from "../domain/NextActions.js"
+export { ChangeTiming, Exclusion, NextActions, OfferOption, OwnedAddOn, QuantityOption } from "../domain/NextActions.js"
+import type { ChangeTiming, Exclusion, NextActions, OfferOption, QuantityOption } from "../domain/NextActions.js"
 
 /** Everything the rules look at; built by the use case, read-only to the rules. */
 export interface Context {
@@ -77,6 +77,19 @@ export const addOnRefusal = (
   return typeof rate === "string" ? rate : undefined
 }
 
+/** When a change under a policy lands, for the period in force today. */
+export const landing = (ctx: Pick<Context, "today" | "period">, policy: Offer.ChangePolicy): ChangeTiming => ({
+  timing: policy.timing,
+  effectiveDate: Timing.effectiveDate(policy.timing, ctx.today, ctx.period),
+  prorate: Timing.isProrated(policy)
+})
+
+/** The quantity bounds an offer sets, as options show them (only those it sets). */
+const bounds = (offer: Offer.Offer) => ({
+  ...(offer.minQuantity === undefined ? {} : { minQuantity: offer.minQuantity }),
+  ...(offer.maxQuantity === undefined ? {} : { maxQuantity: offer.maxQuantity })
+})
+
 const option = (ctx: Context, offer: Offer.Offer, rate: Offer.Rate, policy: Offer.ChangePolicy): OfferOption => ({
   offerId: offer.id,
   name: offer.name,
@@ -84,10 +97,37 @@ const option = (ctx: Context, offer: Offer.Offer, rate: Offer.Rate, policy: Offe
   rateId: rate.id,
   price: { amount: rate.amount, currency: rate.currency },
   interval: rate.interval,
-  timing: policy.timing,
-  effectiveDate: Timing.effectiveDate(policy.timing, ctx.today, ctx.period),
-  prorate: Timing.isProrated(policy)
+  ...landing(ctx, policy),
+  ...bounds(offer)
 })
+
+/**
+ * The held lines whose quantity may change: the current offer, then each owned add-on the catalog
+ * still holds, with the range its offer allows and when an increase or a decrease would land.
+ */
+export const quantityChanges = (ctx: Context): Array<QuantityOption> => {
+  const held: ReadonlyArray<readonly [Subscription.Line, "offer" | "add_on"]> = [
+    [ctx.subscription.offer, "offer"],
+    ...ctx.subscription.addOns.map((line) => [line, "add_on"] as const)
+  ]
+  const options: Array<QuantityOption> = []
+  for (const [line, type] of held) {
+    const offer = ctx.offers.get(line.offerId)
+    if (offer === undefined) continue
+    const { max, min } = Offer.quantityRange(offer)
+    options.push({
+      type,
+      offerId: offer.id,
+      name: offer.name,
+      quantity: line.quantity,
+      minQuantity: min,
+      maxQuantity: max,
+      increase: landing(ctx, Timing.quantityPolicyFor(offer, "increase")),
+      decrease: landing(ctx, Timing.quantityPolicyFor(offer, "decrease"))
+    })
+  }
+  return options
+}
 
 /**
  * The next actions for a basket that ends on `resulting` and adds `basketAddOns`: the configured
@@ -126,12 +166,16 @@ export const nextActions = (
     const offer = ctx.offers.get(id)!
     crossSells.push(option(ctx, offer, rateOf(ctx, offer) as Offer.Rate, Timing.addOnAddDefault))
   }
-  const subscriptionAddOns = ctx.subscription.addOns.map((line) => ({
-    offerId: line.offerId,
-    name: ctx.offers.get(line.offerId)?.name ?? line.offerId,
-    rateId: line.rateId,
-    quantity: line.quantity,
-    unitPrice: line.unitPrice
-  }))
-  return { upgrades, downgrades, crossSells, subscriptionAddOns, excluded }
+  const subscriptionAddOns = ctx.subscription.addOns.map((line) => {
+    const offer = ctx.offers.get(line.offerId)
+    return {
+      offerId: line.offerId,
+      name: offer?.name ?? line.offerId,
+      rateId: line.rateId,
+      quantity: line.quantity,
+      unitPrice: line.unitPrice,
+      ...(offer === undefined ? {} : bounds(offer))
+    }
+  })
+  return { upgrades, downgrades, crossSells, subscriptionAddOns, quantityChanges: quantityChanges(ctx), excluded }
 }

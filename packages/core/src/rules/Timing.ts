@@ -17,6 +17,23 @@ export const addOnAddDefault: ChangePolicy = { timing: "TODAY", prorate: true }
 /** An add-on removed runs to the end of the current period. */
 export const addOnRemoveDefault: ChangePolicy = { timing: "CURRENT_PERIOD_END", prorate: false }
 
+/** More units (seats) of a held offer apply today, prorated like an upgrade. */
+export const quantityIncreaseDefault: ChangePolicy = { timing: "TODAY", prorate: true }
+/** Fewer units (seats) of a held offer apply at the next period start, not prorated, like a downgrade. */
+export const quantityDecreaseDefault: ChangePolicy = { timing: "NEXT_PERIOD_START", prorate: false }
+
+/** Whether a quantity change adds units or takes them away. */
+export type QuantityDirection = "increase" | "decrease"
+
+/**
+ * The policy of a quantity change of a held line: the line's own offer (the one kept) overrides
+ * the default with `changePolicy.quantityIncrease` / `changePolicy.quantityDecrease`.
+ */
+export const quantityPolicyFor = (offer: Offer, direction: QuantityDirection): ChangePolicy =>
+  direction === "increase"
+    ? offer.changePolicy?.quantityIncrease ?? quantityIncreaseDefault
+    : offer.changePolicy?.quantityDecrease ?? quantityDecreaseDefault
+
 /** The direction of an offer change along a configured path. */
 export type Direction = "upgrade" | "downgrade"
 
