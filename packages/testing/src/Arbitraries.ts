@@ -52,9 +52,10 @@ const subsetOf = <A>(values: ReadonlyArray<A>) => FastCheck.subarray(values as A
 
 /**
  * A consistent scenario: 2-6 tiers and 0-5 add-ons with random paths, compatibility, prices,
- * sellable windows, partner restrictions and missing currencies; a USD monthly subscription on one
- * tier holding some add-ons; a day in or after its first period; and 0-4 caller items, most of them
- * aimed at moves the catalog configures (offer changes along paths, add-ons, removals).
+ * sellable windows, partner restrictions, missing currencies, quantity ranges and quantity policies;
+ * a USD monthly subscription on one tier holding some add-ons; a day in or after its first period;
+ * and 0-4 caller items, most of them aimed at moves the catalog configures (offer changes along
+ * paths, add-ons, removals, quantity updates of held lines).
  */
 export const scenario: FastCheck.Arbitrary<Scenario> = FastCheck.record({
   tiers: FastCheck.integer({ min: 2, max: 6 }),
@@ -68,6 +69,13 @@ export const scenario: FastCheck.Arbitrary<Scenario> = FastCheck.record({
         { id: `${id}-m`, amount: usd, currency: gbpOnly ? "GBP" : "USD", interval: monthly },
         ...(alsoAnnual ? [{ id: `${id}-y`, amount: usd * 10, currency: "USD", interval: { count: 1, unit: "year" } } as const] : [])
       ])
+  const range = FastCheck.constantFrom<Pick<Offer, "minQuantity" | "maxQuantity">>({}, {}, {}, { minQuantity: 2 }, { maxQuantity: 4 }, { minQuantity: 2, maxQuantity: 6 })
+  const quantityPolicy = FastCheck.constantFrom<Offer["changePolicy"]>(
+    undefined,
+    undefined,
+    { quantityDecrease: { timing: "TODAY", prorate: true } },
+    { quantityIncrease: { timing: "NEXT_PERIOD_START", prorate: false }, quantityDecrease: { timing: "CURRENT_PERIOD_END", prorate: false } }
+  )
   const sellable = FastCheck.constantFrom({}, {}, {}, {}, {}, { from: Instant.make("2040-01-01T00:00:00.000Z") }, { until: Instant.make("2019-01-01T00:00:00.000Z") })
   const partners = FastCheck.constantFrom(undefined, undefined, undefined, undefined, ["partner-a"])
   const tierArb = (id: string) =>
@@ -81,8 +89,10 @@ export const scenario: FastCheck.Arbitrary<Scenario> = FastCheck.record({
       policy: FastCheck.constantFrom(undefined, undefined, { timing: "NEXT_PERIOD_START", prorate: false } as const, {
         timing: "TODAY",
         prorate: false
-      } as const)
-    }).map(({ addOns, partners, paths, policy, rates, sellable, split }): Offer => ({
+      } as const),
+      range,
+      quantityPolicy
+    }).map(({ addOns, partners, paths, policy, quantityPolicy, range, rates, sellable, split }): Offer => ({
       id,
       name: `Tier ${id}`,
       kind: "subscription",
@@ -92,10 +102,11 @@ export const scenario: FastCheck.Arbitrary<Scenario> = FastCheck.record({
       addOns,
       sellable,
       ...(partners === undefined ? {} : { eligiblePartners: partners }),
-      ...(policy === undefined ? {} : { changePolicy: { upgrade: policy } })
+      ...range,
+      ...(policy === undefined && quantityPolicy === undefined ? {} : { changePolicy: { ...quantityPolicy, ...(policy === undefined ? {} : { upgrade: policy }) } })
     }))
   const addOnArb = (id: string) =>
-    FastCheck.record({ rates: rates(id), sellable, partners }).map(({ partners, rates, sellable }): Offer => ({
+    FastCheck.record({ rates: rates(id), sellable, partners, range, quantityPolicy }).map(({ partners, quantityPolicy, range, rates, sellable }): Offer => ({
       id,
       name: `Add-on ${id}`,
       kind: "add_on",
@@ -104,7 +115,9 @@ export const scenario: FastCheck.Arbitrary<Scenario> = FastCheck.record({
       downgrades: [],
       addOns: [],
       sellable,
-      ...(partners === undefined ? {} : { eligiblePartners: partners })
+      ...(partners === undefined ? {} : { eligiblePartners: partners }),
+      ...range,
+      ...(quantityPolicy === undefined ? {} : { changePolicy: quantityPolicy })
     }))
   return FastCheck.record({
     tierOffers: FastCheck.tuple(...tierIds.map(tierArb)),
@@ -112,21 +125,22 @@ export const scenario: FastCheck.Arbitrary<Scenario> = FastCheck.record({
     current: FastCheck.constantFrom(...tierIds),
     owned: subsetOf(addOnIds),
     quantity: FastCheck.integer({ min: 1, max: 5 }),
+    addOnQuantity: FastCheck.integer({ min: 1, max: 3 }),
     anchorDay: FastCheck.integer({ min: 1, max: 31 }),
     firstStart: calendarDate,
     dayOffset: FastCheck.integer({ min: 0, max: 400 }),
     partner: FastCheck.constantFrom(undefined, "partner-a"),
     picks: FastCheck.array(
       FastCheck.record({
-        kind: FastCheck.constantFrom("changeOffer", "changeOffer", "addAddOn", "addAddOn", "removeAddOn", "removeOffer", "anything"),
+        kind: FastCheck.constantFrom("changeOffer", "changeOffer", "addAddOn", "addAddOn", "removeAddOn", "removeOffer", "updateOffer", "updateAddOn", "anything"),
         index: FastCheck.nat(),
-        action: FastCheck.constantFrom("add" as const, "remove" as const),
+        action: FastCheck.constantFrom("add" as const, "remove" as const, "update" as const),
         type: FastCheck.constantFrom("offer" as const, "add_on" as const),
         quantity: FastCheck.option(FastCheck.integer({ min: 1, max: 5 }), { nil: undefined })
       }),
       { maxLength: 4 }
     )
-  }).map(({ addOnOffers, anchorDay, current, dayOffset, firstStart, owned, partner, picks, quantity, tierOffers }): Scenario => {
+  }).map(({ addOnOffers, addOnQuantity, anchorDay, current, dayOffset, firstStart, owned, partner, picks, quantity, tierOffers }): Scenario => {
     const offers: Array<Offer> = [...tierOffers, ...addOnOffers]
     const byId = new Map(offers.map((o) => [o.id, o]))
     const start = CalendarDate.fromParts(
@@ -151,7 +165,7 @@ export const scenario: FastCheck.Arbitrary<Scenario> = FastCheck.record({
       interval: monthly,
       anchorDay,
       offer: line(current, quantity),
-      addOns: owned.map((id) => line(id, 1)),
+      addOns: owned.map((id) => line(id, addOnQuantity)),
       currentPeriod: first,
       version: 1,
       updatedAt: Instant.make(`${start}T00:00:00.000Z`)
@@ -171,12 +185,18 @@ export const scenario: FastCheck.Arbitrary<Scenario> = FastCheck.record({
         ? { action: "remove", type: "add_on", offerId: choose(owned, everything, index) }
         : kind === "removeOffer"
         ? { action: "remove", type: "offer", offerId: current }
+        : kind === "updateOffer"
+        ? { action: "update", type: "offer", offerId: current, quantity: 1 + (index % 8) }
+        : kind === "updateAddOn"
+        ? { action: "update", type: "add_on", offerId: choose(owned, everything, index), quantity: 1 + (index % 8) }
+        : action === "update"
+        ? { action, type, offerId: choose(everything, everything, index), quantity: 1 + (index % 8) }
         : { action, type, offerId: choose(everything, everything, index) }
       // Aimed picks never repeat an item; only "anything" may, to exercise the duplicate rule.
       const key = `${item.type}:${item.offerId}`
       if (kind !== "anything" && seen.has(key)) return []
       seen.add(key)
-      return [quantity === undefined ? item : { ...item, quantity }]
+      return [quantity === undefined || item.action === "update" ? item : { ...item, quantity }]
     })
     return { offers, subscription, today, now: Instant.make(`${today}T12:00:00.000Z`), items }
   })

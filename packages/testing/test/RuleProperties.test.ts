@@ -108,7 +108,15 @@ describe("basket rule properties", () => {
     const ctx = Arbitraries.contextOf(s)
     const next = Eligibility.nextActions(ctx, ctx.current, new Set())
     for (const option of [...next.upgrades, ...next.downgrades]) {
-      const outcome = BasketRules.update(ctx, [{ action: "add", type: "offer", offerId: option.offerId }])
+      // The seats held carry over unless the option's range leaves them out; then one it allows is picked.
+      const held = ctx.subscription.offer.quantity
+      const quantity = Math.min(Math.max(held, option.minQuantity ?? 1), option.maxQuantity ?? Number.MAX_SAFE_INTEGER)
+      const outcome = BasketRules.update(ctx, [{
+        action: "add",
+        type: "offer",
+        offerId: option.offerId,
+        ...(quantity === held ? {} : { quantity })
+      }])
       expect(Either.isRight(outcome)).toBe(true)
       const add = Either.getOrThrow(outcome).actions.find((a) => a.kind === "add" && a.type === "offer")!
       expect([add.timing, add.effectiveDate, add.prorate]).toEqual([option.timing, option.effectiveDate, option.prorate])
