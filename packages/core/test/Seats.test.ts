@@ -244,7 +244,7 @@ describe("seat changes through the checkout", () => {
         actions: [{ kind: "change_quantity", offerId: "team", quantity: 3 }]
       })
       const locked = yield* Effect.flip((yield* SubscriptionCheckout).initiate({ forSubscription: { id: "sub-team" } }).pipe(asOwner))
-      expect(locked).toEqual(new SubscriptionLocked({ subscriptionId: "sub-team", pendingChangeDate: "2025-12-01" }))
+      expect(locked).toEqual(new SubscriptionLocked({ subscriptionId: "sub-team", pendingChangeDate: Seats.nextPeriodStart(YEAR) }))
 
       const scheduler = yield* ScheduledChanges
       expect(yield* scheduler.applyDue()).toEqual({ examined: 0, applied: 0 })
