@@ -1,6 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Money from "@subshift/core/domain/Money"
 import { program, render } from "./program.js"
+import { seatProgram } from "./seats.js"
 
 const { basket, committed, picked } = await Effect.runPromise(program)
 console.log(`Opened ${basket.id} on ${basket.subscriptionId} (${basket.forSubscriptionOffer.name}).`)
@@ -10,3 +11,9 @@ console.log("Picked the upgrade and an add-on; the quote:")
 for (const line of render(picked.quote)) console.log(line)
 for (const item of picked.systemItems) console.log(`  (automatic) ${item.action} ${item.offerId}: ${item.reason.message}`)
 console.log(`Committed amendment ${committed.amendment.id}; the subscription is now on ${committed.subscription.offer.offerId} (version ${committed.subscription.version}).`)
+
+// A seat change: 5 → 8 seats on Team, charged for the days left and applied today.
+const seatChange = await Effect.runPromise(seatProgram)
+console.log(`Seats on ${seatChange.seats.name}: ${seatChange.seats.quantity} held, ${seatChange.seats.minQuantity} to ${seatChange.seats.maxQuantity} allowed; going to 8:`)
+for (const line of render(seatChange.priced.quote)) console.log(line)
+console.log(`Committed amendment ${seatChange.committed.amendment.id}; the team now has ${seatChange.committed.subscription.offer.quantity} seats.`)
