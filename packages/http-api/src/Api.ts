@@ -49,6 +49,10 @@ const update = <const P extends `/${string}`>(path: P) =>
     .addError(HttpErrors.BasketRejected)
     .addError(HttpErrors.PricingFailed)
     .annotate(OpenApi.Summary, "Replace the basket's items; the engine adds the removals the change implies and prices it")
+    .annotate(
+      OpenApi.Description,
+      "Items `add` or `remove` an offer or an add-on (one offer add at most), or `update` the quantity (seats) of a held line: the current offer or an owned add-on, without an offer change, e.g. `{ \"orderItemActionType\": \"update\", \"type\": \"offer\", \"offer\": { \"id\": \"team\" }, \"quantity\": 8 }`. More units apply today, prorated; fewer at the next period start (a pending change that locks the subscription once ordered), unless the offer's `changePolicy.quantityIncrease` / `quantityDecrease` says otherwise. Every quantity must lie within its offer's `minQuantity`..`maxQuantity` (listed in `nextActions.quantityChanges`); one outside is a 422 `quantity_out_of_range` whose `details.field` names the item's quantity. Each quote line gives its `quantity` before and after."
+    )
 
 const read = <const P extends `/${string}`>(path: P) =>
   HttpApiEndpoint.get("get", path)
