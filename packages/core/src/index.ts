@@ -23,6 +23,7 @@ export * as AmendRules from "./rules/AmendRules.js"
 export * as BasketRules from "./rules/BasketRules.js"
 export * as Eligibility from "./rules/Eligibility.js"
 export * as Proration from "./rules/Proration.js"
+export * as Quantities from "./rules/Quantities.js"
 export * as Timing from "./rules/Timing.js"
 
 // Ports: what the use cases need from the outside world (`Context.Tag`s).
