@@ -5,9 +5,7 @@
  * them today (fewer seats would wait for the next period start and lock the subscription until
  * then).
  */
-import * as CalendarDate from "@subshift/core/domain/CalendarDate"
 import * as Catalog from "@subshift/core/ports/Catalog"
-import * as Instant from "@subshift/core/domain/Instant"
 import { Customer, CurrentPrincipal } from "@subshift/core/domain/Principal"
 import type { Subscription } from "@subshift/core/domain/Subscription"
 import type { StorePorts } from "@subshift/core/ports/StorePorts"
@@ -16,22 +14,15 @@ import { Subscriptions } from "@subshift/core/ports/Subscriptions"
 import { MemoryStore } from "@subshift/store-memory"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
-import { catalogFile, layer } from "./program.js"
+import { catalogFile, layer, subscription } from "./program.js"
 
 /** A team of 5 on Team, billed on the 1st, for customer cus-43. */
 export const teamSubscription: Subscription = {
+  ...subscription,
   id: "sub-43",
   name: "EMBED0000043",
   owner: "cus-43",
-  status: "active",
-  currency: "EUR",
-  interval: { count: 1, unit: "month" },
-  anchorDay: 1,
-  offer: { offerId: "team", rateId: "team-eur", quantity: 5, unitPrice: { amount: 2000, currency: "EUR" } },
-  addOns: [],
-  currentPeriod: { start: CalendarDate.make("2025-06-01"), end: CalendarDate.make("2025-07-01") },
-  version: 1,
-  updatedAt: Instant.make("2025-06-01T00:00:00.000Z")
+  offer: { offerId: "team", rateId: "team-eur", quantity: 5, unitPrice: { amount: 2000, currency: "EUR" } }
 }
 
 /** The seat change over whatever store `layer` was given: 5 → 8 seats on Team, quoted, then committed. */

@@ -208,14 +208,15 @@ const Services = Layer.mergeAll(SubscriptionCheckout.Default, ScheduledChanges.D
 
 const asOwner = Effect.provideService(CurrentPrincipal, new Customer({ customerId: Seats.owner }))
 const stored = Effect.flatMap(Subscriptions, (s) => s.findById("sub-team")).pipe(Effect.map(Option.getOrThrow))
+const open = Effect.flatMap(SubscriptionCheckout, (checkout) => checkout.initiate({ forSubscription: { id: "sub-team" } })).pipe(asOwner)
 
 const changeSeats = (items: ReadonlyArray<unknown>) =>
   Effect.gen(function*() {
     const checkout = yield* SubscriptionCheckout
-    const basket = yield* checkout.initiate({ forSubscription: { id: "sub-team" } })
-    const priced = yield* checkout.update(basket.id, items as never)
-    return { priced, committed: yield* checkout.commit(basket.id) }
-  }).pipe(asOwner)
+    const basket = yield* open
+    const priced = yield* checkout.update(basket.id, items as never).pipe(asOwner)
+    return { priced, committed: yield* checkout.commit(basket.id).pipe(asOwner) }
+  })
 
 describe("seat changes through the checkout", () => {
   it.effect("more seats commit today: the amendment charges $15.00 and the subscription holds 8 seats, unlocked", () =>
@@ -229,8 +230,7 @@ describe("seat changes through the checkout", () => {
       expect(after.offer).toEqual({ offerId: "team", rateId: "team-usd-monthly", quantity: 8, unitPrice: { amount: 1000, currency: "USD" } })
       expect(after.addOns.map((l) => l.quantity)).toEqual([5])
       expect(after.pendingChange).toBeUndefined()
-      const again = yield* (yield* SubscriptionCheckout).initiate({ forSubscription: { id: "sub-team" } }).pipe(asOwner)
-      expect(again.forSubscriptionOffer.quantity).toBe(8)
+      expect((yield* open).forSubscriptionOffer.quantity).toBe(8)
     }).pipe(Effect.provide(Services)))
 
   it.effect("fewer seats wait for the next period start, lock the subscription (423) until then, and the scheduler applies them once", () =>
@@ -243,7 +243,7 @@ describe("seat changes through the checkout", () => {
         effectiveDate: "2025-12-01",
         actions: [{ kind: "change_quantity", offerId: "team", quantity: 3 }]
       })
-      const locked = yield* Effect.flip((yield* SubscriptionCheckout).initiate({ forSubscription: { id: "sub-team" } }).pipe(asOwner))
+      const locked = yield* Effect.flip(open)
       expect(locked).toEqual(new SubscriptionLocked({ subscriptionId: "sub-team", pendingChangeDate: Seats.nextPeriodStart(YEAR) }))
 
       const scheduler = yield* ScheduledChanges
@@ -255,15 +255,14 @@ describe("seat changes through the checkout", () => {
       expect(Subscription.recurringAmount(after).amount).toBe(4500)
       const changed = (yield* (yield* Events).list({ subscriptionId: "sub-team", limit: 10 })).map((e) => [e.type, e.after?.offer.quantity])
       expect(changed).toEqual([["amendment.committed", 5], ["subscription.changed", 3]])
-      const reopened = yield* (yield* SubscriptionCheckout).initiate({ forSubscription: { id: "sub-team" } }).pipe(asOwner)
-      expect(reopened.forSubscriptionOffer.quantity).toBe(3)
+      expect((yield* open).forSubscriptionOffer.quantity).toBe(3)
     }).pipe(Effect.provide(Services)))
 
   it.effect("an update without a quantity, or with a rate, is InvalidInput naming the field; the basket stays as it was", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(at(Seats.midPeriod(YEAR)))
       const checkout = yield* SubscriptionCheckout
-      const basket = yield* checkout.initiate({ forSubscription: { id: "sub-team" } }).pipe(asOwner)
+      const basket = yield* open
       const noQuantity = yield* Effect.flip(checkout.update(basket.id, [{ action: "update", type: "offer", offerId: "team" }]).pipe(asOwner))
       expect(noQuantity).toMatchObject({ _tag: "InvalidInput", field: "orderItems[0].quantity" })
       const withRate = yield* Effect.flip(
