@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { OrderItem } from "@subshift/core/domain/Basket"
 import * as CalendarDate from "@subshift/core/domain/CalendarDate"
-import { BasketRejected, InvalidInput, SubscriptionLocked } from "@subshift/core/domain/Errors"
+import { AmendRejected, BasketRejected, InvalidInput, SubscriptionLocked } from "@subshift/core/domain/Errors"
 import * as Subscription from "@subshift/core/domain/Subscription"
 import * as Catalog from "@subshift/core/ports/Catalog"
 import { Events } from "@subshift/core/ports/Events"
@@ -16,6 +16,7 @@ import { CurrentPrincipal, Customer } from "@subshift/core/domain/Principal"
 import { Subscriptions } from "@subshift/core/ports/Subscriptions"
 import * as BasketRules from "@subshift/core/rules/BasketRules"
 import type * as Eligibility from "@subshift/core/rules/Eligibility"
+import { BillGroupAmendments } from "@subshift/core/usecases/BillGroupAmendments"
 import { ScheduledChanges } from "@subshift/core/usecases/ScheduledChanges"
 import { SubscriptionCheckout } from "@subshift/core/usecases/SubscriptionCheckout"
 import { MemoryStore } from "@subshift/store-memory"
@@ -273,4 +274,40 @@ describe("seat changes through the checkout", () => {
       expect(outOfRange).toMatchObject({ _tag: "BasketRejected", code: "quantity_out_of_range", field: "orderItems[0].quantity" })
       expect((yield* checkout.get(basket.id).pipe(asOwner)).version).toBe(1)
     }).pipe(Effect.provide(Services)))
+})
+
+describe("the amend API holds the same ranges", () => {
+  const teamGroup = { id: "bg-team", accountId: Seats.owner, currency: "USD", contractStatus: "ACTIVE", anchorDay: 1, version: 1 } as const
+  const AmendServices = BillGroupAmendments.Default.pipe(
+    Layer.provideMerge(MemoryStore.layer({
+      offers: Seats.offers,
+      subscriptions: [{ ...Seats.subscription(YEAR), billGroupId: teamGroup.id }],
+      billGroups: [teamGroup]
+    })),
+    Layer.provide(Pricing.layer()),
+    Layer.provide(Ids.layerSequential)
+  )
+  const amend = (request: unknown) => Effect.flatMap(BillGroupAmendments, (a) => a.amend(request as never)).pipe(asOwner)
+
+  it.effect("a quantity outside the offer's range is INVALID_OFFERINGS naming the item's quantity, and nothing changes", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(at(Seats.midPeriod(YEAR)))
+      const update = (items: ReadonlyArray<object>) => ({ billGroupId: "bg-team", subscriptionUpdates: [{ subscriptionId: "sub-team", timing: "TODAY", items }] })
+      const tooMany = yield* Effect.flip(amend(update([{ productId: "seat-support", quantity: 3 }, { productId: "team", quantity: 51 }])))
+      expect(tooMany).toEqual(new AmendRejected({
+        errorCode: "INVALID_OFFERINGS",
+        details: "subscriptionUpdates[0].items[1].quantity: Team allows a quantity from 2 to 50, not 51",
+        context: { field: "subscriptionUpdates[0].items[1].quantity", productId: "team", quantity: 51 }
+      }))
+      const addOn = yield* Effect.flip(amend(update([{ productId: "seat-support", quantity: 21 }])))
+      expect(addOn).toMatchObject({ errorCode: "INVALID_OFFERINGS", context: { field: "subscriptionUpdates[0].items[0].quantity" } })
+      const creation = yield* Effect.flip(amend({
+        billGroupId: "bg-team",
+        offerings: [{ offeringId: "team-plus", rateId: "team-plus-usd-monthly", timing: "TODAY", items: [] }]
+      }))
+      expect(creation).toMatchObject({ errorCode: "INVALID_OFFERINGS", context: { field: "offerings[0].items", productId: "team-plus", quantity: 1 } })
+      expect((yield* stored).offer.quantity).toBe(5)
+      const inRange = yield* amend(update([{ productId: "team", quantity: 8 }]))
+      expect(inRange.updates.map((u) => [u.subscription.offer.quantity, u.amendment.quote.dueNow.amount])).toEqual([[8, 1500]])
+    }).pipe(Effect.provide(AmendServices)))
 })

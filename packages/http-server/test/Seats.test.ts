@@ -6,6 +6,7 @@
  * server's scheduler applies them.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { BillGroups } from "@subshift/core/ports/BillGroups"
 import { Catalog } from "@subshift/core/ports/Catalog"
 import { Subscriptions } from "@subshift/core/ports/Subscriptions"
 import type * as Store from "@subshift/http-server/Store"
@@ -20,14 +21,16 @@ const YEAR = 2026
 const LONG_TTL = 400 * 86_400
 const PARTNER = "partner-telco"
 
-/** The team subscription, sold through the demo partner so that its events can be read. */
-const teamSubscription = { ...Seats.subscription(YEAR), partnerOrg: PARTNER }
+/** The team subscription, sold through the demo partner so that its events can be read, and billed through a bill group. */
+const teamSubscription = { ...Seats.subscription(YEAR), partnerOrg: PARTNER, billGroupId: "bg-team" }
+const teamGroup = { id: "bg-team", accountId: Seats.owner, currency: "USD", contractStatus: "ACTIVE", anchorDay: 1, version: 1 } as const
 
 /** A store with the seat catalog and the team subscription in it. */
 const seeded = (store: Layer.Layer<Store.Ports, unknown>) =>
   Layer.tap(store, (ports) =>
     Effect.gen(function*() {
       yield* (yield* Catalog).put(Seats.offers)
+      yield* (yield* BillGroups).put(teamGroup)
       yield* (yield* Subscriptions).put(teamSubscription)
     }).pipe(Effect.provide(ports)))
 
@@ -102,6 +105,21 @@ for (const [storeName, makeStore] of stores) {
       }
       const read = await request(api(), { headers: { ...owner, cookie } })
       expect([read.body.version, read.body.order.orderItems]).toEqual([1, []])
+    })
+
+    it("the amend API holds the same range: a 400 INVALID_OFFERINGS naming the item's quantity", async () => {
+      const amend = await request(`${server.url}/api/selfService/checkout/amend`, {
+        method: "POST",
+        headers: owner,
+        body: { billGroupId: "bg-team", subscriptionUpdates: [{ subscriptionId: "sub-team", timing: "TODAY", items: [{ productId: "team", quantity: 51 }] }] }
+      })
+      expect([amend.status, amend.body.error.errorCode, amend.body.error.context]).toEqual([
+        400,
+        "INVALID_OFFERINGS",
+        { field: "subscriptionUpdates[0].items[0].quantity", productId: "team", quantity: 51 }
+      ])
+      const opened = await open()
+      expect([opened.opened.status, opened.opened.body.forSubscriptionOffer.quantity]).toEqual([200, 5])
     })
 
     it("5 → 8 seats at $10 with 15 of 30 days left: the PUT quotes +$15.00 with the seats before and after, and the order applies it today", async () => {

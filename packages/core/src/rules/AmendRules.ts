@@ -17,6 +17,7 @@ import type { Instant } from "../domain/Instant.js"
 import * as Offer from "../domain/Offer.js"
 import type * as Principal from "../domain/Principal.js"
 import * as Subscription from "../domain/Subscription.js"
+import * as Quantities from "./Quantities.js"
 import * as Timing from "./Timing.js"
 
 /** A product (the subscription's offer or an add-on) and its quantity; 0 removes an add-on. */
@@ -148,6 +149,22 @@ const addOnItems = (ctx: Context, offer: Offer.Offer, items: ReadonlyArray<Item>
   return Either.right(products)
 }
 
+/**
+ * Refuses the first action that leaves a line at a quantity its offer does not allow (the offer's
+ * `minQuantity` / `maxQuantity`), naming the item that asked for it.
+ */
+const quantitiesChecked = (ctx: Context, actions: ReadonlyArray<Action>, items: ReadonlyArray<Item>, field: string) => {
+  for (const action of actions) {
+    const offer = action.kind === "add" || action.kind === "change_quantity" ? ctx.offers.get(action.offerId) : undefined
+    const problem = offer === undefined ? undefined : Quantities.rangeProblem(offer, action.quantity)
+    if (problem === undefined) continue
+    const index = items.findIndex((i) => i.productId === action.offerId)
+    const at = index < 0 ? `${field}.items` : `${field}.items[${index}].quantity`
+    return rejected("INVALID_OFFERINGS", `${at}: ${problem}`, { field: at, productId: action.offerId, quantity: action.quantity })
+  }
+  return Either.void
+}
+
 const priceOf = (rate: Offer.Rate) => ({ amount: rate.amount, currency: rate.currency })
 const nameOf = (ctx: Context, offerId: string) => ctx.offers.get(offerId)?.name ?? offerId
 
@@ -206,6 +223,8 @@ const planUpdate = (
       actions.push(lineAction(ref("change_quantity"), product.name, { ...owned, quantity }, when))
     }
   }
+  const ranged = quantitiesChecked(ctx, actions, items, field)
+  if (Either.isLeft(ranged)) return Either.left(ranged.left)
   return Either.right({ kind: "update", stored: current.stored, before: subscription, actions, effectiveDate })
 }
 
@@ -264,6 +283,8 @@ const planCreation = (
     const line = { rateId: addOnRate.id, quantity: item.quantity ?? 1, unitPrice: priceOf(addOnRate) }
     actions.push(lineAction({ action: "add", type: "add_on", offerId: product.id }, product.name, line, when))
   }
+  const ranged = quantitiesChecked(ctx, actions, items, field)
+  if (Either.isLeft(ranged)) return Either.left(ranged.left)
   const draft: Creation["draft"] = {
     owner: billGroup.accountId,
     billGroupId: billGroup.id,

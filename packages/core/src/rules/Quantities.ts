@@ -17,20 +17,23 @@ import * as Timing from "./Timing.js"
 /** The request path of an item's quantity. */
 export const quantityField = (index: number): string => `orderItems[${index}].quantity`
 
+/** Why an offer does not allow a quantity (`Team allows a quantity from 2 to 50, not 51`), or `undefined` when it does. */
+export const rangeProblem = (offer: Pick<Offer.Offer, "name" | "minQuantity" | "maxQuantity">, quantity: number): string | undefined => {
+  if (Offer.allowsQuantity(offer, quantity)) return undefined
+  const { max, min } = Offer.quantityRange(offer)
+  return `${offer.name} allows a quantity from ${min} to ${max}, not ${quantity}`
+}
+
 /** Refuses a quantity outside the range an offer allows, naming the item's quantity field. */
 export const rangeRefusal = (
   offer: Pick<Offer.Offer, "id" | "name" | "minQuantity" | "maxQuantity">,
   quantity: number,
   index: number
 ): BasketRejected | undefined => {
-  if (Offer.allowsQuantity(offer, quantity)) return undefined
-  const { max, min } = Offer.quantityRange(offer)
-  return new BasketRejected({
-    code: "quantity_out_of_range",
-    offerId: offer.id,
-    field: quantityField(index),
-    message: `${offer.name} allows a quantity from ${min} to ${max}, not ${quantity}`
-  })
+  const problem = rangeProblem(offer, quantity)
+  return problem === undefined
+    ? undefined
+    : new BasketRejected({ code: "quantity_out_of_range", offerId: offer.id, field: quantityField(index), message: problem })
 }
 
 /** The held line an `update` item names, if the subscription holds it. */
