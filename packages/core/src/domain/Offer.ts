@@ -108,10 +108,8 @@ export const quantityRange = (offer: Pick<Offer, "minQuantity" | "maxQuantity">)
 })
 
 /** Whether an offer allows a quantity. */
-export const allowsQuantity = (offer: Pick<Offer, "minQuantity" | "maxQuantity">, quantity: number): boolean => {
-  const { max, min } = quantityRange(offer)
-  return quantity >= min && quantity <= max
-}
+export const allowsQuantity = (offer: Pick<Offer, "minQuantity" | "maxQuantity">, quantity: number): boolean =>
+  quantity >= (offer.minQuantity ?? 1) && quantity <= (offer.maxQuantity ?? MAX_QUANTITY)
 
 /** Whether the offer may be sold at `now`. */
 export const isSellable = (offer: Offer, now: Instant.Instant): boolean =>

@@ -90,16 +90,21 @@ const bounds = (offer: Offer.Offer) => ({
   ...(offer.maxQuantity === undefined ? {} : { maxQuantity: offer.maxQuantity })
 })
 
-const option = (ctx: Context, offer: Offer.Offer, rate: Offer.Rate, policy: Offer.ChangePolicy): OfferOption => ({
-  offerId: offer.id,
-  name: offer.name,
-  kind: offer.kind,
-  rateId: rate.id,
-  price: { amount: rate.amount, currency: rate.currency },
-  interval: rate.interval,
-  ...landing(ctx, policy),
-  ...bounds(offer)
-})
+const option = (ctx: Context, offer: Offer.Offer, rate: Offer.Rate, policy: Offer.ChangePolicy): OfferOption => {
+  const option: OfferOption = {
+    offerId: offer.id,
+    name: offer.name,
+    kind: offer.kind,
+    rateId: rate.id,
+    price: { amount: rate.amount, currency: rate.currency },
+    interval: rate.interval,
+    timing: policy.timing,
+    effectiveDate: Timing.effectiveDate(policy.timing, ctx.today, ctx.period),
+    prorate: Timing.isProrated(policy)
+  }
+  // Most offers set no bounds: their options keep one shape.
+  return offer.minQuantity === undefined && offer.maxQuantity === undefined ? option : { ...option, ...bounds(offer) }
+}
 
 /**
  * The held lines whose quantity may change: the current offer, then each owned add-on the catalog
@@ -174,7 +179,7 @@ export const nextActions = (
       rateId: line.rateId,
       quantity: line.quantity,
       unitPrice: line.unitPrice,
-      ...(offer === undefined ? {} : bounds(offer))
+      ...(offer === undefined || (offer.minQuantity === undefined && offer.maxQuantity === undefined) ? {} : bounds(offer))
     }
   })
   return { upgrades, downgrades, crossSells, subscriptionAddOns, quantityChanges: quantityChanges(ctx), excluded }
