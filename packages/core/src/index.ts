@@ -43,6 +43,7 @@ export * as Subscriptions from "./ports/Subscriptions.js"
 // Use cases: the services an adapter calls.
 export * as BillGroupAmendments from "./usecases/BillGroupAmendments.js"
 export * as PartnerSubscriptions from "./usecases/PartnerSubscriptions.js"
+export * as PendingChanges from "./usecases/PendingChanges.js"
 export * as ScheduledChanges from "./usecases/ScheduledChanges.js"
 export * as SubscriptionCheckout from "./usecases/SubscriptionCheckout.js"
 

@@ -19,9 +19,10 @@ import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Fixtures from "./Fixtures.js"
 import * as SubscriptionChecks from "./SubscriptionChecks.js"
+import { pendingChangesSuite } from "./PendingChangesContract.js"
 import { conflictOf, subscriptionsSuite } from "./SubscriptionsContract.js"
 
-export { subscriptionsSuite }
+export { pendingChangesSuite, subscriptionsSuite }
 
 /** Registers the catalog contract. */
 export const catalogSuite = <E>(name: string, layer: Layer.Layer<StorePorts, E>) =>
@@ -300,5 +301,6 @@ export const suite = <E>(name: string, layer: Layer.Layer<StorePorts, E>): void 
     eventsSuite(name, layer)
     idempotencySuite(name, layer)
     SubscriptionChecks.suite(name, layer)
+    pendingChangesSuite(name, layer)
   })
 }

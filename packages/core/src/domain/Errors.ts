@@ -76,6 +76,21 @@ export class SubscriptionLocked extends Schema.TaggedError<SubscriptionLocked>()
   }
 }
 
+/**
+ * There is no scheduled change to withdraw: none was ever scheduled, it was withdrawn already, or
+ * it has taken effect (`appliedOn` is then its date, when known).
+ */
+export class NoPendingChange extends Schema.TaggedError<NoPendingChange>()("NoPendingChange", {
+  subscriptionId: Schema.String,
+  appliedOn: Schema.optional(CalendarDate)
+}) {
+  override get message() {
+    return this.appliedOn === undefined
+      ? `subscription ${this.subscriptionId} has no scheduled change`
+      : `the change scheduled on subscription ${this.subscriptionId} took effect on ${this.appliedOn}`
+  }
+}
+
 /** The subscription cannot change because it is not active. */
 export class SubscriptionInactive extends Schema.TaggedError<SubscriptionInactive>()("SubscriptionInactive", {
   subscriptionId: Schema.String,

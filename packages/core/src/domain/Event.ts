@@ -12,13 +12,22 @@ import { PartnerOrgId } from "./Offer.js"
 import * as Subscription from "./Subscription.js"
 
 /** What happened. */
-export const EventType = Schema.Literal("amendment.committed", "subscription.changed", "basket.expired")
+export const EventType = Schema.Literal(
+  "amendment.committed",
+  "subscription.changed",
+  "subscription.pending_change_withdrawn",
+  "basket.expired"
+)
 export type EventType = typeof EventType.Type
 
-/** Who made it happen: a customer, a partner organisation acting for a customer, or the engine itself. */
+/**
+ * Who made it happen: a customer, a partner organisation acting for a customer, an operator (an
+ * API key: its id, and its name in `name`; never its secret), or the engine itself.
+ */
 export const Actor = Schema.Struct({
-  kind: Schema.Literal("customer", "partner", "system"),
-  id: Schema.String
+  kind: Schema.Literal("customer", "partner", "operator", "system"),
+  id: Schema.String,
+  name: Schema.optional(Schema.String)
 })
 export type Actor = typeof Actor.Type
 
@@ -55,7 +64,9 @@ export const Event = Schema.Struct({
   basketId: Schema.optional(Schema.String),
   before: Schema.optional(SubscriptionState),
   after: Schema.optional(SubscriptionState),
-  amounts: Schema.optional(Amounts)
+  amounts: Schema.optional(Amounts),
+  /** Why, in the actor's words, when they gave a reason. */
+  reason: Schema.optional(Schema.String)
 })
 export type Event = typeof Event.Type
 
@@ -124,6 +135,34 @@ export const changed = (input: {
     currentRecurring: Subscription.recurringAmount(input.before),
     nextRecurring: Subscription.recurringAmount(input.after)
   }
+})
+
+/**
+ * The event of a scheduled change taken back before its date: `before` holds the pending change,
+ * `after` the subscription without it; nothing else differs between the two but the version.
+ */
+export const pendingChangeWithdrawn = (input: {
+  readonly id: string
+  readonly occurredAt: Instant
+  readonly actor: Actor
+  readonly before: Subscription.Subscription
+  readonly after: Subscription.Subscription
+  readonly reason?: string | undefined
+}): Event => ({
+  id: input.id,
+  type: "subscription.pending_change_withdrawn",
+  occurredAt: input.occurredAt,
+  ...about(input.after),
+  actor: input.actor,
+  ...(input.before.pendingChange === undefined ? {} : { amendmentId: input.before.pendingChange.amendmentId }),
+  before: stateOf(input.before),
+  after: stateOf(input.after),
+  amounts: {
+    dueNow: Money.zero(input.after.currency),
+    currentRecurring: Subscription.recurringAmount(input.before),
+    nextRecurring: Subscription.recurringAmount(input.after)
+  },
+  ...(input.reason === undefined ? {} : { reason: input.reason })
 })
 
 /** The event of a basket removed after its expiry; its id is derived from the basket's. */
