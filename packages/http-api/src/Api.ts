@@ -11,6 +11,7 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import type * as Schema from "effect/Schema"
 import * as Documented from "./Documented.js"
 import * as HttpErrors from "./HttpErrors.js"
+import { CheckoutPendingChangeGroup, PartnerPendingChangeGroup } from "./PendingChangeApi.js"
 import * as Security from "./Security.js"
 import * as Wire from "./Wire.js"
 
@@ -172,7 +173,7 @@ export class PartnerEventsGroup extends HttpApiGroup.make("partnerEvents")
       .annotate(OpenApi.Summary, "Events of the organisation's subscriptions in write order, after a cursor")
       .annotate(
         OpenApi.Description,
-        "amendment.committed, subscription.changed and basket.expired events, each with its actor, the subscription before and after, and the amounts. Send `next` back as `after` to read on; `limit` is 1 to 100 (50 when absent)."
+        "amendment.committed, subscription.changed, subscription.pending_change_withdrawn and basket.expired events, each with its actor, the subscription before and after, and the amounts. Send `next` back as `after` to read on; `limit` is 1 to 100 (50 when absent)."
       )
   )
   .middleware(Security.PartnerAuth)
@@ -216,6 +217,8 @@ const withoutTestClock = HttpApi.make("subshift")
   .add(PartnerMmaGroup)
   .add(SelfServiceGroup)
   .add(PartnerEventsGroup)
+  .add(CheckoutPendingChangeGroup)
+  .add(PartnerPendingChangeGroup)
   .add(SystemGroup)
   .addError(HttpErrors.InvalidInput)
   .addError(HttpErrors.Malformed)

@@ -142,6 +142,12 @@ export const VersionConflict = envelope(CoreErrors.VersionConflict, 409, "The ob
 export const BasketCompleted = envelope(CoreErrors.BasketCompleted, 409, "The basket is completed.")
 /** 409: the subscription is not active. */
 export const SubscriptionInactive = envelope(CoreErrors.SubscriptionInactive, 409, "The subscription is not active.")
+/** 409: there is no scheduled change to withdraw (none, withdrawn already, or in effect: `details.appliedOn`). */
+export const NoPendingChange = envelope(
+  CoreErrors.NoPendingChange,
+  409,
+  "The subscription has no scheduled change to withdraw: none was scheduled, it was withdrawn, or it has taken effect."
+)
 /** 410: the basket is past its expiry. */
 export const BasketExpired = envelope(CoreErrors.BasketExpired, 410, "The basket expired.")
 /** 413: the body is over the limit. */

@@ -24,6 +24,7 @@ import * as BotCheck from "@subshift/core/ports/BotCheck"
 import { InvalidInput } from "@subshift/core/domain/Errors"
 import * as Ids from "@subshift/core/ports/Ids"
 import { PartnerSubscriptions } from "@subshift/core/usecases/PartnerSubscriptions"
+import { PendingChanges } from "@subshift/core/usecases/PendingChanges"
 import * as Pricing from "@subshift/core/ports/Pricing"
 import { ScheduledChanges } from "@subshift/core/usecases/ScheduledChanges"
 import * as ShiftedClock from "@subshift/core/clock/ShiftedClock"
@@ -49,6 +50,7 @@ import * as Page from "./Page.js"
 import * as Recaptcha from "./Recaptcha.js"
 import * as Scheduler from "./Scheduler.js"
 import * as Store from "./Store.js"
+import * as Withdrawals from "./Withdrawals.js"
 
 const isWrite = (request: HttpServerRequest.HttpServerRequest) =>
   request.method === "POST" || request.method === "PUT" || request.method === "PATCH"
@@ -195,6 +197,7 @@ export const servicesLayer = (config: ServerConfig, overrides: Overrides = {}) =
       SubscriptionCheckout.Default,
       BillGroupAmendments.Default,
       PartnerSubscriptions.Default,
+      PendingChanges.Default,
       ScheduledChanges.Default
     )),
     Layer.provide([Pricing.layer(), Ids.layerRandom]),
@@ -218,7 +221,7 @@ const edgeLayer = (config: ServerConfig) =>
 /** The API with its handlers, authentication and guards, over the given services. */
 export const apiLayer = (config: ServerConfig, edge = edgeLayer(config)) =>
   HttpApiBuilder.api(SubshiftApi).pipe(
-    Layer.provide(Handlers.layer),
+    Layer.provide([Handlers.layer, Withdrawals.layer]),
     Layer.provide([Auth.CustomerAuthLive, Auth.PartnerAuthLive, Auth.PartnerMmaAuthLive]),
     Layer.provide(edge)
   )

@@ -220,6 +220,7 @@ describe("contract documents", () => {
     expect(spec.body.openapi).toBe("3.1.0")
     const withoutTestClock = [
       "/api/checkout/subscription",
+      "/api/checkout/subscriptions/{id}/pending-change",
       "/api/health",
       "/api/order",
       "/api/partner/checkout/subscription",
@@ -227,6 +228,7 @@ describe("contract documents", () => {
       "/api/partner/mma/checkout",
       "/api/partner/mma/subscriptions",
       "/api/partner/mma/subscriptions/{id}",
+      "/api/partner/mma/subscriptions/{id}/pending-change",
       "/api/partner/order",
       "/api/ready",
       "/api/selfService/checkout/amend",
@@ -243,6 +245,9 @@ describe("contract documents", () => {
     }
     expect(Object.keys(spec.body.paths["/api/checkout/subscription"].post.responses)).toEqual(
       expect.arrayContaining(["200", "400", "401", "403", "404", "409", "413", "422", "423", "503"])
+    )
+    expect(Object.keys(spec.body.paths["/api/checkout/subscriptions/{id}/pending-change"].delete.responses)).toEqual(
+      expect.arrayContaining(["200", "400", "401", "403", "404", "409", "503"])
     )
     const docs = await fetch(`${server.url}/docs`)
     expect(docs.status).toBe(200)

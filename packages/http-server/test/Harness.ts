@@ -110,7 +110,7 @@ export const start = async (
     readonly env?: Record<string, string>
     readonly botCheck?: Layer.Layer<CoreBotCheck.BotCheck>
     readonly fastPath?: boolean
-    /** Another store than the flaky demo one (its `down` switch then does nothing). */
+    /** Another store than the flaky demo one (its `down` switch then does nothing; `run` still reads it). */
     readonly store?: Layer.Layer<Store.Ports, unknown>
   } = {}
 ): Promise<TestServer> => {
@@ -118,7 +118,9 @@ export const start = async (
   const clock = movableClock()
   const store = storeControls()
   const layer = Server.layer(config, {
-    store: options.store ?? flakyStore(store),
+    store: options.store === undefined ? flakyStore(store) : Layer.tap(options.store, (ports) => Effect.sync(() => {
+      store.ports = ports as Context.Context<StorePorts>
+    })),
     botCheck: options.botCheck ?? CoreBotCheck.layerAcceptAll,
     fastPath: options.fastPath
   }).pipe(

@@ -82,7 +82,10 @@ const endpoints: ReadonlyArray<Endpoint> = [
     body: { billGroupId: "bg-acme", subscriptionUpdates: [{ subscriptionId: "sub-acme-2", timing: "TODAY", items: [{ productId: "addon-crossword", quantity: 1 }] }] },
     owner: "acme",
     expect: customerOnly(200, 404)
-  }
+  },
+  // Nothing is scheduled on these: the one caller let through is told so (409).
+  { name: "withdraw", method: "DELETE", path: "/api/checkout/subscriptions/sub-carol/pending-change", expect: customerOnly(409, 404) },
+  { name: "mma withdraw", method: "DELETE", path: "/api/partner/mma/subscriptions/sub-dave/pending-change", owner: "dave", expect: partnerOnly(409, 404, 403) }
 ]
 
 const callers: ReadonlyArray<Caller> = ["otherCustomer", "partner", "otherPartner", "partnerWithoutMma", "none", "expired", "owner"]

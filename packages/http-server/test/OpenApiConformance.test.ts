@@ -82,6 +82,11 @@ describe("live answers against the served OpenAPI document", () => {
     expect((await conform("/api/order", "/api/order", { method: "POST", headers: { ...alice, cookie, "idempotency-key": "conformance-1" }, body: { checkoutId: "basket-other" } })).status).toBe(422)
     const locked = await conform(basket, basket, { method: "POST", headers: { ...alice, "x-limio-recaptcha": "t" }, body: initiateBody("sub-alice") })
     expect([locked.status, locked.headers.get("retry-after") !== null]).toEqual([423, true])
+    const withdrawal = "/api/checkout/subscriptions/{id}/pending-change"
+    const withdraw = (id: string) => conform(withdrawal, `/api/checkout/subscriptions/${id}/pending-change`, { method: "DELETE", headers: alice })
+    expect((await withdraw("sub-bob")).status).toBe(404)
+    expect((await withdraw("sub-alice")).status).toBe(200)
+    expect((await withdraw("sub-alice")).status).toBe(409)
 
     const partner = bearer(t.telco)
     expect((await conform("/api/partner/mma/subscriptions", "/api/partner/mma/subscriptions", { headers: partner })).status).toBe(200)
