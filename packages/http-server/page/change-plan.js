@@ -163,12 +163,14 @@ const explain = (answer) => {
     }
     case 423: {
       const pending = answer.body?.pendingChangeDate ?? error.details?.pendingChangeDate
+      const subscriptionId = error.details?.subscriptionId
+      const keep = subscriptionId === undefined ? [] : [button("Keep my current plan", () => keepCurrentPlan(subscriptionId), { id: "keep-plan" })]
       return alertWith(
         "423",
         pending === undefined
-          ? ["A change to this subscription is already scheduled. You can make another one once it has taken effect."]
-          : ["A change to this subscription is already scheduled for ", date(pending), ". You can make another one once it has taken effect."],
-        [button("Back to subscriptions", showSubscriptions)]
+          ? ["A change to this subscription is already scheduled. You can make another one once it has taken effect, or keep your current plan and withdraw it."]
+          : ["A change to this subscription is already scheduled for ", date(pending), ". You can make another one once it has taken effect, or keep your current plan and withdraw it."],
+        [...keep, button("Back to subscriptions", showSubscriptions)]
       )
     }
     case 422:
@@ -262,7 +264,7 @@ const chooseSubscription = (event) => {
   initiate(target)
 }
 
-/** Opens a checkout (POST): the server answers the basket and sets its cookie. */
+/** Opens a checkout (POST): the server answers the basket and sets its cookie; `true` when it did. */
 const initiate = async (subscription) => {
   clearAlert()
   say("Opening a checkout…")
@@ -278,6 +280,32 @@ const initiate = async (subscription) => {
   saveSession()
   renderBasket(answer.body)
   show("checkout")
+  return true
+}
+
+/**
+ * Withdraws the change scheduled on a subscription (the one a 423 names), then opens a checkout
+ * on it to show the plan as it now stands. A change that took effect meanwhile has nothing left
+ * to withdraw: the plan is shown as it stands then too.
+ */
+const keepCurrentPlan = async (subscriptionId) => {
+  clearAlert()
+  say("Withdrawing the scheduled change…")
+  const id = encodeURIComponent(subscriptionId)
+  const path = session.kind === "partner" ? `/api/partner/mma/subscriptions/${id}/pending-change` : `/api/checkout/subscriptions/${id}/pending-change`
+  const answer = await api("DELETE", path)
+  const nothingLeft = answer.status === 409 && answer.body?.error?.code === "NoPendingChange"
+  if (answer.status !== 200 && !nothingLeft) {
+    say("")
+    return explain(answer)
+  }
+  if ((await initiate(subscriptionId)) !== true) return
+  const plan = basket.forSubscriptionOffer.name
+  say(
+    nothingLeft
+      ? `There was no scheduled change left to withdraw. Your plan now: ${plan}.`
+      : `The change scheduled for ${dateFormat.format(new Date(`${answer.body.withdrawn.effectiveDate}T00:00:00Z`))} is withdrawn. You keep ${plan}.`
+  )
 }
 
 /**
