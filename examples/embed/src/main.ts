@@ -2,6 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Money from "@subshift/core/domain/Money"
 import { program, render } from "./program.js"
 import { seatProgram } from "./seats.js"
+import { programWithWithdrawal } from "./withdraw.js"
 
 const { basket, committed, picked } = await Effect.runPromise(program)
 console.log(`Opened ${basket.id} on ${basket.subscriptionId} (${basket.forSubscriptionOffer.name}).`)
@@ -17,3 +18,8 @@ const seatChange = await Effect.runPromise(seatProgram)
 console.log(`Seats on ${seatChange.seats.name}: ${seatChange.seats.quantity} held, ${seatChange.seats.minQuantity} to ${seatChange.seats.maxQuantity} allowed; going to 8:`)
 for (const line of render(seatChange.priced.quote)) console.log(line)
 console.log(`Committed amendment ${seatChange.committed.amendment.id}; the team now has ${seatChange.committed.subscription.offer.quantity} seats.`)
+
+// Taking back a scheduled change (a fresh store: the walk again, then a downgrade withdrawn).
+const [, { locked, reopened, scheduled, withdrawn }] = await Effect.runPromise(programWithWithdrawal)
+console.log(`Scheduled a downgrade to ${scheduled.subscription.pendingChange?.actions.find((a) => a.type === "offer" && a.kind === "add")?.offerId} on ${scheduled.subscription.pendingChange?.effectiveDate}; a new basket is refused: ${locked?.message}.`)
+console.log(`Withdrew it (amendment ${withdrawn.withdrawn.amendmentId}): still on ${withdrawn.subscription.offer.offerId} with ${withdrawn.subscription.addOns.map((l) => l.offerId).join(", ")}, and a new basket opens (${reopened.id}).`)

@@ -10,6 +10,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { program, render, runOn, subscription } from "../src/program.js"
+import { programWithWithdrawal } from "../src/withdraw.js"
 
 type Walk = Effect.Effect.Success<typeof program>
 
@@ -56,4 +57,20 @@ describe("examples/embed", () => {
       120_000
     )
   })
+})
+
+describe("examples/embed: taking back a scheduled change", () => {
+  it.effect("a downgrade to Starter scheduled for July locks the subscription; withdrawing it lifts the lock and leaves Team with SSO", () =>
+    Effect.gen(function*() {
+      yield* midJune
+      const [walked, { locked, reopened, scheduled, withdrawn }] = yield* programWithWithdrawal
+      expect(scheduled.subscription.pendingChange?.effectiveDate).toBe("2025-07-01")
+      expect(locked).toMatchObject({ _tag: "SubscriptionLocked", pendingChangeDate: "2025-07-01" })
+      expect(withdrawn.withdrawn).toEqual(scheduled.subscription.pendingChange)
+      const { pendingChange: _, ...unchanged } = scheduled.subscription
+      expect(withdrawn.subscription).toEqual({ ...unchanged, version: scheduled.subscription.version + 1 })
+      expect(withdrawn.subscription.offer).toEqual(walked.committed.subscription.offer)
+      expect(withdrawn.subscription.addOns).toEqual(walked.committed.subscription.addOns)
+      expect(reopened.forSubscriptionOffer.offerId).toBe("team")
+    }))
 })
