@@ -11,7 +11,9 @@ import { dirname, join } from "node:path"
 import { pipeline } from "node:stream/promises"
 import { fileURLToPath } from "node:url"
 import { createBrotliDecompress } from "node:zlib"
+import { afterAll, beforeAll } from "@effect/vitest"
 import * as Playwright from "playwright-core"
+import * as Harness from "./Harness.js"
 
 /** Debian's Chromium, used when it is installed. */
 export const SYSTEM_CHROMIUM = "/usr/bin/chromium"
@@ -161,4 +163,18 @@ export const screenshot = async (page: Playwright.Page, name: string) => {
   if (process.env.SUBSHIFT_SCREENSHOTS === undefined) return
   await mkdir(screenshotDirectory, { recursive: true })
   await page.screenshot({ path: join(screenshotDirectory, `${name}.png`), fullPage: true })
+}
+
+/** A test server and a browser for the suite it is called in: started before its tests, closed after them. */
+export const suiteWithServer = () => {
+  const running = {} as { server: Harness.TestServer; browser: Awaited<ReturnType<typeof launch>> }
+  beforeAll(async () => {
+    running.server = await Harness.start()
+    running.browser = await launch()
+  }, 60_000)
+  afterAll(async () => {
+    await running.browser?.close()
+    await running.server?.close()
+  })
+  return running
 }

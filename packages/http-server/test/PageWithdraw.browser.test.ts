@@ -3,12 +3,11 @@
  * screen, which offers "Keep my current plan". Clicking it withdraws the scheduled change through
  * the API (the customer's route, or the partner's) and shows the plan as it now stands, unlocked.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Subscriptions } from "@subshift/core/ports/Subscriptions"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Playwright from "playwright-core"
-import * as Harness from "./Harness.js"
 import * as Browser from "./PageBrowser.js"
 
 const CHECKOUT = "/api/checkout/subscription"
@@ -19,18 +18,9 @@ const responseTo = (page: Playwright.Page, method: string, path: string) =>
   page.waitForResponse((r) => r.request().method() === method && new URL(r.url()).pathname === path)
 
 describe.sequential("withdrawing a scheduled change from the change-plan page in Chromium", () => {
-  let server: Harness.TestServer
-  let browser: Awaited<ReturnType<typeof Browser.launch>>
-  beforeAll(async () => {
-    server = await Harness.start()
-    browser = await Browser.launch()
-  }, 60_000)
-  afterAll(async () => {
-    await browser?.close()
-    await server?.close()
-  })
-
-  const stored = (id: string) => server.run(Effect.map(Effect.flatMap(Subscriptions, (s) => s.findById(id)), Option.getOrThrow))
+  const running = Browser.suiteWithServer()
+  const open = () => Browser.open(running.browser.context, running.server.url)
+  const stored = (id: string) => running.server.run(Effect.map(Effect.flatMap(Subscriptions, (s) => s.findById(id)), Option.getOrThrow))
 
   /**
    * Signs in as `identity`, schedules a downgrade on the first subscription listed, and meets the
@@ -65,7 +55,7 @@ describe.sequential("withdrawing a scheduled change from the change-plan page in
   }
 
   it("a customer keeps their current plan from the 423 screen: the downgrade is withdrawn and the plan shown unlocked", async () => {
-    const page = await Browser.open(browser.context, server.url)
+    const page = await open()
     const { opened, ordered, locked } = await scheduleAndMeetTheLock(page, "erin", CHECKOUT, "/api/order")
     const id = opened.order.forSubscription.id
     expect(await page.locator("#alert").getAttribute("data-kind")).toBe("423")
@@ -88,7 +78,7 @@ describe.sequential("withdrawing a scheduled change from the change-plan page in
   }, 90_000)
 
   it("a partner keeps the customer's current plan through its own route", async () => {
-    const page = await Browser.open(browser.context, server.url)
+    const page = await open()
     const { opened, ordered } = await scheduleAndMeetTheLock(page, "telco", PARTNER_CHECKOUT, "/api/partner/order")
     const id = opened.order.forSubscription.id
     const { withdrawn, reopened } = await keepCurrentPlan(page, `/api/partner/mma/subscriptions/${id}/pending-change`, PARTNER_CHECKOUT)

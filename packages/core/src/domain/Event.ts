@@ -115,6 +115,22 @@ export const committed = (input: {
   amounts: input.amounts
 })
 
+/**
+ * What an event about a subscription moving between two states without a charge says: the
+ * pending change's amendment, both states, and the recurring amounts before and after.
+ */
+const transition = (before: Subscription.Subscription, after: Subscription.Subscription) => ({
+  ...about(after),
+  ...(before.pendingChange === undefined ? {} : { amendmentId: before.pendingChange.amendmentId }),
+  before: stateOf(before),
+  after: stateOf(after),
+  amounts: {
+    dueNow: Money.zero(after.currency),
+    currentRecurring: Subscription.recurringAmount(before),
+    nextRecurring: Subscription.recurringAmount(after)
+  }
+})
+
 /** The event of a scheduled change (or a start) taking effect. */
 export const changed = (input: {
   readonly id: string
@@ -125,16 +141,8 @@ export const changed = (input: {
   id: input.id,
   type: "subscription.changed",
   occurredAt: input.occurredAt,
-  ...about(input.after),
   actor: { kind: "system", id: "scheduler" },
-  ...(input.before.pendingChange === undefined ? {} : { amendmentId: input.before.pendingChange.amendmentId }),
-  before: stateOf(input.before),
-  after: stateOf(input.after),
-  amounts: {
-    dueNow: Money.zero(input.after.currency),
-    currentRecurring: Subscription.recurringAmount(input.before),
-    nextRecurring: Subscription.recurringAmount(input.after)
-  }
+  ...transition(input.before, input.after)
 })
 
 /**
@@ -152,16 +160,8 @@ export const pendingChangeWithdrawn = (input: {
   id: input.id,
   type: "subscription.pending_change_withdrawn",
   occurredAt: input.occurredAt,
-  ...about(input.after),
   actor: input.actor,
-  ...(input.before.pendingChange === undefined ? {} : { amendmentId: input.before.pendingChange.amendmentId }),
-  before: stateOf(input.before),
-  after: stateOf(input.after),
-  amounts: {
-    dueNow: Money.zero(input.after.currency),
-    currentRecurring: Subscription.recurringAmount(input.before),
-    nextRecurring: Subscription.recurringAmount(input.after)
-  },
+  ...transition(input.before, input.after),
   ...(input.reason === undefined ? {} : { reason: input.reason })
 })
 
