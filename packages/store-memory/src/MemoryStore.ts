@@ -216,6 +216,13 @@ export const make = (seed: Seed = {}): Effect.Effect<Context.Context<StorePorts>
           return Effect.void
         }),
       findById: (id) => Effect.sync(() => Option.fromNullable(state.baskets.get(id))),
+      findWithSubscription: (id) =>
+        Effect.sync(() =>
+          Option.map(Option.fromNullable(state.baskets.get(id)), (basket) => ({
+            basket,
+            subscription: Option.fromNullable(state.subscriptions.get(basket.subscriptionId))
+          }))
+        ),
       save: (basket, expectedVersion) =>
         Effect.suspend(() => {
           const stored = state.baskets.get(basket.id)

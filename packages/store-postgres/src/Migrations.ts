@@ -7,6 +7,7 @@ import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
+import * as Lease from "./internal/Lease.js"
 
 /** The table that records which migrations ran. */
 export const table = "subshift_migrations"
@@ -116,34 +117,51 @@ export const fillQuoteTotals = Effect.flatMap(SqlClient.SqlClient, (sql) =>
       WHERE data ? 'quote' AND NOT (data->'quote' ? 'charges')`)
   ), { discard: true }))
 
+// The catalog's generation: one row, bumped by every catalog write in the same transaction. A
+// process keeps the catalog of the generation in force in memory and compares the number on the
+// reads it makes anyway, so another process's publish is seen on the next read.
+const m0004 = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  Effect.all([
+    sql`CREATE TABLE subshift_catalog_generation (
+      id integer PRIMARY KEY CHECK (id = 1),
+      generation bigint NOT NULL
+    )`,
+    sql`INSERT INTO subshift_catalog_generation (id, generation) VALUES (1, 1)`
+  ], { discard: true }))
+
 /** Every migration of the store, in order. */
 export const loader = Migrator.fromRecord({
   "0001_create_store": m0001,
   "0002_lifecycle": m0002,
-  "0003_quote_totals": fillQuoteTotals
+  "0003_quote_totals": fillQuoteTotals,
+  "0004_catalog_generation": m0004
 })
 
 const migrate = Migrator.make({})
 
 /**
- * Brings the schema up to date. Several processes may start at once: a transaction-scoped
- * advisory lock (keyed by the schema, so separate schemas do not wait on each other) serialises
- * them, and the history table is created under that lock, because the `Migrator`'s own
- * "create if missing" check races when two processes run it together.
+ * Brings the schema up to date. Several processes may start at once: a lease row (keyed by the
+ * schema, so separate schemas do not wait on each other) serialises them, and the history table
+ * is created under it, because the `Migrator`'s own "create if missing" check races when two
+ * processes run it together. The migrations themselves run in one transaction: if a lease ever
+ * expired under a live migrator, the second one's history insert would conflict and roll back.
  */
 export const run: Effect.Effect<
   ReadonlyArray<readonly [id: number, name: string]>,
   Migrator.MigrationError | SqlError,
   SqlClient.SqlClient
 > = Effect.flatMap(SqlClient.SqlClient, (sql) =>
-  sql.withTransaction(
-    Effect.gen(function*() {
-      yield* sql`SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.' || ${table}))`
-      yield* sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
-        migration_id integer PRIMARY KEY,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        name text NOT NULL
-      )`
-      return yield* migrate({ loader, table })
-    })
+  Effect.flatMap(
+    sql<{ readonly schema: string }>`SELECT current_schema() AS schema`,
+    (rows) =>
+      sql.withTransaction(
+        Effect.gen(function*() {
+          yield* sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
+            migration_id integer PRIMARY KEY,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            name text NOT NULL
+          )`
+          return yield* migrate({ loader, table })
+        })
+      ).pipe(Lease.withLease(`${rows[0]?.schema ?? "public"}.${table}`))
   ))

@@ -31,6 +31,9 @@ import type * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Embedded from "./Embedded.js"
 import * as Edge from "./internal/Edge.js"
+import * as Generation from "./internal/Generation.js"
+import { cachedDecoder } from "./internal/Rows.js"
+import * as Subscription from "@subshift/core/domain/Subscription"
 import * as PgAmendments from "./internal/PgAmendments.js"
 import * as PgBaskets from "./internal/PgBaskets.js"
 import * as PgBillGroups from "./internal/PgBillGroups.js"
@@ -82,11 +85,12 @@ export const make: Effect.Effect<Context.Context<StorePorts>, never, PgClient.Pg
   // Every statement runs `withoutTransform`: a host's client may carry name transforms, which
   // would otherwise also rewrite keys inside the stored JSON.
   const read: Edge.Edge = (what) => (self) => edge(what)(Edge.retryDeadConnection(self))
-  const context: Edge.PortContext = { sql, edge, read }
+  const context: Edge.PortContext = { sql, edge, read, observed: Generation.make() }
   const insertEvents = PgEvents.insertEvents(context)
-  const baskets = PgBaskets.make(context, insertEvents)
-  return Context.make(Catalog, PgCatalog.make(context)).pipe(
-    Context.add(Subscriptions, PgSubscriptions.make(context, {
+  const decodeSubscription = cachedDecoder(Subscription.Subscription, 4096)
+  const baskets = PgBaskets.make(context, insertEvents, decodeSubscription)
+  return Context.make(Catalog, PgCatalog.make(context, context.observed)).pipe(
+    Context.add(Subscriptions, PgSubscriptions.make(context, decodeSubscription, {
       saveBasket: baskets.save,
       insertAmendments: PgAmendments.insertAmendments(context),
       insertEvents

@@ -100,6 +100,25 @@ export const basketsSuite = <E>(name: string, layer: Layer.Layer<StorePorts, E>)
         expect(Option.isNone(yield* baskets.findById(Fixtures.basketId()))).toBe(true)
       }))
 
+    it.effect("findWithSubscription answers the basket with its subscription as stored, and none once that is gone", () =>
+      Effect.gen(function*() {
+        const baskets = yield* Baskets
+        const subscriptions = yield* Subscriptions
+        const subscription = Fixtures.subscription()
+        yield* subscriptions.put(subscription)
+        const basket = Fixtures.basket({ subscriptionId: subscription.id })
+        yield* baskets.create(basket)
+        const found = Option.getOrThrow(yield* baskets.findWithSubscription(basket.id))
+        expect(found.basket).toEqual(basket)
+        expect(Option.getOrThrow(found.subscription)).toEqual(subscription)
+        const orphan = Fixtures.basket()
+        yield* baskets.create(orphan)
+        const alone = Option.getOrThrow(yield* baskets.findWithSubscription(orphan.id))
+        expect(alone.basket).toEqual(orphan)
+        expect(Option.isNone(alone.subscription)).toBe(true)
+        expect(Option.isNone(yield* baskets.findWithSubscription(Fixtures.basketId()))).toBe(true)
+      }))
+
     it.effect("create of an id that exists is a conflict and keeps the first basket", () =>
       Effect.gen(function*() {
         const baskets = yield* Baskets

@@ -7,6 +7,13 @@ import type * as Option from "effect/Option"
 import type { Basket } from "../domain/Basket.js"
 import type { StoreUnavailable, VersionConflict } from "../domain/Errors.js"
 import type { Instant } from "../domain/Instant.js"
+import type { Subscription } from "../domain/Subscription.js"
+
+/** A basket and the subscription it is for, as one read found them; none when that is gone. */
+export interface BasketWithSubscription {
+  readonly basket: Basket
+  readonly subscription: Option.Option<Subscription>
+}
 
 /** The baskets port. */
 export class Baskets extends Context.Tag("@subshift/core/Baskets")<
@@ -15,6 +22,11 @@ export class Baskets extends Context.Tag("@subshift/core/Baskets")<
     /** Stores a new basket; fails with a conflict if the id is taken. */
     readonly create: (basket: Basket) => Effect.Effect<void, VersionConflict | StoreUnavailable>
     readonly findById: (id: string) => Effect.Effect<Option.Option<Basket>, StoreUnavailable>
+    /**
+     * A basket with its subscription, read together: what updating or committing it starts from,
+     * in one round trip where the store can join them.
+     */
+    readonly findWithSubscription: (id: string) => Effect.Effect<Option.Option<BasketWithSubscription>, StoreUnavailable>
     /** Replaces a basket if it is still at `expectedVersion`. */
     readonly save: (basket: Basket, expectedVersion: number) => Effect.Effect<void, VersionConflict | StoreUnavailable>
     /**

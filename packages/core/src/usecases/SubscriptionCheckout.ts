@@ -75,19 +75,30 @@ export class SubscriptionCheckout extends Effect.Service<SubscriptionCheckout>()
     const ids = yield* Ids
     const applyDue = catchUp(subscriptions, ids)
 
+    const accessible = (principal: Principal.Principal, ref: SubscriptionRef) =>
+    (found: Option.Option<Subscription.Subscription>) =>
+      Option.isSome(found) && Principal.canAccess(principal, found.value)
+        ? Effect.succeed(found.value)
+        : Effect.fail(new SubscriptionNotFound({ subscription: "id" in ref ? ref.id : ref.name }))
+
     const findSubscription = (principal: Principal.Principal, ref: SubscriptionRef) =>
       Effect.flatMap(
         "id" in ref ? subscriptions.findById(ref.id) : subscriptions.findByName(ref.name),
-        (found) =>
-          Option.isSome(found) && Principal.canAccess(principal, found.value)
-            ? Effect.succeed(found.value)
-            : Effect.fail(new SubscriptionNotFound({ subscription: "id" in ref ? ref.id : ref.name }))
+        accessible(principal, ref)
       )
 
-    /** Reads a subscription brought up to today, and refuses one that is locked or not active. */
-    const changeable = (principal: Principal.Principal, ref: SubscriptionRef, clock: { now: Instant.Instant; today: CalendarDate.CalendarDate }) =>
+    /**
+     * Reads a subscription brought up to today, and refuses one that is locked or not active.
+     * `read` is the subscription as a read already made found it (with its basket), if one did.
+     */
+    const changeable = (
+      principal: Principal.Principal,
+      ref: SubscriptionRef,
+      clock: { now: Instant.Instant; today: CalendarDate.CalendarDate },
+      read?: Option.Option<Subscription.Subscription>
+    ) =>
       Effect.gen(function*() {
-        let subscription = yield* findSubscription(principal, ref)
+        let subscription = yield* (read === undefined ? findSubscription(principal, ref) : accessible(principal, ref)(read))
         const caughtUp = yield* applyDue(subscription, clock).pipe(
           Effect.catchTag("VersionConflict", () => findSubscription(principal, ref))
         )
@@ -151,24 +162,35 @@ export class SubscriptionCheckout extends Effect.Service<SubscriptionCheckout>()
       interval: ctx.subscription.interval
     })
 
-    /** Reads a basket of the caller's; someone else's is not found, an expired one is gone. */
-    const owned = (principal: Principal.Principal, basketId: string, now: Instant.Instant) =>
-      Effect.flatMap(baskets.findById(basketId), (found): Effect.Effect<Basket.Basket, BasketNotFound | BasketExpired> =>
-        Option.isNone(found) || !Principal.owns(principal, found.value.owner)
-          ? Effect.fail(new BasketNotFound({ basketId }))
-          : Basket.isExpired(found.value, now)
-          ? Effect.fail(new BasketExpired({ basketId, expiredAt: found.value.expiresAt }))
-          : Effect.succeed(found.value))
+    /** A basket of the caller's; someone else's is not found, an expired one is gone. */
+    const ownedBasket = (principal: Principal.Principal, basketId: string, now: Instant.Instant) =>
+    (found: Option.Option<Basket.Basket>): Effect.Effect<Basket.Basket, BasketNotFound | BasketExpired> =>
+      Option.isNone(found) || !Principal.owns(principal, found.value.owner)
+        ? Effect.fail(new BasketNotFound({ basketId }))
+        : Basket.isExpired(found.value, now)
+        ? Effect.fail(new BasketExpired({ basketId, expiredAt: found.value.expiresAt }))
+        : Effect.succeed(found.value)
 
+    const owned = (principal: Principal.Principal, basketId: string, now: Instant.Instant) =>
+      Effect.flatMap(baskets.findById(basketId), ownedBasket(principal, basketId, now))
+
+    /**
+     * Reads a basket of the caller's that can still change, with its subscription in the same
+     * read.
+     */
     const writable = (principal: Principal.Principal, basketId: string, options: WriteOptions, now: Instant.Instant) =>
-      Effect.flatMap(owned(principal, basketId, now), (basket): Effect.Effect<Basket.Basket, BasketCompleted | VersionConflict> =>
-        basket.completed
-          ? Effect.fail(new BasketCompleted({ basketId }))
-          : options.expectedVersion !== undefined && options.expectedVersion !== basket.version
-          ? Effect.fail(
-            new VersionConflict({ entity: "basket", id: basketId, expected: options.expectedVersion, actual: basket.version })
-          )
-          : Effect.succeed(basket))
+      Effect.flatMap(baskets.findWithSubscription(basketId), (found) =>
+        Effect.flatMap(
+          ownedBasket(principal, basketId, now)(Option.map(found, (f) => f.basket)),
+          (basket): Effect.Effect<{ basket: Basket.Basket; subscription: Option.Option<Subscription.Subscription> }, BasketCompleted | VersionConflict> =>
+            basket.completed
+              ? Effect.fail(new BasketCompleted({ basketId }))
+              : options.expectedVersion !== undefined && options.expectedVersion !== basket.version
+              ? Effect.fail(
+                new VersionConflict({ entity: "basket", id: basketId, expected: options.expectedVersion, actual: basket.version })
+              )
+              : Effect.succeed({ basket, subscription: Option.flatMap(found, (f) => f.subscription) })
+        ))
 
     // Bodies are untraced functions: `Effect.fn` would capture a call-site stack trace on every
     // call. `update` and `get` are the hot path and carry no span of their own (a host's request
@@ -207,8 +229,8 @@ export class SubscriptionCheckout extends Effect.Service<SubscriptionCheckout>()
         const items = orderItems instanceof Basket.CheckedItems ? orderItems.items : yield* decodeItems(orderItems)
         const principal = yield* Principal.CurrentPrincipal
         const clock = yield* Clock.now
-        const basket = yield* writable(principal, basketId, options, clock.now)
-        const subscription = yield* changeable(principal, { id: basket.subscriptionId }, clock)
+        const { basket, subscription: read } = yield* writable(principal, basketId, options, clock.now)
+        const subscription = yield* changeable(principal, { id: basket.subscriptionId }, clock, read)
         const ctx = yield* rulesContext(subscription, items, clock)
         const { outcome, quote } = yield* priced(ctx, items)
         const next: Basket.Basket = {
@@ -241,11 +263,11 @@ export class SubscriptionCheckout extends Effect.Service<SubscriptionCheckout>()
     const commit = Effect.fnUntraced(function*(basketId: string, options: WriteOptions = {}) {
       const principal = yield* Principal.CurrentPrincipal
       const clock = yield* Clock.now
-      const basket = yield* writable(principal, basketId, options, clock.now)
+      const { basket, subscription: read } = yield* writable(principal, basketId, options, clock.now)
       if (basket.items.length === 0) {
         return yield* new BasketRejected({ code: "nothing_to_commit", message: "the basket holds no change to commit" })
       }
-      const subscription = yield* changeable(principal, { id: basket.subscriptionId }, clock)
+      const subscription = yield* changeable(principal, { id: basket.subscriptionId }, clock, read)
       if (subscription.version !== basket.subscriptionVersion) {
         // The subscription changed since the basket was priced (another commit, a scheduled
         // change): charging now could differ from what the caller saw.

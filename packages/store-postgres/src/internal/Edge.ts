@@ -11,13 +11,15 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
+import type { Observed } from "./Generation.js"
 
 // SQLSTATE classes that mean "the database cannot serve this now; try again": connection
 // exceptions (08), insufficient resources (53), operator intervention such as
 // `pg_terminate_backend` or a shutdown (57P), and the retryable transaction outcomes.
 const retryableStates = new Set(["40001", "40P01", "55P03", "57014"])
 
-const sqlStateOf = (cause: unknown): string | undefined =>
+/** The SQLSTATE of a driver error's cause, when it came from the server. */
+export const sqlStateOf = (cause: unknown): string | undefined =>
   typeof cause === "object" && cause !== null && "severity" in cause && "code" in cause && typeof cause.code === "string"
     ? cause.code
     : undefined
@@ -130,6 +132,8 @@ export interface PortContext {
   readonly edge: Edge
   /** The edge of a read, which is sent once more when its connection was dead. */
   readonly read: Edge
+  /** Where reads leave the catalog generation they saw, for the catalog read that follows. */
+  readonly observed: Observed
 }
 
 /** The conflict of a versioned write, naming the committed version when a row exists. */

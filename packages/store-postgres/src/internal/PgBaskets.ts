@@ -6,20 +6,37 @@ import * as Effect from "effect/Effect"
 import { conflict, type PortContext } from "./Edge.js"
 import { basketJson } from "./json.js"
 import type { InsertEvents } from "./PgEvents.js"
-import { cachedDecoder, decodeFirst, type TextRow } from "./Rows.js"
+import * as Generation from "./Generation.js"
+import type { GenerationRow } from "./Generation.js"
+import { type CachedDecode, cachedDecoder, decodeFirst, type TextRow } from "./Rows.js"
+import type { Subscription } from "@subshift/core/domain/Subscription"
 import { written } from "./Versioned.js"
 
 /** The versioned basket write, for a commit's transaction. */
 export type SaveBasket = ReturnType<typeof make>["save"]
 
 /** Builds the `Baskets` port and `save`, the versioned write `Subscriptions.commit` reuses. */
-export const make = (context: PortContext, insertEvents: InsertEvents) => {
-  const { edge, read, sql } = context
+export const make = (
+  context: PortContext,
+  insertEvents: InsertEvents,
+  decodeSubscription: CachedDecode<Subscription>
+) => {
+  const { edge, observed, read, sql } = context
   // Baskets are large and mostly read once after their last write, so fewer are kept than offers.
   const decodeBasket = cachedDecoder(Basket, 1024)
   const finish = written(context)
 
-  const basketById = (id: string) => sql<TextRow>`SELECT data::text AS data FROM subshift_baskets WHERE id = ${id}`.withoutTransform
+  // A basket is read before the catalog in every change, so its read carries the catalog's generation.
+  const basketById = (id: string) =>
+    sql<TextRow & GenerationRow>`SELECT data::text AS data, ${sql.literal(Generation.column)}
+      FROM subshift_baskets WHERE id = ${id}`.withoutTransform.pipe(Effect.tap(observed.note))
+
+  // The basket, its subscription and the catalog's generation: all an update reads, in one statement.
+  const basketWithSubscription = (id: string) =>
+    sql<TextRow & GenerationRow & { readonly subscription: string | null }>`SELECT b.data::text AS data,
+        s.data::text AS subscription, ${sql.literal(Generation.column)}
+      FROM subshift_baskets b LEFT JOIN subshift_subscriptions s ON s.id = b.subscription_id
+      WHERE b.id = ${id}`.withoutTransform.pipe(Effect.tap(observed.note))
 
   const insertBasket = (b: Basket) =>
     Effect.flatMap(basketJson(b), (json) =>
@@ -64,6 +81,18 @@ export const make = (context: PortContext, insertEvents: InsertEvents) => {
         edge("Baskets.create")
       ),
     findById: (id) => basketById(id).pipe(Effect.flatMap(decodeFirst(decodeBasket)), read("Baskets.findById")),
+    findWithSubscription: (id) =>
+      basketWithSubscription(id).pipe(
+        Effect.flatMap((rows) => {
+          const row = rows[0]
+          if (row === undefined) return Effect.succeedNone
+          return Effect.all({
+            basket: decodeBasket(row.data),
+            subscription: row.subscription === null ? Effect.succeedNone : Effect.asSome(decodeSubscription(row.subscription))
+          }).pipe(Effect.asSome)
+        }),
+        read("Baskets.findWithSubscription")
+      ),
     save: (basket, expectedVersion) => save(basket, expectedVersion).pipe(edge("Baskets.save")),
     deleteExpired: (now) =>
       sql.withTransaction(Effect.gen(function*() {

@@ -1,34 +1,68 @@
-/** The `Catalog` port: offers as JSON, and a rate index for finding the offer of a rate. */
-import * as Catalog from "@subshift/core/ports/Catalog"
+/**
+ * The `Catalog` port, answered from the catalog of the generation in force, kept in memory. A
+ * generation never changes once published (every write bumps the number in its transaction), so
+ * a copy keyed by it is exact. A read that follows a basket or subscription read in the same
+ * request trusts the generation that read saw (`Generation`); any other read sends one statement
+ * that answers the generation and, only when it differs from the copy's, the whole catalog.
+ */
 import { Offer } from "@subshift/core/domain/Offer"
+import * as Catalog from "@subshift/core/ports/Catalog"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { PortContext } from "./Edge.js"
-import { cachedDecoder, decodeFirst, decodeRows, encodeJson, type TextRow } from "./Rows.js"
+import type { Observed } from "./Generation.js"
+import { decoder, encodeJson } from "./Rows.js"
 
 const encodeOffers = encodeJson(Schema.Array(Offer))
+const decodeOffers = decoder(Schema.Array(Offer))
 
-/** Builds the `Catalog` port. */
-export const make = ({ edge, read, sql }: PortContext) => {
-  const decodeOffer = cachedDecoder(Offer, 4096)
-  const offersById = (ids: ReadonlyArray<string>) =>
-    sql<TextRow>`SELECT data::text AS data FROM subshift_offers WHERE id = ANY(${ids}::text[])`.withoutTransform
-  const offerOfRate = (rateId: string) =>
-    sql<TextRow>`SELECT o.data::text AS data FROM subshift_rates r JOIN subshift_offers o ON o.id = r.offer_id
-      WHERE r.id = ${rateId}`.withoutTransform
-  const allOffers = sql<TextRow>`SELECT data::text AS data FROM subshift_offers ORDER BY id`.withoutTransform
-  // The offers and, in the same statement, those their paths and add-ons name.
-  const offersWithNeighbours = (ids: ReadonlyArray<string>) =>
-    sql<TextRow>`WITH named AS (SELECT id, data FROM subshift_offers WHERE id = ANY(${ids}::text[]))
-      SELECT data::text AS data FROM named
-      UNION ALL
-      SELECT o.data::text AS data FROM subshift_offers o
-        WHERE o.id IN (
-          SELECT jsonb_array_elements_text(n.data->'upgrades') FROM named n
-          UNION SELECT jsonb_array_elements_text(n.data->'downgrades') FROM named n
-          UNION SELECT jsonb_array_elements_text(n.data->'addOns') FROM named n
-        ) AND NOT (o.id = ANY(${ids}::text[]))`.withoutTransform
+/** The catalog of one generation. */
+interface Snapshot {
+  readonly generation: number
+  readonly offers: ReadonlyArray<Offer>
+  readonly byId: ReadonlyMap<string, Offer>
+  readonly byRate: ReadonlyMap<string, Catalog.RateOfOffer>
+}
+
+// `rates` names the offer each rate id belongs to, as the rates table holds it.
+const snapshotOf = (generation: number, offers: ReadonlyArray<Offer>, rates: Record<string, string>): Snapshot => {
+  const byId = new Map(offers.map((o) => [o.id, o]))
+  const byRate = new Map<string, Catalog.RateOfOffer>()
+  for (const [rateId, offerId] of Object.entries(rates)) {
+    const offer = byId.get(offerId)
+    const rate = offer?.rates.find((r) => r.id === rateId)
+    if (offer !== undefined && rate !== undefined) byRate.set(rateId, { offer, rate })
+  }
+  return { generation, offers, byId, byRate }
+}
+
+/** Builds the `Catalog` port over the store's generation notes. */
+export const make = ({ edge, read, sql }: PortContext, observed: Observed) => {
+  let kept: Snapshot | undefined
+
+  // One statement, one snapshot: the generation and, unless it is the one kept, every offer.
+  const fetch = (have: number) =>
+    sql<{ readonly generation: string; readonly offers: string | null; readonly rates: string | null }>`SELECT
+        g.generation::text AS generation,
+        CASE WHEN g.generation = ${have} THEN NULL
+          ELSE (SELECT COALESCE(json_agg(o.data ORDER BY o.id), '[]'::json)::text FROM subshift_offers o) END AS offers,
+        CASE WHEN g.generation = ${have} THEN NULL
+          ELSE (SELECT COALESCE(json_object_agg(r.id, r.offer_id), '{}'::json)::text FROM subshift_rates r) END AS rates
+      FROM subshift_catalog_generation g WHERE g.id = 1`.withoutTransform
+
+  const snapshot = Effect.gen(function*() {
+    const seen = yield* observed.take
+    if (kept !== undefined && seen !== undefined && kept.generation >= seen) return kept
+    const rows = yield* fetch(kept?.generation ?? -1)
+    const row = rows[0]
+    if (row === undefined) return yield* Effect.dieMessage("store-postgres: the catalog generation row is missing")
+    if (row.offers === null && kept !== undefined) return kept
+    const rates = JSON.parse(row.rates ?? "{}") as Record<string, string>
+    const next = snapshotOf(Number(row.generation), yield* decodeOffers(row.offers ?? "[]"), rates)
+    if (kept === undefined || next.generation >= kept.generation) kept = next
+    return next
+  })
 
   const putOffers = (offers: ReadonlyArray<Offer>) =>
     Effect.gen(function*() {
@@ -46,36 +80,37 @@ export const make = ({ edge, read, sql }: PortContext) => {
         sql`DELETE FROM subshift_rates WHERE offer_id = ANY(${latest.map((o) => o.id)}::text[])`.withoutTransform,
         sql`INSERT INTO subshift_rates (id, offer_id)
           SELECT id, offer_id FROM jsonb_to_recordset(${ratesJson}::jsonb) AS r(id text, offer_id text)
-          ON CONFLICT (id) DO UPDATE SET offer_id = excluded.offer_id`.withoutTransform
+          ON CONFLICT (id) DO UPDATE SET offer_id = excluded.offer_id`.withoutTransform,
+        sql`UPDATE subshift_catalog_generation SET generation = generation + 1 WHERE id = 1`.withoutTransform
       ], { discard: true }))
+      kept = undefined
     })
 
-  const offerMap = (offers: ReadonlyArray<Offer>) => new Map(offers.map((offer) => [offer.id, offer]))
+  const pick = (ids: Iterable<string>, withNeighbours: boolean) => {
+    const wanted = Array.from(new Set(ids))
+    if (wanted.length === 0) return Effect.succeed(new Map<string, Offer>())
+    return Effect.map(snapshot, ({ byId }) => {
+      const found = new Map<string, Offer>()
+      for (const id of wanted) {
+        const offer = byId.get(id)
+        if (offer === undefined) continue
+        found.set(id, offer)
+        if (!withNeighbours) continue
+        for (const near of Catalog.neighboursOf(offer)) {
+          const neighbour = byId.get(near)
+          if (neighbour !== undefined) found.set(near, neighbour)
+        }
+      }
+      return found as ReadonlyMap<string, Offer>
+    })
+  }
 
   return Catalog.Catalog.of({
-    getMany: (ids) => {
-      const wanted = Array.from(new Set(ids))
-      if (wanted.length === 0) return Effect.succeed(new Map<string, Offer>())
-      return offersById(wanted).pipe(Effect.flatMap(decodeRows(decodeOffer)), Effect.map(offerMap), read("Catalog.getMany"))
-    },
-    getWithNeighbours: (ids) => {
-      const wanted = Array.from(new Set(ids))
-      if (wanted.length === 0) return Effect.succeed(new Map<string, Offer>())
-      return offersWithNeighbours(wanted).pipe(
-        Effect.flatMap(decodeRows(decodeOffer)),
-        Effect.map(offerMap),
-        read("Catalog.getWithNeighbours")
-      )
-    },
+    getMany: (ids) => pick(ids, false).pipe(read("Catalog.getMany")),
+    getWithNeighbours: (ids) => pick(ids, true).pipe(read("Catalog.getWithNeighbours")),
     findRate: (rateId) =>
-      offerOfRate(rateId).pipe(
-        Effect.flatMap(decodeFirst(decodeOffer)),
-        Effect.map(Option.flatMap((offer) =>
-          Option.map(Option.fromNullable(offer.rates.find((r) => r.id === rateId)), (rate) => ({ offer, rate }))
-        )),
-        read("Catalog.findRate")
-      ),
-    list: allOffers.pipe(Effect.flatMap(decodeRows(decodeOffer)), read("Catalog.list")),
+      snapshot.pipe(Effect.map(({ byRate }) => Option.fromNullable(byRate.get(rateId))), read("Catalog.findRate")),
+    list: snapshot.pipe(Effect.map(({ offers }) => offers), read("Catalog.list")),
     put: (offers) => (offers.length === 0 ? Effect.void : putOffers(offers).pipe(edge("Catalog.put")))
   })
 }

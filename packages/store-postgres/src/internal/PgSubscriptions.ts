@@ -10,7 +10,9 @@ import type { PortContext } from "./Edge.js"
 import type { InsertAmendments } from "./PgAmendments.js"
 import type { SaveBasket } from "./PgBaskets.js"
 import type { InsertEvents } from "./PgEvents.js"
-import { cachedDecoder, count, decodeFirst, decodeRows, encodeJson, type TextRow } from "./Rows.js"
+import * as Generation from "./Generation.js"
+import type { GenerationRow } from "./Generation.js"
+import { type CachedDecode, cachedDecoder, count, decodeFirst, decodeRows, encodeJson, type TextRow } from "./Rows.js"
 import { written } from "./Versioned.js"
 
 const encodeSubscription = encodeJson(Subscription.Subscription)
@@ -35,15 +37,21 @@ export interface CommitWrites {
 }
 
 /** Builds the `Subscriptions` port. */
-export const make = (context: PortContext, { insertAmendments, insertEvents, saveBasket }: CommitWrites) => {
-  const { edge, read, sql } = context
-  const decodeSubscription = cachedDecoder(Subscription.Subscription, 4096)
+export const make = (
+  context: PortContext,
+  decodeSubscription: CachedDecode<Subscription.Subscription>,
+  { insertAmendments, insertEvents, saveBasket }: CommitWrites
+) => {
+  const { edge, observed, read, sql } = context
   const finish = written(context)
 
+  // A subscription is read before the catalog in every change, so its read carries the catalog's generation.
   const subscriptionById = (id: string) =>
-    sql<TextRow>`SELECT data::text AS data FROM subshift_subscriptions WHERE id = ${id}`.withoutTransform
+    sql<TextRow & GenerationRow>`SELECT data::text AS data, ${sql.literal(Generation.column)}
+      FROM subshift_subscriptions WHERE id = ${id}`.withoutTransform.pipe(Effect.tap(observed.note))
   const subscriptionByName = (name: string) =>
-    sql<TextRow>`SELECT data::text AS data FROM subshift_subscriptions WHERE name = ${name}`.withoutTransform
+    sql<TextRow & GenerationRow>`SELECT data::text AS data, ${sql.literal(Generation.column)}
+      FROM subshift_subscriptions WHERE name = ${name}`.withoutTransform.pipe(Effect.tap(observed.note))
   const subscriptionsByOwner = (owner: string) =>
     sql<TextRow>`SELECT data::text AS data FROM subshift_subscriptions WHERE owner = ${owner} ORDER BY id`.withoutTransform
   const subscriptionsByBillGroup = (billGroupId: string) =>
