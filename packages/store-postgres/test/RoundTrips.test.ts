@@ -1,0 +1,134 @@
+/**
+ * The statements each checkout step sends, counted on the wire by a proxy in front of the test
+ * database: with the catalog of the generation in force kept in memory and the basket read with
+ * its subscription, a basket update is one read and one versioned write. A catalog published by
+ * another process is seen on the very next read.
+ */
+import type { OrderItem } from "@subshift/core/domain/Basket"
+import * as CalendarDate from "@subshift/core/domain/CalendarDate"
+import { CurrentPrincipal, Customer } from "@subshift/core/domain/Principal"
+import { Catalog } from "@subshift/core/ports/Catalog"
+import * as Ids from "@subshift/core/ports/Ids"
+import * as Pricing from "@subshift/core/ports/Pricing"
+import { Subscriptions } from "@subshift/core/ports/Subscriptions"
+import { SubscriptionCheckout } from "@subshift/core/usecases/SubscriptionCheckout"
+import { PgStore } from "@subshift/store-postgres"
+import * as Demo from "@subshift/testing/Demo"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as StatementCounter from "./StatementCounter.js"
+import * as TestDatabase from "./TestDatabase.js"
+
+const database = TestDatabase.register()
+
+const today = CalendarDate.fromEpochMillis(Date.now())
+const alice = new Customer({ customerId: Demo.customers.alice })
+const alicesSubscription = Demo.subscriptions(today).find((s) => s.owner === Demo.customers.alice)!
+const upgrade: ReadonlyArray<OrderItem> = [{ action: "add", type: "offer", offerId: "ledger-standard" }]
+
+const runtimeOn = (url: string) =>
+  ManagedRuntime.make(
+    SubscriptionCheckout.Default.pipe(
+      Layer.provide(Pricing.layer()),
+      Layer.provide(Ids.layerRandom),
+      Layer.provideMerge(PgStore.layerUrl(url, { maxConnections: 4 }))
+    )
+  )
+type Runtime = ReturnType<typeof runtimeOn>
+
+let counter: StatementCounter.Counter
+let counted: Runtime
+let other: Runtime
+
+const asAlice = <A>(runtime: Runtime, f: (c: SubscriptionCheckout) => Effect.Effect<A, unknown, CurrentPrincipal>) =>
+  runtime.runPromise(Effect.flatMap(SubscriptionCheckout, f).pipe(Effect.provideService(CurrentPrincipal, alice)))
+
+/** The statements `f` sends through the counting proxy. */
+const statementsOf = async (f: () => Promise<unknown>) => {
+  counter.reset()
+  await f()
+  return counter.statements()
+}
+
+const joinedRead = /^SELECT b\.data::text AS data, s\.data::text AS subscription, .* FROM subshift_baskets b LEFT JOIN subshift_subscriptions s/
+const versionedWrite = /^UPDATE subshift_baskets SET .* WHERE id = \$\d+ AND version = \$\d+ RETURNING/
+
+beforeAll(async () => {
+  other = runtimeOn(database.url())
+  await other.runPromise(Effect.gen(function*() {
+    yield* (yield* Catalog).put(Demo.offers)
+    const subscriptions = yield* Subscriptions
+    for (const s of Demo.subscriptions(today)) yield* subscriptions.put(s)
+  }))
+  counter = await StatementCounter.start(database.url())
+  counted = runtimeOn(counter.url)
+}, 120_000)
+
+afterAll(async () => {
+  await counted?.dispose()
+  await other?.dispose()
+  await counter?.close()
+})
+
+const openBasket = () => asAlice(counted, (c) => c.initiate({ forSubscription: { id: alicesSubscription.id } }))
+
+describe(`statements per checkout step (${database.kind})`, () => {
+  it("a basket update with the catalog in memory is one joined read and one versioned write", async () => {
+    const basket = await openBasket()
+    await asAlice(counted, (c) => c.update(basket.id, upgrade))
+    const statements = await statementsOf(() => asAlice(counted, (c) => c.update(basket.id, upgrade)))
+    expect(statements).toHaveLength(2)
+    expect(statements[0]).toMatch(joinedRead)
+    expect(statements[1]).toMatch(versionedWrite)
+  }, 60_000)
+
+  it("opening a basket is one subscription read and one insert", async () => {
+    await openBasket()
+    const statements = await statementsOf(openBasket)
+    expect(statements).toHaveLength(2)
+    expect(statements[0]).toMatch(/^SELECT data::text AS data, .*catalog_generation FROM subshift_subscriptions WHERE id = \$1/)
+    expect(statements[1]).toMatch(/^INSERT INTO subshift_baskets/)
+  }, 60_000)
+
+  it("a catalog published by another process is used on the next update, fetched once, then kept again", async () => {
+    const basket = await openBasket()
+    await asAlice(counted, (c) => c.update(basket.id, upgrade))
+    const current = Demo.offers.find((o) => o.id === alicesSubscription.offer.offerId)!
+    const renamed = { ...current, name: `${current.name} (renamed ${Date.now()})` }
+    await other.runPromise(Effect.flatMap(Catalog, (catalog) => catalog.put([renamed])))
+
+    let updated: { readonly forSubscriptionOffer: { readonly name: string } } | undefined
+    const statements = await statementsOf(async () => {
+      updated = await asAlice(counted, (c) => c.update(basket.id, upgrade))
+    })
+    expect(updated?.forSubscriptionOffer.name).toBe(renamed.name)
+    expect(statements).toHaveLength(3)
+    expect(statements[1]).toMatch(/^SELECT g\.generation::text AS generation/)
+    expect(await statementsOf(() => asAlice(counted, (c) => c.update(basket.id, upgrade)))).toHaveLength(2)
+
+    // A catalog read that follows no basket or subscription read checks the generation itself.
+    const again = { ...renamed, name: `${current.name} (again ${Date.now()})` }
+    await other.runPromise(Effect.flatMap(Catalog, (catalog) => catalog.put([again])))
+    const listed = await counted.runPromise(Effect.flatMap(Catalog, (catalog) => catalog.list))
+    expect(listed.find((o) => o.id === current.id)?.name).toBe(again.name)
+    await other.runPromise(Effect.flatMap(Catalog, (catalog) => catalog.put([current])))
+  }, 60_000)
+
+  // Last: the order changes Alice's subscription, which the other cases upgrade.
+  it("an order reads once, then writes in one transaction", async () => {
+    const basket = await openBasket()
+    await asAlice(counted, (c) => c.update(basket.id, upgrade))
+    const statements = await statementsOf(() => asAlice(counted, (c) => c.commit(basket.id)))
+    expect(statements[0]).toMatch(joinedRead)
+    expect(statements[1]).toBe("BEGIN")
+    expect(statements.at(-1)).toBe("COMMIT")
+    expect(statements.slice(2, -1).every((s) => /^(UPDATE|INSERT|SELECT pg_advisory_xact_lock|LOCK)/.test(s))).toBe(true)
+    expect(statements.slice(2, -1)).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^UPDATE subshift_subscriptions/),
+      expect.stringMatching(versionedWrite),
+      expect.stringMatching(/^INSERT INTO subshift_amendments/)
+    ]))
+  }, 60_000)
+})
