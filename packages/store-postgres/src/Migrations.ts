@@ -7,6 +7,7 @@ import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
+import { transaction } from "./internal/Edge.js"
 import * as Lease from "./internal/Lease.js"
 
 /** The table that records which migrations ran. */
@@ -154,7 +155,7 @@ export const run: Effect.Effect<
   Effect.flatMap(
     sql<{ readonly schema: string }>`SELECT current_schema() AS schema`,
     (rows) =>
-      sql.withTransaction(
+      transaction(sql)(
         Effect.gen(function*() {
           yield* sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
             migration_id integer PRIMARY KEY,

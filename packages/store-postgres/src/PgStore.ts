@@ -41,6 +41,7 @@ import * as PgCatalog from "./internal/PgCatalog.js"
 import * as PgEvents from "./internal/PgEvents.js"
 import * as PgIdempotency from "./internal/PgIdempotency.js"
 import * as PgSubscriptions from "./internal/PgSubscriptions.js"
+import * as ServerCheck from "./internal/ServerCheck.js"
 import * as Watchdog from "./internal/watchdog.js"
 import * as Migrations from "./Migrations.js"
 
@@ -49,6 +50,12 @@ import * as Migrations from "./Migrations.js"
  * the socket or the pool (refused, reset, terminated, timed out), never from a statement.
  */
 export const isUnavailable: (error: SqlError) => boolean = Edge.isUnavailable
+
+/** The oldest PostgreSQL release the store runs on, as `server_version_num` counts it. */
+export const minimumServerVersion: number = ServerCheck.MINIMUM_VERSION
+
+/** Whether the store supports a server, from its `server_version_num` and `version()`: the server, or why not. */
+export const checkServer = ServerCheck.check
 
 /**
  * How long one store call may wait on the database, for a connection and for every statement it
@@ -103,8 +110,13 @@ export const make: Effect.Effect<Context.Context<StorePorts>, never, PgClient.Pg
   )
 })
 
-/** Runs the migrations, mapping a lost connection to `StoreUnavailable` and anything else to a defect. */
-export const migrate: Effect.Effect<void, StoreUnavailable, SqlClient.SqlClient> = Migrations.run.pipe(
+/**
+ * Checks the server (PostgreSQL, at least `minimumServerVersion`; anything else is refused with a
+ * defect that says why) and runs the migrations, mapping a lost connection to `StoreUnavailable`
+ * and anything else to a defect.
+ */
+export const migrate: Effect.Effect<void, StoreUnavailable, SqlClient.SqlClient> = ServerCheck.verify.pipe(
+  Effect.zipRight(Migrations.run),
   Effect.asVoid,
   Effect.catchTags({
     SqlError: (error) => (isUnavailable(error) ? Effect.fail(Edge.unavailable(error)) : Effect.die(Edge.refused("migrate", error))),

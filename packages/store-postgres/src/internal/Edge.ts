@@ -5,10 +5,14 @@
  * row that no longer decodes) is a defect that explains itself.
  */
 import type * as PgClient from "@effect/sql-pg/PgClient"
+import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { InvalidInput, StoreUnavailable, VersionConflict } from "@subshift/core/domain/Errors"
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import type { Observed } from "./Generation.js"
@@ -122,6 +126,38 @@ export const retryDeadConnection = <A, E>(self: Effect.Effect<A, E>): Effect.Eff
 // event loop turn once, so the sockets' close events reach the pool and it stops handing them out.
 const DEAD_CONNECTION_RETRIES = 3
 const nextTurn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+
+// A transaction the database rolled back because it could not serialise it with a concurrent one
+// (under `REPEATABLE READ` or `SERIALIZABLE`, and on engines that run every transaction so).
+const isSerializationFailure = (u: unknown): u is SqlError => isSqlError(u) && sqlStateOf(u.cause) === "40001"
+
+/**
+ * The wall clock, for the store's own waits (retry pauses, lease polling, how fresh a note is).
+ * They are about the database, not the domain: a host that runs its domain on a test clock must
+ * not stop them.
+ */
+export const wallClock: Clock.Clock = Clock.make()
+
+/** How many times a transaction is run in all when the database keeps failing to serialise it. */
+export const SERIALIZATION_ATTEMPTS = 3
+
+/**
+ * Runs `self` as a transaction, and again (up to `SERIALIZATION_ATTEMPTS` runs, after a short
+ * jittered pause) when the database rolls it back with SQLSTATE 40001: nothing of it was kept,
+ * so running it again is safe. A failed `COMMIT` surfaces from `withTransaction` as a defect, so
+ * that is retried too. Past the last attempt the error stays, and the edge maps it to
+ * `StoreUnavailable`.
+ */
+export const transaction = (sql: SqlClient.SqlClient) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  sql.withTransaction(self).pipe(
+    Effect.catchSomeDefect((defect) => isSerializationFailure(defect) ? Option.some(Effect.fail(defect as E)) : Option.none()),
+    Effect.retry({
+      while: isSerializationFailure,
+      times: SERIALIZATION_ATTEMPTS - 1,
+      schedule: Schedule.jittered(Schedule.exponential(Duration.millis(10)))
+    }),
+    Effect.withClock(wallClock)
+  ) as Effect.Effect<A, E, R>
 
 /** The edge of a port call named `what`: `mapFailures`, with the wait bounded when the store is asked to. */
 export type Edge = typeof mapFailures

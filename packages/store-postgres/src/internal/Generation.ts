@@ -5,9 +5,9 @@
  * from the catalog it keeps in memory when that is at least as new, with no statement of its own.
  * A publish by any process bumps the number in its transaction, so the next read anywhere sees it.
  */
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
+import { wallClock } from "./Edge.js"
 
 /** The column a read adds to carry the generation: `catalog_generation`, as text. */
 export const column = "(SELECT generation::text FROM subshift_catalog_generation WHERE id = 1) AS catalog_generation"
@@ -36,11 +36,11 @@ export const make = (): Observed => {
     note: (rows) => {
       const text = rows[0]?.catalog_generation
       if (text === undefined || text === null) return Effect.void
-      return Effect.flatMap(Clock.currentTimeMillis, (at) => FiberRef.set(ref, { generation: Number(text), at }))
+      return FiberRef.set(ref, { generation: Number(text), at: wallClock.unsafeCurrentTimeMillis() })
     },
     take: Effect.flatMap(FiberRef.getAndSet(ref, undefined), (seen) =>
       seen === undefined
         ? Effect.succeed(undefined)
-        : Effect.map(Clock.currentTimeMillis, (now) => (now - seen.at <= FRESH_MILLIS ? seen.generation : undefined)))
+        : Effect.succeed(wallClock.unsafeCurrentTimeMillis() - seen.at <= FRESH_MILLIS ? seen.generation : undefined))
   }
 }

@@ -12,7 +12,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
-import { isSqlError, sqlStateOf } from "./Edge.js"
+import { isSqlError, sqlStateOf, transaction, wallClock } from "./Edge.js"
 
 /** The table of leases. */
 export const table = "subshift_migration_lease"
@@ -39,7 +39,7 @@ const createTable = Effect.flatMap(SqlClient.SqlClient, (sql) =>
  */
 export const tryClaim = (name: string, holder: string, ttl: Duration.Duration = TTL) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql.withTransaction(Effect.gen(function*() {
+    transaction(sql)(Effect.gen(function*() {
       yield* sql`INSERT INTO ${sql(table)} (name, holder, expires_at) VALUES (${name}, NULL, now())
         ON CONFLICT (name) DO NOTHING`
       const rows = yield* sql<{ readonly holder: string | null; readonly free: boolean }>`
@@ -83,4 +83,4 @@ export const withLease = (name: string, ttl: Duration.Duration = TTL) =>
     return yield* Effect.raceFirst(self, Effect.zipRight(extend, Effect.never)).pipe(
       Effect.ensuring(release(name, holder).pipe(Effect.ignore))
     )
-  })
+  }).pipe(Effect.withClock(wallClock))

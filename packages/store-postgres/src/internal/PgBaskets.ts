@@ -3,7 +3,7 @@ import { Basket } from "@subshift/core/domain/Basket"
 import { Baskets } from "@subshift/core/ports/Baskets"
 import * as Event from "@subshift/core/domain/Event"
 import * as Effect from "effect/Effect"
-import { conflict, type PortContext } from "./Edge.js"
+import { conflict, type PortContext, transaction } from "./Edge.js"
 import { basketJson } from "./json.js"
 import type { InsertEvents } from "./PgEvents.js"
 import * as Generation from "./Generation.js"
@@ -95,7 +95,7 @@ export const make = (
       ),
     save: (basket, expectedVersion) => save(basket, expectedVersion).pipe(edge("Baskets.save")),
     deleteExpired: (now) =>
-      sql.withTransaction(Effect.gen(function*() {
+      transaction(sql)(Effect.gen(function*() {
         const deleted = yield* expiredBaskets(now)
         yield* insertEvents(deleted.map((row) =>
           Event.basketExpired(

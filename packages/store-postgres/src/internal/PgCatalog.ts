@@ -10,7 +10,7 @@ import * as Catalog from "@subshift/core/ports/Catalog"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import type { PortContext } from "./Edge.js"
+import { type PortContext, transaction } from "./Edge.js"
 import type { Observed } from "./Generation.js"
 import { decoder, encodeJson } from "./Rows.js"
 
@@ -73,7 +73,7 @@ export const make = ({ edge, read, sql }: PortContext, observed: Observed) => {
       for (const offer of latest) for (const rate of offer.rates) rates.set(rate.id, offer.id)
       const offersJson = yield* encodeOffers(latest)
       const ratesJson = JSON.stringify(Array.from(rates, ([id, offerId]) => ({ id, offer_id: offerId })))
-      yield* sql.withTransaction(Effect.all([
+      yield* transaction(sql)(Effect.all([
         sql`INSERT INTO subshift_offers (id, data)
           SELECT o->>'id', o FROM jsonb_array_elements(${offersJson}::jsonb) AS o
           ON CONFLICT (id) DO UPDATE SET data = excluded.data`.withoutTransform,

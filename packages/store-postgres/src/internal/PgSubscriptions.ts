@@ -6,7 +6,7 @@ import { Offer } from "@subshift/core/domain/Offer"
 import * as Subscription from "@subshift/core/domain/Subscription"
 import { Subscriptions } from "@subshift/core/ports/Subscriptions"
 import * as Effect from "effect/Effect"
-import type { PortContext } from "./Edge.js"
+import { type PortContext, transaction } from "./Edge.js"
 import type { InsertAmendments } from "./PgAmendments.js"
 import type { SaveBasket } from "./PgBaskets.js"
 import type { InsertEvents } from "./PgEvents.js"
@@ -161,12 +161,12 @@ export const make = (
       const update = updateSubscription(subscription, expectedVersion).pipe(
         finish("subscription", subscription, expectedVersion, decodeSubscription.remember)
       )
-      return (events.length === 0 ? update : sql.withTransaction(Effect.zipRight(update, insertEvents(events)))).pipe(
+      return (events.length === 0 ? update : transaction(sql)(Effect.zipRight(update, insertEvents(events)))).pipe(
         edge("Subscriptions.save")
       )
     },
     commit: (commit) =>
-      sql.withTransaction(Effect.gen(function*() {
+      transaction(sql)(Effect.gen(function*() {
         // Subscriptions are locked in id order so that two commits over the same subscriptions
         // wait for each other instead of deadlocking.
         for (const { expectedVersion, next } of [...commit.subscriptions].sort(byId)) {
