@@ -109,7 +109,7 @@ describe("Catalog.decode", () => {
     const data = demoData()
     const i = data.offers.findIndex((o: any) => o.id === "addon-crossword")
     data.offers[i].upgrades = ["ledger-basic"]
-    expect(fieldOf(data)).toBe(`offers[${i}]`)
+    expect(fieldOf(data)).toBe(`offers[${i}].upgrades`)
   })
 
   it("rejects an offer without rates, an unknown kind and a bad interval", () => {

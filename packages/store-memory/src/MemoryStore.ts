@@ -11,6 +11,7 @@ import { Baskets } from "@subshift/core/ports/Baskets"
 import type { BillGroup } from "@subshift/core/domain/BillGroup"
 import { BillGroups } from "@subshift/core/ports/BillGroups"
 import * as Catalog from "@subshift/core/ports/Catalog"
+import { CatalogVersions } from "@subshift/core/ports/CatalogVersions"
 import { type InvalidInput, VersionConflict } from "@subshift/core/domain/Errors"
 import * as Event from "@subshift/core/domain/Event"
 import { Events } from "@subshift/core/ports/Events"
@@ -23,6 +24,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as MemoryCatalog from "./MemoryCatalog.js"
 
 /** What a fresh store starts with. */
 export interface Seed {
@@ -32,8 +34,7 @@ export interface Seed {
 }
 
 interface State {
-  readonly offers: Map<string, Offer>
-  readonly rates: Map<string, Catalog.RateOfOffer>
+  readonly catalog: MemoryCatalog.CatalogState
   readonly subscriptions: Map<string, Subscription.Subscription>
   readonly subscriptionsByName: Map<string, string>
   readonly baskets: Map<string, Basket>
@@ -64,15 +65,6 @@ const putSubscription = (state: State, subscription: Subscription.Subscription) 
   state.subscriptionsByName.set(subscription.name, subscription.id)
 }
 
-const putOffers = (state: State, offers: ReadonlyArray<Offer>) => {
-  for (const offer of offers) {
-    const previous = state.offers.get(offer.id)
-    if (previous !== undefined) for (const rate of previous.rates) state.rates.delete(rate.id)
-    state.offers.set(offer.id, offer)
-    for (const rate of offer.rates) state.rates.set(rate.id, { offer, rate })
-  }
-}
-
 /** Every seeded subscription checked against the seeded catalog (the offers it holds), before anything is kept. */
 const checkSeed = (seed: Seed): Effect.Effect<void, InvalidInput> =>
   Effect.forEach(seed.subscriptions ?? [], (s) => Subscription.check(s, seed.offers ?? [], { onlyKnownOffers: true }), { discard: true })
@@ -83,8 +75,7 @@ const byId = (a: { readonly id: string }, b: { readonly id: string }) => (a.id <
 export const make = (seed: Seed = {}): Effect.Effect<Context.Context<StorePorts>, InvalidInput> =>
   Effect.map(checkSeed(seed), () => {
     const state: State = {
-      offers: new Map(),
-      rates: new Map(),
+      catalog: MemoryCatalog.makeState(seed.offers ?? []),
       subscriptions: new Map(),
       subscriptionsByName: new Map(),
       baskets: new Map(),
@@ -94,36 +85,10 @@ export const make = (seed: Seed = {}): Effect.Effect<Context.Context<StorePorts>
       events: [],
       idempotency: new Map()
     }
-    putOffers(state, seed.offers ?? [])
     for (const s of seed.subscriptions ?? []) putSubscription(state, s)
     for (const g of seed.billGroups ?? []) state.billGroups.set(g.id, g)
 
-    const getMany = (ids: Iterable<string>) => {
-      const found = new Map<string, Offer>()
-      for (const id of ids) {
-        const offer = state.offers.get(id)
-        if (offer !== undefined) found.set(id, offer)
-      }
-      return found
-    }
-
-    const catalog = Catalog.Catalog.of({
-      getMany: (ids) => Effect.sync(() => getMany(ids)),
-      getWithNeighbours: (ids) =>
-        Effect.sync(() => {
-          const found = getMany(ids)
-          for (const offer of Array.from(found.values())) {
-            for (const id of Catalog.neighboursOf(offer)) {
-              const neighbour = state.offers.get(id)
-              if (neighbour !== undefined) found.set(id, neighbour)
-            }
-          }
-          return found
-        }),
-      findRate: (rateId) => Effect.sync(() => Option.fromNullable(state.rates.get(rateId))),
-      list: Effect.sync(() => Array.from(state.offers.values()).sort(byId)),
-      put: (offers) => Effect.sync(() => putOffers(state, offers))
-    })
+    const { catalog, versions } = MemoryCatalog.ports(state.catalog)
 
     const conflict = (entity: VersionConflict["entity"], id: string, expected: number | undefined, actual?: number) =>
       new VersionConflict({ entity, id, expected: expected ?? 0, ...(actual === undefined ? {} : { actual }) })
@@ -149,6 +114,13 @@ export const make = (seed: Seed = {}): Effect.Effect<Context.Context<StorePorts>
         ),
       listByBillGroup: (billGroupId) =>
         Effect.sync(() => Array.from(state.subscriptions.values()).filter((s) => s.billGroupId === billGroupId).sort(byId)),
+      listPage: ({ after, limit }) =>
+        Effect.sync(() =>
+          Array.from(state.subscriptions.values())
+            .filter((s) => after === undefined || s.id > after)
+            .sort(byId)
+            .slice(0, Math.max(0, limit))
+        ),
       listDue: (today, limit) =>
         Effect.sync(() =>
           Array.from(state.subscriptions.values())
@@ -161,7 +133,7 @@ export const make = (seed: Seed = {}): Effect.Effect<Context.Context<StorePorts>
         ),
       put: (subscription) =>
         Effect.map(
-          Subscription.check(subscription, state.offers.values(), { onlyKnownOffers: true }),
+          Subscription.check(subscription, MemoryCatalog.latestView(state.catalog).byId.values(), { onlyKnownOffers: true }),
           (checked) => putSubscription(state, checked)
         ),
       save: (subscription, expectedVersion, events = []) =>
@@ -311,6 +283,7 @@ export const make = (seed: Seed = {}): Effect.Effect<Context.Context<StorePorts>
     })
 
     return Context.make(Catalog.Catalog, catalog).pipe(
+      Context.add(CatalogVersions, versions),
       Context.add(Subscriptions, subscriptions),
       Context.add(Baskets, baskets),
       Context.add(BillGroups, billGroups),

@@ -9,6 +9,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import { transaction } from "./internal/Edge.js"
 import * as Lease from "./internal/Lease.js"
+import * as PgCatalogVersions from "./internal/PgCatalogVersions.js"
 
 /** The table that records which migrations ran. */
 export const table = "subshift_migrations"
@@ -135,7 +136,8 @@ export const loader = Migrator.fromRecord({
   "0001_create_store": m0001,
   "0002_lifecycle": m0002,
   "0003_quote_totals": fillQuoteTotals,
-  "0004_catalog_generation": m0004
+  "0004_catalog_generation": m0004,
+  "0005_catalog_versions": PgCatalogVersions.migration
 })
 
 const migrate = Migrator.make({})

@@ -15,6 +15,7 @@ import { Amendments } from "@subshift/core/ports/Amendments"
 import { Baskets } from "@subshift/core/ports/Baskets"
 import { BillGroups } from "@subshift/core/ports/BillGroups"
 import { Catalog } from "@subshift/core/ports/Catalog"
+import { CatalogVersions } from "@subshift/core/ports/CatalogVersions"
 import { StoreUnavailable } from "@subshift/core/domain/Errors"
 import { Events } from "@subshift/core/ports/Events"
 import { Idempotency } from "@subshift/core/ports/Idempotency"
@@ -40,6 +41,7 @@ import * as PgBillGroups from "./internal/PgBillGroups.js"
 import * as PgCatalog from "./internal/PgCatalog.js"
 import * as PgEvents from "./internal/PgEvents.js"
 import * as PgIdempotency from "./internal/PgIdempotency.js"
+import * as PgCatalogVersions from "./internal/PgCatalogVersions.js"
 import * as PgSubscriptions from "./internal/PgSubscriptions.js"
 import * as ServerCheck from "./internal/ServerCheck.js"
 import * as Watchdog from "./internal/watchdog.js"
@@ -96,8 +98,11 @@ export const make: Effect.Effect<Context.Context<StorePorts>, never, PgClient.Pg
   const insertEvents = PgEvents.insertEvents(context)
   const decodeSubscription = cachedDecoder(Subscription.Subscription, 4096)
   const baskets = PgBaskets.make(context, insertEvents, decodeSubscription)
-  return Context.make(Catalog, PgCatalog.make(context, context.observed)).pipe(
+  const versions = PgCatalogVersions.make(context, context.observed)
+  return Context.make(Catalog, PgCatalog.make(context, versions)).pipe(
+    Context.add(CatalogVersions, versions.port),
     Context.add(Subscriptions, PgSubscriptions.make(context, decodeSubscription, {
+      catalogView: versions.latestView,
       saveBasket: baskets.save,
       insertAmendments: PgAmendments.insertAmendments(context),
       insertEvents

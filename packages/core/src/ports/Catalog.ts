@@ -5,18 +5,19 @@ import * as Context from "effect/Context"
 import * as Either from "effect/Either"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
 import { InvalidInput, type StoreUnavailable } from "../domain/Errors.js"
-import * as Input from "../domain/Input.js"
-import { Offer, type Rate } from "../domain/Offer.js"
+import type { Offer } from "../domain/Offer.js"
+import * as CatalogValidation from "../rules/CatalogValidation.js"
+
+import type { RateOfOffer } from "../rules/CatalogHistory.js"
 
 /** An offer with one of its rates. */
-export interface RateOfOffer {
-  readonly offer: Offer
-  readonly rate: Rate
-}
+export type { RateOfOffer } from "../rules/CatalogHistory.js"
 
-/** The catalog port. */
+/**
+ * The catalog port. Every read sees the catalog version in force at the reader's `Clock` instant;
+ * an offer that version no longer has reads from the last version that had it, not sellable.
+ */
 export class Catalog extends Context.Tag("@subshift/core/Catalog")<
   Catalog,
   {
@@ -29,56 +30,25 @@ export class Catalog extends Context.Tag("@subshift/core/Catalog")<
     readonly getWithNeighbours: (ids: Iterable<string>) => Effect.Effect<ReadonlyMap<string, Offer>, StoreUnavailable>
     /** The offer that has a rate with this id. */
     readonly findRate: (rateId: string) => Effect.Effect<Option.Option<RateOfOffer>, StoreUnavailable>
-    /** Every offer, in id order. */
+    /** Every offer of the version in force, in id order. */
     readonly list: Effect.Effect<ReadonlyArray<Offer>, StoreUnavailable>
-    /** Inserts or replaces offers (publishing a catalog version). */
+    /**
+     * Inserts or replaces offers: publishes a version made of the latest one with these offers,
+     * effective when the latest one is (since always when it is the first).
+     */
     readonly put: (offers: ReadonlyArray<Offer>) => Effect.Effect<void, StoreUnavailable>
   }
 >() {}
 
-/** Catalog data as a file holds it. */
-export const CatalogData = Schema.Struct({ offers: Schema.Array(Offer) })
-
-const decodeData = Input.decode(CatalogData)
-
-const invalid = (field: string, message: string) => Either.left(new InvalidInput({ field, message }))
-
 /**
- * Validates catalog data from outside: every field, unique offer and rate ids, and every path and
- * add-on reference pointing at an offer of the right kind.
+ * Validates catalog data from outside (every field, unique offer and rate ids, every path, add-on
+ * and policy reference) and gives its offers, or the first problem; `CatalogValidation.validate`
+ * gives them all.
  */
 export const decode = (input: unknown): Either.Either<ReadonlyArray<Offer>, InvalidInput> =>
-  Either.flatMap(decodeData(input), ({ offers }) => {
-    const byId = new Map<string, Offer>()
-    const rateIds = new Set<string>()
-    for (const [i, offer] of offers.entries()) {
-      if (byId.has(offer.id)) return invalid(`offers[${i}].id`, `offer id ${offer.id} appears twice`)
-      byId.set(offer.id, offer)
-      for (const [j, rate] of offer.rates.entries()) {
-        if (rateIds.has(rate.id)) return invalid(`offers[${i}].rates[${j}].id`, `rate id ${rate.id} appears twice`)
-        rateIds.add(rate.id)
-      }
-    }
-    for (const [i, offer] of offers.entries()) {
-      for (const field of ["upgrades", "downgrades", "addOns"] as const) {
-        const wanted = field === "addOns" ? "add_on" : "subscription"
-        for (const [j, id] of offer[field].entries()) {
-          const target = byId.get(id)
-          if (target === undefined) return invalid(`offers[${i}].${field}[${j}]`, `no offer ${id} in the catalog`)
-          if (target.kind !== wanted) {
-            return invalid(`offers[${i}].${field}[${j}]`, `${id} is not a ${wanted.replace("_", "-")} offer`)
-          }
-          if (id === offer.id) return invalid(`offers[${i}].${field}[${j}]`, "an offer cannot point at itself")
-        }
-      }
-      if (offer.minQuantity !== undefined && offer.maxQuantity !== undefined && offer.minQuantity > offer.maxQuantity) {
-        return invalid(`offers[${i}].maxQuantity`, `maxQuantity ${offer.maxQuantity} is below minQuantity ${offer.minQuantity}`)
-      }
-      if (offer.kind === "add_on" && (offer.upgrades.length > 0 || offer.downgrades.length > 0 || offer.addOns.length > 0)) {
-        return invalid(`offers[${i}]`, "an add-on has no upgrades, downgrades or add-ons of its own")
-      }
-    }
-    return Either.right(offers)
+  Either.mapBoth(CatalogValidation.validate(input), {
+    onLeft: ({ problems }) => new InvalidInput({ field: problems[0]?.path ?? "body", message: problems[0]?.message ?? "invalid catalog" }),
+    onRight: ({ document }) => document.offers
   })
 
 /** The ids an offer's paths and add-ons name. */

@@ -6,9 +6,10 @@ import type { Amendments } from "./Amendments.js"
 import type { Baskets } from "./Baskets.js"
 import type { BillGroups } from "./BillGroups.js"
 import type { Catalog } from "./Catalog.js"
+import type { CatalogVersions } from "./CatalogVersions.js"
 import type { Events } from "./Events.js"
 import type { Idempotency } from "./Idempotency.js"
 import type { Subscriptions } from "./Subscriptions.js"
 
 /** Every repository port of the core, the set each store adapter provides in full. */
-export type StorePorts = Catalog | Subscriptions | Baskets | BillGroups | Amendments | Events | Idempotency
+export type StorePorts = Catalog | CatalogVersions | Subscriptions | Baskets | BillGroups | Amendments | Events | Idempotency

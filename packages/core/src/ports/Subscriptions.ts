@@ -43,6 +43,8 @@ export class Subscriptions extends Context.Tag("@subshift/core/Subscriptions")<
     readonly listByOwner: (owner: string) => Effect.Effect<ReadonlyArray<Subscription>, StoreUnavailable>
     readonly listByPartner: (query: PartnerQuery) => Effect.Effect<ReadonlyArray<Subscription>, StoreUnavailable>
     readonly listByBillGroup: (billGroupId: string) => Effect.Effect<ReadonlyArray<Subscription>, StoreUnavailable>
+    /** Every subscription, in id order after `after`, at most `limit`: a full scan, page by page. */
+    readonly listPage: (query: { readonly after?: string | undefined; readonly limit: number }) => Effect.Effect<ReadonlyArray<Subscription>, StoreUnavailable>
     /**
      * Subscriptions with something due by `today`: a pending change whose date has come, or a
      * pending start; in id order, at most `limit`.

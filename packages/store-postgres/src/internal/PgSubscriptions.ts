@@ -2,17 +2,19 @@
  * The `Subscriptions` port. A commit writes its subscriptions, basket, amendments and events in
  * one transaction, and so does a save that records events.
  */
-import { Offer } from "@subshift/core/domain/Offer"
 import * as Subscription from "@subshift/core/domain/Subscription"
 import { Subscriptions } from "@subshift/core/ports/Subscriptions"
+import * as History from "@subshift/core/rules/CatalogHistory"
+import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
+import type * as ParseResult from "effect/ParseResult"
 import { type PortContext, transaction } from "./Edge.js"
 import type { InsertAmendments } from "./PgAmendments.js"
 import type { SaveBasket } from "./PgBaskets.js"
 import type { InsertEvents } from "./PgEvents.js"
 import * as Generation from "./Generation.js"
 import type { GenerationRow } from "./Generation.js"
-import { type CachedDecode, cachedDecoder, count, decodeFirst, decodeRows, encodeJson, type TextRow } from "./Rows.js"
+import { type CachedDecode, count, decodeFirst, decodeRows, encodeJson, type TextRow } from "./Rows.js"
 import { written } from "./Versioned.js"
 
 const encodeSubscription = encodeJson(Subscription.Subscription)
@@ -34,14 +36,17 @@ export interface CommitWrites {
   readonly saveBasket: SaveBasket
   readonly insertAmendments: InsertAmendments
   readonly insertEvents: InsertEvents
+  /** The view of the latest catalog version (every offer any version had). */
+  readonly catalogView: Effect.Effect<History.View, SqlError | ParseResult.ParseError>
 }
 
 /** Builds the `Subscriptions` port. */
 export const make = (
   context: PortContext,
   decodeSubscription: CachedDecode<Subscription.Subscription>,
-  { insertAmendments, insertEvents, saveBasket }: CommitWrites
+  deps: CommitWrites
 ) => {
+  const { insertAmendments, insertEvents, saveBasket } = deps
   const { edge, observed, read, sql } = context
   const finish = written(context)
 
@@ -113,13 +118,12 @@ export const make = (
         ON CONFLICT DO NOTHING
         RETURNING data::text AS data`.withoutTransform)
 
-  const decodeOffer = cachedDecoder(Offer, 256)
-  // The catalog offers a subscription's lines name, to check it against before it is put.
+  // The offers a subscription's lines name, in any catalog version, to check it against before it is put.
   const offersOf = (s: Subscription.Subscription) =>
-    sql<TextRow>`SELECT data::text AS data FROM subshift_offers
-      WHERE id = ANY(${[s.offer.offerId, ...s.addOns.map((l) => l.offerId)]}::text[])`.withoutTransform.pipe(
-      Effect.flatMap(decodeRows(decodeOffer))
-    )
+    Effect.map(deps.catalogView, (view) => History.getMany(view, [s.offer.offerId, ...s.addOns.map((l) => l.offerId)]).values())
+  const subscriptionsPage = (after: string | undefined, limit: number) =>
+    sql<TextRow>`SELECT data::text AS data FROM subshift_subscriptions
+      WHERE ${after === undefined ? sql`true` : sql`id > ${after}`} ORDER BY id LIMIT ${limit}`.withoutTransform
 
   const one = decodeFirst(decodeSubscription)
   const all = decodeRows(decodeSubscription)
@@ -142,6 +146,11 @@ export const make = (
         Effect.flatMap(all),
         read("Subscriptions.listByBillGroup")
       ),
+    listPage: ({ after, limit }) => {
+      const rows = count(limit)
+      if (rows === 0) return Effect.succeed([])
+      return subscriptionsPage(after, rows).pipe(Effect.flatMap(all), read("Subscriptions.listPage"))
+    },
     listDue: (today, limit) => {
       const rows = count(limit)
       if (rows === 0) return Effect.succeed([])
