@@ -131,13 +131,22 @@ const m0004 = Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql`INSERT INTO subshift_catalog_generation (id, generation) VALUES (1, 1)`
   ], { discard: true }))
 
+// The audit log of operator writes (API key, action, target, reason), in write order.
+const m0006 = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  sql`CREATE TABLE subshift_audit (
+    sequence bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id text COLLATE "C" NOT NULL UNIQUE,
+    data jsonb NOT NULL
+  )`)
+
 /** Every migration of the store, in order. */
 export const loader = Migrator.fromRecord({
   "0001_create_store": m0001,
   "0002_lifecycle": m0002,
   "0003_quote_totals": fillQuoteTotals,
   "0004_catalog_generation": m0004,
-  "0005_catalog_versions": PgCatalogVersions.migration
+  "0005_catalog_versions": PgCatalogVersions.migration,
+  "0006_audit": m0006
 })
 
 const migrate = Migrator.make({})
