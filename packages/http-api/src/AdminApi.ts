@@ -16,6 +16,7 @@ import { Operator, StoredAuditEntry } from "@subshift/core/domain/Operator"
 import * as CoreOperator from "@subshift/core/domain/Operator"
 import * as Schema from "effect/Schema"
 import * as AdminSecurity from "./AdminSecurity.js"
+import { AdminCatalogGroup } from "./CatalogApi.js"
 import * as HttpErrors from "./HttpErrors.js"
 
 /** 400: a record sent by an operator is invalid; `details.problems` lists every problem with its path. */
@@ -68,4 +69,5 @@ export class AdminKeysGroup extends HttpApiGroup.make("adminKeys")
 /** Every admin group: `Api.ts` adds this API's groups to the whole API. */
 export class AdminApi extends HttpApi.make("subshift-admin")
   .add(AdminKeysGroup)
+  .add(AdminCatalogGroup)
 {}

@@ -49,6 +49,8 @@ export interface ServerConfig {
     readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
     readonly dataDir: string
     readonly seedDemo: boolean
+    /** A catalog document (JSON or YAML) published at start when it differs from the version in force. */
+    readonly catalogFile: Option.Option<string>
     readonly sweepInterval: Duration.Duration
     /** Postgres cancels a statement running longer than this; the request answers 503. */
     readonly statementTimeout: Duration.Duration
@@ -145,6 +147,7 @@ const raw = Config.all({
   databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
   dataDir: Config.string("SUBSHIFT_DATA_DIR").pipe(Config.withDefault(".subshift-data")),
   seedDemo: Config.option(Config.boolean("SUBSHIFT_SEED_DEMO")),
+  catalogFile: Config.option(Config.string("SUBSHIFT_CATALOG_FILE")),
   sweepInterval: Config.duration("SUBSHIFT_SWEEP_INTERVAL").pipe(Config.withDefault(Duration.minutes(10))),
   statementTimeout: Config.duration("SUBSHIFT_DB_STATEMENT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(30))),
   queryTimeout: Config.option(Config.duration("SUBSHIFT_DB_QUERY_TIMEOUT")),
@@ -263,6 +266,7 @@ export const load: Effect.Effect<ServerConfig, ConfigError.ConfigError> = Effect
       databaseUrl: c.databaseUrl,
       dataDir: c.dataDir,
       seedDemo: Option.getOrElse(c.seedDemo, () => !production),
+      catalogFile: c.catalogFile,
       sweepInterval: c.sweepInterval,
       statementTimeout: c.statementTimeout,
       queryTimeout

@@ -27,6 +27,7 @@ import { PartnerSubscriptions } from "@subshift/core/usecases/PartnerSubscriptio
 import { PendingChanges } from "@subshift/core/usecases/PendingChanges"
 import * as Pricing from "@subshift/core/ports/Pricing"
 import { ScheduledChanges } from "@subshift/core/usecases/ScheduledChanges"
+import { CatalogAdmin } from "@subshift/core/usecases/CatalogAdmin"
 import * as ShiftedClock from "@subshift/core/clock/ShiftedClock"
 import { SubscriptionCheckout } from "@subshift/core/usecases/SubscriptionCheckout"
 import { PublishedWithoutTestClock, SubshiftApi } from "@subshift/http-api/Api"
@@ -42,6 +43,7 @@ import { createServer, type IncomingMessage, type Server as NodeServer, type Ser
 import * as Admin from "./admin/index.js"
 import * as Auth from "./Auth.js"
 import * as BasketCookie from "./BasketCookie.js"
+import * as CatalogFile from "./CatalogFile.js"
 import * as ClientErrors from "./ClientErrors.js"
 import type { ServerConfig } from "./Config.js"
 import * as Edge from "./Edge.js"
@@ -182,6 +184,7 @@ export const servicesLayer = (config: ServerConfig, overrides: Overrides = {}) =
   const store = (overrides.store ?? Store.layer(config.store)) as Layer.Layer<Store.Ports, Store.StoreStartError>
   const seed = overrides.seed ?? config.store.seedDemo
   const prepare = Layer.mergeAll(Store.sweepExpired(config.store.sweepInterval), Scheduler.layer(config.schedulerInterval)).pipe(
+    Layer.provide(CatalogFile.layer(config.store.catalogFile)),
     Layer.provide(seed ? Layer.effectDiscard(Effect.orDie(Store.seedDemo)) : Layer.empty)
   )
   const botCheck = overrides.botCheck ??
@@ -199,7 +202,8 @@ export const servicesLayer = (config: ServerConfig, overrides: Overrides = {}) =
       BillGroupAmendments.Default,
       PartnerSubscriptions.Default,
       PendingChanges.Default,
-      ScheduledChanges.Default
+      ScheduledChanges.Default,
+      CatalogAdmin.Default
     )),
     Layer.provide([Pricing.layer(), Ids.layerRandom]),
     Layer.provideMerge(store),

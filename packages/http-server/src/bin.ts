@@ -7,6 +7,7 @@ import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
+import * as CatalogFile from "./CatalogFile.js"
 import * as Config from "./Config.js"
 import * as Demo from "./Demo.js"
 import * as Server from "./Server.js"
@@ -28,6 +29,8 @@ const main = Effect.gen(function*() {
   Effect.catchIf(ConfigError.isConfigError, (e) =>
     Effect.zipRight(Console.error(`Subshift cannot start: bad configuration\n  ${String(e)}`), Effect.sync(() => process.exit(1)))),
   Effect.catchIf((e): e is Store.StoreStartError => e instanceof Store.StoreStartError, (e) =>
+    Effect.zipRight(Console.error(`Subshift cannot start: ${e.message}`), Effect.sync(() => process.exit(1)))),
+  Effect.catchIf((e): e is CatalogFile.CatalogFileError => e instanceof CatalogFile.CatalogFileError, (e) =>
     Effect.zipRight(Console.error(`Subshift cannot start: ${e.message}`), Effect.sync(() => process.exit(1)))),
   Effect.provide(Logger.json)
 )

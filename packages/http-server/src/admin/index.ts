@@ -7,10 +7,11 @@ import * as Ids from "@subshift/core/ports/Ids"
 import * as Layer from "effect/Layer"
 import type { ServerConfig } from "../Config.js"
 import * as Auth from "./Auth.js"
+import { CatalogLive } from "./Catalog.js"
 import { KeysLive } from "./Keys.js"
 
 /** Every admin group's handlers. */
-export const groups = Layer.mergeAll(KeysLive).pipe(Layer.provide(Ids.layerRandom))
+export const groups = Layer.mergeAll(KeysLive, CatalogLive).pipe(Layer.provide(Ids.layerRandom))
 
 /** The admin middlewares for the configured keys. */
 export const middlewares = (config: Pick<ServerConfig, "apiKeys">) => Auth.layer(config)
