@@ -22,6 +22,8 @@ export * as Subscription from "./domain/Subscription.js"
 // Rules: pure functions over domain values.
 export * as AmendRules from "./rules/AmendRules.js"
 export * as BasketRules from "./rules/BasketRules.js"
+export * as CatalogDiff from "./rules/CatalogDiff.js"
+export * as CatalogImpact from "./rules/CatalogImpact.js"
 export * as CatalogHistory from "./rules/CatalogHistory.js"
 export * as CatalogValidation from "./rules/CatalogValidation.js"
 export * as Eligibility from "./rules/Eligibility.js"
@@ -46,8 +48,10 @@ export * as Subscriptions from "./ports/Subscriptions.js"
 
 // Use cases: the services an adapter calls.
 export * as BillGroupAmendments from "./usecases/BillGroupAmendments.js"
+export * as CatalogAdmin from "./usecases/CatalogAdmin.js"
 export * as PartnerSubscriptions from "./usecases/PartnerSubscriptions.js"
 export * as PendingChanges from "./usecases/PendingChanges.js"
+export * as PriceMigrations from "./usecases/PriceMigrations.js"
 export * as ScheduledChanges from "./usecases/ScheduledChanges.js"
 export * as SubscriptionCheckout from "./usecases/SubscriptionCheckout.js"
 

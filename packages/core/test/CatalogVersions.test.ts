@@ -6,6 +6,8 @@ import * as Ids from "@subshift/core/ports/Ids"
 import * as Pricing from "@subshift/core/ports/Pricing"
 import { Subscriptions } from "@subshift/core/ports/Subscriptions"
 import { CatalogAdmin } from "@subshift/core/usecases/CatalogAdmin"
+import { PriceMigrations } from "@subshift/core/usecases/PriceMigrations"
+import { Events } from "@subshift/core/ports/Events"
 import { SubscriptionCheckout } from "@subshift/core/usecases/SubscriptionCheckout"
 import { MemoryStore } from "@subshift/store-memory"
 import { Demo } from "@subshift/testing"
@@ -21,7 +23,7 @@ const NOW = `${TODAY}T10:00:00.000Z`
 const TOMORROW = "2025-03-17T00:00:00.000Z"
 
 const layer = () =>
-  Layer.mergeAll(SubscriptionCheckout.Default, CatalogAdmin.Default).pipe(
+  Layer.mergeAll(SubscriptionCheckout.Default, CatalogAdmin.Default, PriceMigrations.Default).pipe(
     Layer.provideMerge(Layer.mergeAll(MemoryStore.layer(Demo.seed(TODAY)), Pricing.layer(), Ids.layerSequential))
   )
 
@@ -172,5 +174,39 @@ describe("CatalogAdmin", () => {
       expect(yield* admin.publishIfChanged(demoDocument(repricePremium(3100)))).toEqual(Option.none())
       expect(Option.map(yield* admin.get(2).pipe(Effect.option), (v) => v.effectiveFrom)).toEqual(Option.some(NOW))
       expect(yield* Effect.flip(admin.get(9))).toMatchObject({ _tag: "CatalogVersionNotFound", version: 9 })
+    }).pipe(Effect.provide(layer())))
+})
+
+describe("PriceMigrations", () => {
+  it.effect("moves each holder to the new price at its first period start on or after the date, once, with an event", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(at(NOW))
+      const admin = yield* CatalogAdmin
+      const migrations = yield* PriceMigrations
+      const subscriptions = yield* Subscriptions
+      const price = (id: string) => Effect.map(subscriptions.findById(id), (s) => Option.getOrThrow(s).offer.unitPrice.amount)
+      yield* admin.publish({ ...demoDocument(repricePremium(3499)), priceMigrations: [{ offerId: "ledger-premium", from: "2025-04-10" }] })
+
+      yield* TestClock.setTime(at("2025-04-29T12:00:00.000Z"))
+      expect((yield* migrations.applyDue()).migrated).toBe(0)
+      expect(yield* price("sub-dave")).toBe(2999)
+
+      yield* TestClock.setTime(at("2025-04-30T00:00:01.000Z"))
+      expect(yield* migrations.applyDue()).toMatchObject({ version: 2, migrated: 1 })
+      expect(yield* price("sub-dave")).toBe(3499)
+      // Bob pays Premium in GBP yearly, a price this version did not change.
+      expect(yield* price("sub-bob")).toBe(24900)
+      const events = yield* Effect.flatMap(Events, (e) => e.list({ limit: 100, subscriptionId: "sub-dave" }))
+      const migrated = events.filter((e) => e.type === "subscription.price_migrated")
+      expect(migrated).toEqual([expect.objectContaining({ actor: { kind: "system", id: "price-migration" } })])
+      expect(migrated[0]!.before?.offer.unitPrice.amount).toBe(2999)
+      expect(migrated[0]!.after?.offer.unitPrice.amount).toBe(3499)
+      expect(migrated[0]!.amounts!.nextRecurring.amount - migrated[0]!.amounts!.currentRecurring.amount).toBe(500)
+
+      expect((yield* migrations.applyDue()).migrated).toBe(0)
+      yield* TestClock.setTime(at("2025-05-30T00:00:01.000Z"))
+      expect((yield* migrations.applyDue()).migrated).toBe(0)
+      const after = yield* Effect.flatMap(Events, (e) => e.list({ limit: 100, subscriptionId: "sub-dave" }))
+      expect(after.filter((e) => e.type === "subscription.price_migrated").length).toBe(1)
     }).pipe(Effect.provide(layer())))
 })

@@ -4,6 +4,7 @@
  * `SUBSHIFT_SCHEDULER_INTERVAL`. Each change applies exactly once even when several servers run
  * it at the same time; a failed run is logged and the next one tries again.
  */
+import { PriceMigrations } from "@subshift/core/usecases/PriceMigrations"
 import { ScheduledChanges } from "@subshift/core/usecases/ScheduledChanges"
 import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
@@ -11,8 +12,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 
-/** One run of the scheduler that logs what it did and never fails. */
-export const runOnce: Effect.Effect<void, never, ScheduledChanges> = Effect.flatMap(ScheduledChanges, (scheduler) =>
+/** One run of the scheduler that logs what it did and never fails: scheduled changes, then price migrations. */
+export const runOnce: Effect.Effect<void, never, ScheduledChanges | PriceMigrations> = Effect.zipRight(
+  Effect.flatMap(ScheduledChanges, (scheduler) =>
   scheduler.applyDue().pipe(
     Effect.tap((run) => (run.applied > 0 ? Effect.logInfo("scheduled changes applied", { ...run }) : Effect.void)),
     Effect.catchAll((error) => Effect.logWarning("the scheduler run failed; the next run tries again", { error: error.message })),
@@ -20,8 +22,18 @@ export const runOnce: Effect.Effect<void, never, ScheduledChanges> = Effect.flat
       Effect.logError("the scheduler run failed unexpectedly; the next run tries again", { cause: Cause.pretty(Cause.die(defect)) })
     ),
     Effect.asVoid
-  ))
+  )),
+  Effect.flatMap(PriceMigrations, (migrations) =>
+    migrations.applyDue().pipe(
+      Effect.tap((run) => (run.migrated > 0 ? Effect.logInfo("price migrations applied", { ...run }) : Effect.void)),
+      Effect.catchAll((error) => Effect.logWarning("the price migration run failed; the next run tries again", { error: error.message })),
+      Effect.catchAllDefect((defect) =>
+        Effect.logError("the price migration run failed unexpectedly; the next run tries again", { cause: Cause.pretty(Cause.die(defect)) })
+      ),
+      Effect.asVoid
+    ))
+)
 
 /** Runs the scheduler every `every`, for as long as the layer lives. */
-export const layer = (every: Duration.Duration): Layer.Layer<never, never, ScheduledChanges> =>
+export const layer = (every: Duration.Duration): Layer.Layer<never, never, ScheduledChanges | PriceMigrations> =>
   Layer.scopedDiscard(Effect.forkScoped(Effect.repeat(runOnce, Schedule.spaced(every))))

@@ -28,6 +28,7 @@ import { PendingChanges } from "@subshift/core/usecases/PendingChanges"
 import * as Pricing from "@subshift/core/ports/Pricing"
 import { ScheduledChanges } from "@subshift/core/usecases/ScheduledChanges"
 import { CatalogAdmin } from "@subshift/core/usecases/CatalogAdmin"
+import { PriceMigrations } from "@subshift/core/usecases/PriceMigrations"
 import * as ShiftedClock from "@subshift/core/clock/ShiftedClock"
 import { SubscriptionCheckout } from "@subshift/core/usecases/SubscriptionCheckout"
 import { PublishedWithoutTestClock, SubshiftApi } from "@subshift/http-api/Api"
@@ -203,7 +204,8 @@ export const servicesLayer = (config: ServerConfig, overrides: Overrides = {}) =
       PartnerSubscriptions.Default,
       PendingChanges.Default,
       ScheduledChanges.Default,
-      CatalogAdmin.Default
+      CatalogAdmin.Default,
+      PriceMigrations.Default
     )),
     Layer.provide([Pricing.layer(), Ids.layerRandom]),
     Layer.provideMerge(store),

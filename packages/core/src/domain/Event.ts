@@ -15,6 +15,7 @@ import * as Subscription from "./Subscription.js"
 export const EventType = Schema.Literal(
   "amendment.committed",
   "subscription.changed",
+  "subscription.price_migrated",
   "subscription.pending_change_withdrawn",
   "basket.expired"
 )
@@ -163,6 +164,18 @@ export const pendingChangeWithdrawn = (input: {
   actor: input.actor,
   ...transition(input.before, input.after),
   ...(input.reason === undefined ? {} : { reason: input.reason })
+})
+
+/** The event of a catalog price migration moving a subscription's lines to the catalog's prices. */
+export const priceMigrated = (input: {
+  readonly id: string
+  readonly occurredAt: Instant
+  readonly before: Subscription.Subscription
+  readonly after: Subscription.Subscription
+}): Event => ({
+  ...changed(input),
+  type: "subscription.price_migrated",
+  actor: { kind: "system", id: "price-migration" }
 })
 
 /** The event of a basket removed after its expiry; its id is derived from the basket's. */
