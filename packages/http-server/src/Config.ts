@@ -46,6 +46,13 @@ export interface ServerConfig {
   readonly store: {
     readonly kind: StoreKind
     readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
+    /**
+     * A read replica of the Postgres store: the partner listing and the partner subscription
+     * detail read there, and may lag the primary; every other call uses `databaseUrl`.
+     */
+    readonly readUrl: Option.Option<Redacted.Redacted<string>>
+    /** `transaction` when the URLs go through a pooler in transaction mode, such as PgBouncer. */
+    readonly pooler: "none" | "transaction"
     readonly dataDir: string
     readonly seedDemo: boolean
     readonly sweepInterval: Duration.Duration
@@ -140,6 +147,8 @@ const raw = Config.all({
   host: Config.string("HOST").pipe(Config.withDefault("127.0.0.1")),
   store: Config.option(Config.literal("memory", "embedded", "postgres")("SUBSHIFT_STORE")),
   databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
+  databaseReadUrl: Config.option(Config.redacted("DATABASE_READ_URL")),
+  pooler: Config.literal("none", "transaction")("SUBSHIFT_DB_POOLER").pipe(Config.withDefault("none" as const)),
   dataDir: Config.string("SUBSHIFT_DATA_DIR").pipe(Config.withDefault(".subshift-data")),
   seedDemo: Config.option(Config.boolean("SUBSHIFT_SEED_DEMO")),
   sweepInterval: Config.duration("SUBSHIFT_SWEEP_INTERVAL").pipe(Config.withDefault(Duration.minutes(10))),
@@ -187,6 +196,9 @@ export const load: Effect.Effect<ServerConfig, ConfigError.ConfigError> = Effect
   const kind: StoreKind = Option.getOrElse(c.store, () => (Option.isSome(c.databaseUrl) ? "postgres" as const : "embedded" as const))
   if (kind === "postgres" && Option.isNone(c.databaseUrl)) {
     return yield* fail("DATABASE_URL", "SUBSHIFT_STORE=postgres needs DATABASE_URL")
+  }
+  if (Option.isSome(c.databaseReadUrl) && kind !== "postgres") {
+    return yield* fail("DATABASE_READ_URL", "a read replica needs the Postgres store (DATABASE_URL)")
   }
   if (production && c.testClock === "on") {
     return yield* fail("SUBSHIFT_TEST_CLOCK", "NODE_ENV=production refuses the test clock: it lets any caller move the server's time")
@@ -254,6 +266,8 @@ export const load: Effect.Effect<ServerConfig, ConfigError.ConfigError> = Effect
     store: {
       kind,
       databaseUrl: c.databaseUrl,
+      readUrl: c.databaseReadUrl,
+      pooler: c.pooler,
       dataDir: c.dataDir,
       seedDemo: Option.getOrElse(c.seedDemo, () => !production),
       sweepInterval: c.sweepInterval,

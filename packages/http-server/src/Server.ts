@@ -174,12 +174,14 @@ export interface Overrides {
 }
 
 /**
- * The use cases over the configured store, with the demo seeded when asked, then the sweep and
- * the scheduler running.
+ * The use cases over the configured store (the partner reads over the read replica when one is
+ * configured), with the demo seeded when asked, then the sweep and the scheduler running.
  */
 export const servicesLayer = (config: ServerConfig, overrides: Overrides = {}) => {
   const store = (overrides.store ?? Store.layer(config.store)) as Layer.Layer<Store.Ports, Store.StoreStartError>
   const seed = overrides.seed ?? config.store.seedDemo
+  // The partner reads go to the read replica when there is one; every other call to the store.
+  const reads = overrides.store === undefined ? Store.readLayer(config.store) : undefined
   const prepare = Layer.mergeAll(Store.sweepExpired(config.store.sweepInterval), Scheduler.layer(config.schedulerInterval)).pipe(
     Layer.provide(seed ? Layer.effectDiscard(Effect.orDie(Store.seedDemo)) : Layer.empty)
   )
@@ -196,7 +198,7 @@ export const servicesLayer = (config: ServerConfig, overrides: Overrides = {}) =
     Layer.provideMerge(Layer.mergeAll(
       SubscriptionCheckout.Default,
       BillGroupAmendments.Default,
-      PartnerSubscriptions.Default,
+      reads === undefined ? PartnerSubscriptions.Default : PartnerSubscriptions.Default.pipe(Layer.provide(reads)),
       PendingChanges.Default,
       ScheduledChanges.Default
     )),

@@ -77,13 +77,19 @@ const loadPgStore = (): Effect.Effect<typeof PgStore> => {
   return Effect.promise(() => loading)
 }
 
+const clientOptions = (config: ServerConfig["store"]): PgStore.ClientOptions => ({
+  statementTimeout: config.statementTimeout,
+  queryTimeout: config.queryTimeout,
+  pooler: config.pooler === "transaction" ? "transaction" : undefined
+})
+
 const postgres = (config: ServerConfig["store"]): Layer.Layer<Ports, StoreStartError> =>
   Layer.unwrapEffect(
     Effect.map(loadPgStore(), (pg): Layer.Layer<Ports, StoreUnavailable | StoreStartError> => {
       if (config.kind === "embedded") return pg.layerEmbedded({ dataDir: dataDirOf(config) })
       return Option.match(config.databaseUrl, {
         onNone: () => Layer.fail(new StoreStartError("SUBSHIFT_STORE=postgres needs DATABASE_URL")),
-        onSome: (url) => pg.layerUrl(url, { statementTimeout: config.statementTimeout, queryTimeout: config.queryTimeout })
+        onSome: (url) => pg.layerUrl(url, clientOptions(config))
       })
     })
   ).pipe(
@@ -97,6 +103,24 @@ const postgres = (config: ServerConfig["store"]): Layer.Layer<Ports, StoreStartE
         )
     )
   )
+
+/**
+ * The store the partner listing and the partner subscription detail read: the replica at
+ * `DATABASE_READ_URL` when one is configured, else none (they read the main store).
+ */
+export const readLayer = (config: ServerConfig["store"]): Layer.Layer<Ports, StoreStartError> | undefined =>
+  Option.match(config.readUrl, {
+    onNone: () => undefined,
+    onSome: (url) =>
+      Layer.unwrapEffect(Effect.map(loadPgStore(), (pg) => pg.layerReadUrl(url, clientOptions(config)))).pipe(
+        Layer.mapError((error) => new StoreStartError(`the read replica at DATABASE_READ_URL: ${error.message}`)),
+        Layer.tap(() =>
+          Effect.logInfo("read replica ready").pipe(
+            Effect.annotateLogs({ where: showUrl(Redacted.value(Option.getOrThrow(config.readUrl))) })
+          )
+        )
+      )
+  })
 
 const rssMb = () => Math.round(process.memoryUsage.rss() / 2 ** 20)
 
