@@ -83,6 +83,12 @@ const clientOptions = (config: ServerConfig["store"]): PgStore.ClientOptions => 
   pooler: config.pooler === "transaction" ? "transaction" : undefined
 })
 
+// PgBouncer refuses the statement timeout the store sends as a session parameter; say what to set.
+const withPoolerHint = (message: string) =>
+  message.includes("unsupported startup parameter")
+    ? `${message}. A pooler in transaction mode (PgBouncer) is in front of the database: set SUBSHIFT_DB_POOLER=transaction.`
+    : message
+
 const postgres = (config: ServerConfig["store"]): Layer.Layer<Ports, StoreStartError> =>
   Layer.unwrapEffect(
     Effect.map(loadPgStore(), (pg): Layer.Layer<Ports, StoreUnavailable | StoreStartError> => {
@@ -99,7 +105,7 @@ const postgres = (config: ServerConfig["store"]): Layer.Layer<Ports, StoreStartE
         : new StoreStartError(
           config.kind === "embedded"
             ? `${error.message}. If another Subshift server uses it, stop that one or set SUBSHIFT_DATA_DIR to another directory.`
-            : error.message
+            : withPoolerHint(error.message)
         )
     )
   )
