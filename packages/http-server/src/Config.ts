@@ -53,6 +53,8 @@ export interface ServerConfig {
     readonly readUrl: Option.Option<Redacted.Redacted<string>>
     /** `transaction` when the URLs go through a pooler in transaction mode, such as PgBouncer. */
     readonly pooler: "none" | "transaction"
+    /** The database past the pooler, for what needs a session of its own (`LISTEN`). */
+    readonly directUrl: Option.Option<Redacted.Redacted<string>>
     readonly dataDir: string
     readonly seedDemo: boolean
     readonly sweepInterval: Duration.Duration
@@ -148,6 +150,7 @@ const raw = Config.all({
   store: Config.option(Config.literal("memory", "embedded", "postgres")("SUBSHIFT_STORE")),
   databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
   databaseReadUrl: Config.option(Config.redacted("DATABASE_READ_URL")),
+  databaseDirectUrl: Config.option(Config.redacted("DATABASE_DIRECT_URL")),
   pooler: Config.literal("none", "transaction")("SUBSHIFT_DB_POOLER").pipe(Config.withDefault("none" as const)),
   dataDir: Config.string("SUBSHIFT_DATA_DIR").pipe(Config.withDefault(".subshift-data")),
   seedDemo: Config.option(Config.boolean("SUBSHIFT_SEED_DEMO")),
@@ -199,6 +202,9 @@ export const load: Effect.Effect<ServerConfig, ConfigError.ConfigError> = Effect
   }
   if (Option.isSome(c.databaseReadUrl) && kind !== "postgres") {
     return yield* fail("DATABASE_READ_URL", "a read replica needs the Postgres store (DATABASE_URL)")
+  }
+  if (Option.isSome(c.databaseDirectUrl) && kind !== "postgres") {
+    return yield* fail("DATABASE_DIRECT_URL", "a direct database URL needs the Postgres store (DATABASE_URL)")
   }
   if (production && c.testClock === "on") {
     return yield* fail("SUBSHIFT_TEST_CLOCK", "NODE_ENV=production refuses the test clock: it lets any caller move the server's time")
@@ -268,6 +274,7 @@ export const load: Effect.Effect<ServerConfig, ConfigError.ConfigError> = Effect
       databaseUrl: c.databaseUrl,
       readUrl: c.databaseReadUrl,
       pooler: c.pooler,
+      directUrl: c.databaseDirectUrl,
       dataDir: c.dataDir,
       seedDemo: Option.getOrElse(c.seedDemo, () => !production),
       sweepInterval: c.sweepInterval,

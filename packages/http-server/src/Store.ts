@@ -80,7 +80,8 @@ const loadPgStore = (): Effect.Effect<typeof PgStore> => {
 const clientOptions = (config: ServerConfig["store"]): PgStore.ClientOptions => ({
   statementTimeout: config.statementTimeout,
   queryTimeout: config.queryTimeout,
-  pooler: config.pooler === "transaction" ? "transaction" : undefined
+  pooler: config.pooler === "transaction" ? "transaction" : undefined,
+  directUrl: Option.getOrUndefined(config.directUrl)
 })
 
 // PgBouncer refuses the statement timeout the store sends as a session parameter; say what to set.
@@ -118,7 +119,7 @@ export const readLayer = (config: ServerConfig["store"]): Layer.Layer<Ports, Sto
   Option.match(config.readUrl, {
     onNone: () => undefined,
     onSome: (url) =>
-      Layer.unwrapEffect(Effect.map(loadPgStore(), (pg) => pg.layerReadUrl(url, clientOptions(config)))).pipe(
+      Layer.unwrapEffect(Effect.map(loadPgStore(), (pg) => pg.layerReadUrl(url, { ...clientOptions(config), directUrl: undefined }))).pipe(
         Layer.mapError((error) => new StoreStartError(`the read replica at DATABASE_READ_URL: ${error.message}`)),
         Layer.tap(() =>
           Effect.logInfo("read replica ready").pipe(

@@ -8,6 +8,7 @@
  * should never break, a row that no longer decodes) is a defect. With a `queryTimeout`, a
  * connection on which the database stops answering is closed and discarded rather than waited on.
  */
+import * as Reactivity from "@effect/experimental/Reactivity"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
@@ -80,6 +81,28 @@ export class LocalStatementTimeout extends Context.Reference<LocalStatementTimeo
   { defaultValue: (): Option.Option<Duration.Duration> => Option.none() }
 ) {}
 
+/**
+ * A client of its own for `LISTEN`, which needs a session: through a pooler in transaction mode
+ * a `LISTEN` would stay on whichever server connection ran it. `layerUrl` opens one on its
+ * `directUrl`; the ports' client then listens through it. None unless provided.
+ */
+export class ListenClient extends Context.Reference<ListenClient>()("@subshift/store-postgres/PgStore/ListenClient", {
+  defaultValue: (): Option.Option<PgClient.PgClient> => Option.none()
+}) {}
+
+/**
+ * The client the ports run their statements on: the `PgClient`, with `LocalStatementTimeout`
+ * set in every transaction and `listen` on the `ListenClient` when they are provided.
+ */
+export const portClient: Effect.Effect<PgClient.PgClient, never, PgClient.PgClient> = Effect.gen(function*() {
+  const client = yield* PgClient.PgClient
+  const timed = Option.match(yield* LocalStatementTimeout, {
+    onNone: () => client,
+    onSome: (timeout) => Pooled.withLocalTimeout(client, Duration.toMillis(timeout))
+  })
+  return Option.match(yield* ListenClient, { onNone: () => timed, onSome: (direct) => Pooled.withListen(timed, direct) })
+})
+
 const abandonAfter = (timeout: Duration.Duration) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
   self.pipe(
     Effect.disconnect,
@@ -92,11 +115,7 @@ const abandonAfter = (timeout: Duration.Duration) => <A, E, R>(self: Effect.Effe
 
 /** Builds the ports over a SQL client whose schema is already migrated. */
 export const make: Effect.Effect<Context.Context<StorePorts>, never, PgClient.PgClient> = Effect.gen(function*() {
-  const client = yield* PgClient.PgClient
-  const sql = Option.match(yield* LocalStatementTimeout, {
-    onNone: () => client,
-    onSome: (timeout) => Pooled.withLocalTimeout(client, Duration.toMillis(timeout))
-  })
+  const sql = yield* portClient
   const callTimeout = yield* CallTimeout
   // Where every port call ends: driver failures mapped, and the wait bounded when asked to.
   const edge: Edge.Edge = Option.match(callTimeout, {
@@ -178,6 +197,11 @@ export interface ClientOptions {
    * (`ALTER ROLE … SET statement_timeout`), which is read at start and warned about when unset.
    */
   readonly pooler?: "transaction" | undefined
+  /**
+   * A URL straight to the database, past the pooler, for what needs a session of its own:
+   * `LISTEN` (the ports' client listens through one connection opened on it). Unused unless set.
+   */
+  readonly directUrl?: string | Redacted.Redacted | undefined
 }
 
 const clientDefaults = (options: ClientOptions) => ({
@@ -210,7 +234,7 @@ export const layer: Layer.Layer<StorePorts, StoreUnavailable | ConfigError.Confi
 export const layerUrl = (
   url: string | Redacted.Redacted,
   options: ClientOptions = {}
-): Layer.Layer<StorePorts, StoreUnavailable> => layerWithoutClient.pipe(Layer.provide(clientLayerUrl(url, options)))
+): Layer.Layer<StorePorts, StoreUnavailable> => layerWithoutClient.pipe(Layer.provide(clientLayer(url, options)))
 
 /**
  * Every port over a read replica (a hot standby streaming from the primary) at a connection URL,
@@ -223,7 +247,7 @@ export const layerReadUrl = (
   url: string | Redacted.Redacted,
   options: ClientOptions = {}
 ): Layer.Layer<StorePorts, StoreUnavailable> =>
-  Layer.effectContext(Effect.zipRight(schemaPresent, make)).pipe(Layer.provide(clientLayerUrl(url, options)))
+  Layer.effectContext(Effect.zipRight(schemaPresent, make)).pipe(Layer.provide(clientLayer(url, options)))
 
 const schemaPresent = Effect.flatMap(PgClient.PgClient, (sql) =>
   sql<{ readonly present: boolean }>`SELECT to_regclass(${Migrations.table}) IS NOT NULL AS present`.withoutTransform.pipe(
@@ -235,10 +259,13 @@ const schemaPresent = Effect.flatMap(PgClient.PgClient, (sql) =>
     Effect.catchTag("SqlError", (error) => Effect.fail(Edge.unavailable(error)))
   ))
 
-/** The client of `layerUrl` and `layerReadUrl`, with the references its options set. */
-const clientLayerUrl = (
+/**
+ * The client of `layerUrl` and `layerReadUrl`: a pool on `url`, with the references its options
+ * set (`CallTimeout`, `LocalStatementTimeout`, `ListenClient`); `portClient` applies them.
+ */
+export const clientLayer = (
   url: string | Redacted.Redacted,
-  options: ClientOptions
+  options: ClientOptions = {}
 ): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, StoreUnavailable> =>
   Layer.unwrapEffect(Effect.sync(() => {
     const redacted = typeof url === "string" ? Redacted.make(url) : url
@@ -251,16 +278,29 @@ const clientLayerUrl = (
       ? Layer.succeed(LocalStatementTimeout, Option.some(Duration.millis(millisOf(options.statementTimeout))))
       : Layer.empty
     const check = pooled ? checkPooledDefault(options.statementTimeout) : Layer.empty
+    const listen = options.directUrl === undefined ? Layer.empty : listenClient(options.directUrl, config)
     if (options.queryTimeout === undefined) {
-      return Layer.mergeAll(local, check).pipe(Layer.provideMerge(clientUnavailable(PgClient.layer(config))))
+      return Layer.mergeAll(local, check, listen).pipe(Layer.provideMerge(clientUnavailable(PgClient.layer(config))))
     }
     const timeout = Duration.millis(millisOf(options.queryTimeout))
     const watchdog = Watchdog.make(Duration.toMillis(timeout))
     const client = clientUnavailable(PgClient.layer({ ...config, stream: watchdog.socket }))
     // Built after the client, whose first connection has told the watchdog whether it is TLS.
     const callTimeout = Layer.sync(CallTimeout, () => (watchdog.blind() ? Option.some(timeout) : Option.none()))
-    return Layer.mergeAll(callTimeout, local, check).pipe(Layer.provideMerge(client))
+    return Layer.mergeAll(callTimeout, local, check, listen).pipe(Layer.provideMerge(client))
   }))
+
+// One connection straight to the database, opened with the pool.
+const listenClient = (url: string | Redacted.Redacted, config: PgClient.PgClientConfig) =>
+  clientUnavailable(
+    Layer.scoped(
+      ListenClient,
+      Effect.map(
+        PgClient.make({ ...config, url: typeof url === "string" ? Redacted.make(url) : url, maxConnections: 1 }),
+        Option.some
+      )
+    ).pipe(Layer.provide(Reactivity.layer))
+  )
 
 // Behind a transaction pooler a statement outside a transaction is bounded only by the
 // database's default, which the store cannot set; it says so when that default is missing.

@@ -15,7 +15,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
 import * as Bouncer from "./Bouncer.js"
 import * as Pooled from "../src/internal/Pooled.js"
 import * as TestDatabase from "./TestDatabase.js"
@@ -101,4 +103,22 @@ describe.runIf(runs)("postgres through PgBouncer (transaction pooling)", () => {
       const after = yield* Effect.all(Array.from({ length: 4 }, () => Pooled.defaultStatementTimeout(client)), { concurrency: 4 })
       expect(after).toEqual([0, 0, 0, 0])
     }).pipe(Effect.provide(Reactivity.layer)), 60_000)
+
+  it.scopedLive("with a direct URL, the ports' client LISTENs on a connection of its own and hears a NOTIFY sent through the pooler", () =>
+    Effect.gen(function*() {
+      const url = yield* Effect.promise(freshDatabase)
+      const direct = new URL(url)
+      direct.host = new URL(server!).host
+      const client = yield* Layer.build(PgStore.clientLayer(url, { ...options, directUrl: direct.toString() }))
+      const sql = yield* PgStore.portClient.pipe(Effect.provide(client))
+      const heard = yield* Stream.runHead(sql.listen("subshift_probe")).pipe(Effect.fork)
+      // The listener is registered once the first notification can reach it; send until one does.
+      // (`pg_notify`, as the client's own `notify` sends its payload as a parameter of `NOTIFY`,
+      // which PostgreSQL refuses.)
+      const notify = sql`SELECT pg_notify('subshift_probe', 'hello')`.withoutTransform
+      const sent = yield* Effect.fork(Effect.repeat(Effect.zipRight(notify, Effect.sleep("50 millis")), { times: 100 }))
+      const payload = yield* heard.await.pipe(Effect.flatten)
+      yield* sent.interruptAsFork(sent.id())
+      expect(payload).toEqual(Option.some("hello"))
+    }), 60_000)
 })

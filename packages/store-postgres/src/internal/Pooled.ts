@@ -22,6 +22,10 @@ export const withLocalTimeout = (sql: PgClient.PgClient, millis: number): PgClie
   })
 }
 
+/** The client, with `listen` going through `direct`, a client whose connections are sessions. */
+export const withListen = (sql: PgClient.PgClient, direct: PgClient.PgClient): PgClient.PgClient =>
+  new Proxy(sql, { get: (target, key, receiver) => (key === "listen" ? direct.listen : Reflect.get(target, key, receiver)) })
+
 /**
  * The database's default `statement_timeout` in milliseconds as a pooled connection sees it (what
  * bounds a statement outside a transaction); 0 means none.
