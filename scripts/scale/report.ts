@@ -9,7 +9,7 @@ export interface Run {
   readonly throughput: ReadonlyArray<{ servers: number; perSecond: number; ordersPerSecond: number; failures: number }>
   readonly outcome: Outcome
   readonly kills: ReadonlyArray<{ at: number; server: string; restartedMs: number }>
-  readonly advances: ReadonlyArray<{ at: number; applied: number }>
+  readonly advances: ReadonlyArray<{ at: number; tookMs: number; applied: number }>
   readonly lag: ReadonlyArray<number>
   readonly verdict: Verdict
 }
@@ -57,7 +57,7 @@ export const report = (run: Run): string => {
     "",
     `answers: ${answers.length} (${(answers.length / run.seconds).toFixed(0)}/s): 2xx ${ok}, 4xx ${client.length}, other ${other.length}`,
     `kills: ${run.kills.map((k) => `${k.server} at ${(k.at / 1000).toFixed(1)} s (ready again after ${k.restartedMs} ms)`).join("; ")}`,
-    `test clock: +31 days at ${run.advances.map((a) => `${(a.at / 1000).toFixed(1)} s (${a.applied} changes applied by that call)`).join(", ")}`,
+    `test clock: +31 days at ${run.advances.map((a) => `${(a.at / 1000).toFixed(1)} s (answered in ${(a.tookMs / 1000).toFixed(1)} s, ${a.applied} changes applied by those calls)`).join(", ")}`,
     "",
     "committed orders and amends:",
     `- answered 200: ${verdict.answeredAmendments}; missing from the database: ${verdict.lostAmendments.length}` +
