@@ -20,13 +20,14 @@ export interface Outcome {
   readonly answers: Array<Answer>
   /** Amendment ids answered 200 (orders and amends), for the database check. */
   readonly amendments: Array<string>
-  /** Orders retried with their key after a lost answer, and how the retry ended. */
+  /**
+   * Orders and amends sent once more with their key after a lost answer, and how the second try
+   * ended: its status, and for a 200 whether it was the stored first answer replayed.
+   */
   readonly retries: Array<string>
-  /** Idempotency keys whose answers named different amendments (an order or amend applied twice). */
-  readonly conflictingReplays: number
 }
 
-export const newOutcome = (): Outcome => ({ answers: [], amendments: [], retries: [], conflictingReplays: 0 })
+export const newOutcome = (): Outcome => ({ answers: [], amendments: [], retries: [] })
 
 export interface LoadOptions {
   readonly base: string
@@ -57,7 +58,6 @@ const errorKind = (status: number, text: string): string => {
 export const run = async (options: LoadOptions, outcome: Outcome) => {
   const customer = { authorization: `Bearer ${options.customerToken}`, "x-limio-recaptcha": "token" }
   const amender = { authorization: `Bearer ${options.amendToken}` }
-  const keyAnswers = new Map<string, string>()
 
   const call = async (op: string, method: string, path: string, headers: Record<string, string>, body?: unknown) => {
     const init: RequestInit = { method, headers: { ...headers, ...(body === undefined ? {} : { "content-type": "application/json" }) } }
@@ -65,10 +65,12 @@ export const run = async (options: LoadOptions, outcome: Outcome) => {
     let status = 0
     let text = ""
     let setCookie: string | null = null
+    let replayed = false
     try {
       const response = await fetch(`${options.base}${path}`, { ...init, signal: AbortSignal.timeout(30_000) })
       status = response.status
       setCookie = response.headers.get("set-cookie")
+      replayed = response.headers.get("idempotent-replayed") === "true"
       text = await response.text()
     } catch (error) {
       status = 0
@@ -77,7 +79,7 @@ export const run = async (options: LoadOptions, outcome: Outcome) => {
     }
     outcome.answers.push({ at: Date.now(), op, status, kind: status === 0 ? `network:${text}` : errorKind(status, text) })
     const parsed = status === 200 ? JSON.parse(text) : undefined
-    return { status, body: parsed, cookie: setCookie?.split(";")[0] }
+    return { status, body: parsed, cookie: setCookie?.split(";")[0], replayed }
   }
 
   // An order or amend whose answer was lost is sent once more with its key: the store either
@@ -88,15 +90,9 @@ export const run = async (options: LoadOptions, outcome: Outcome) => {
     if (lostAnswer(answer.status)) {
       await new Promise((resolve) => setTimeout(resolve, 300))
       answer = await call(`${op} (retry)`, "POST", path, { ...headers, "idempotency-key": key }, body)
-      outcome.retries.push(`${op}: ${answer.status}`)
+      outcome.retries.push(`${op}: ${answer.status}${answer.status === 200 ? (answer.replayed ? " replayed" : " first run") : ""}`)
     }
-    if (answer.status === 200) {
-      const named = ids(answer.body).join(",")
-      const earlier = keyAnswers.get(key)
-      if (earlier !== undefined && earlier !== named) outcome.conflictingReplays++
-      keyAnswers.set(key, named)
-      outcome.amendments.push(...ids(answer.body))
-    }
+    if (answer.status === 200) outcome.amendments.push(...ids(answer.body))
   }
 
   const checkout = async () => {

@@ -62,7 +62,7 @@ export const report = (run: Run): string => {
     "committed orders and amends:",
     `- answered 200: ${verdict.answeredAmendments}; missing from the database: ${verdict.lostAmendments.length}` +
     (verdict.lostAmendments.length > 0 ? ` (${verdict.lostAmendments.slice(0, 5).join(", ")})` : ""),
-    `- baskets committed twice: ${verdict.basketsCommittedTwice}; keys whose answers named different amendments: ${outcome.conflictingReplays}`,
+    `- baskets committed twice (an order applied twice): ${verdict.basketsCommittedTwice}`,
     `- amendments stored in all: ${verdict.storedAmendments}`,
     `- answers lost at a kill and sent again with their Idempotency-Key: ${outcome.retries.length}` +
     (outcome.retries.length > 0 ? ` (${count(outcome.retries).map(([k, n]) => `${k} ×${n}`).join(", ")})` : ""),

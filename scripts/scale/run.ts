@@ -164,7 +164,7 @@ const main = async () => {
   const verdict = await Data.verify(primaryUrl, outcome.amendments)
   console.log(report({ seconds: SECONDS, workers: WORKERS, started, throughput, outcome, kills, advances, lag, verdict }))
   const clean = verdict.lostAmendments.length === 0 && verdict.basketsCommittedTwice === 0 &&
-    verdict.scheduledChangesAppliedTwice === 0 && outcome.conflictingReplays === 0
+    verdict.scheduledChangesAppliedTwice === 0
   process.exitCode = clean ? 0 : 1
 }
 

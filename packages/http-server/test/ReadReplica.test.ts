@@ -25,11 +25,12 @@ const cleanups: Array<() => Promise<void>> = []
 
 /** A fresh database URL: a schema on the test server, or an embedded engine of its own. */
 const freshDatabase = async (name: string): Promise<string> => {
-  if (databaseUrl !== undefined) {
+  const onServer = databaseUrl
+  if (onServer !== undefined) {
     const schema = `subshift_${name}_${process.pid}_${globalThis.crypto.randomUUID().replaceAll("-", "").slice(0, 8)}`
-    await admin(databaseUrl, `CREATE SCHEMA ${schema}`)
-    cleanups.push(() => admin(databaseUrl, `DROP SCHEMA IF EXISTS ${schema} CASCADE`))
-    const url = new URL(databaseUrl)
+    await admin(onServer, `CREATE SCHEMA ${schema}`)
+    cleanups.push(() => admin(onServer, `DROP SCHEMA IF EXISTS ${schema} CASCADE`))
+    const url = new URL(onServer)
     url.searchParams.set("options", `-c search_path=${schema}`)
     return url.toString()
   }
