@@ -10,8 +10,8 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Path from "node:path"
-import pg from "pg"
 import * as Bouncer from "../../packages/store-postgres/test/Bouncer.js"
+import { admin } from "../../packages/store-postgres/test/Admin.js"
 
 export const PRIMARY = process.env["SCALE_PRIMARY_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres"
 const PG_BIN = "/usr/lib/postgresql/15/bin"
@@ -35,15 +35,7 @@ export const ensurePackages = () => {
   execFileSync("apt-get", ["install", "-y", ...missing], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } })
 }
 
-export const query = async <R extends pg.QueryResultRow = any>(url: string, text: string, values: ReadonlyArray<unknown> = []) => {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return (await client.query<R>(text, [...values])).rows
-  } finally {
-    await client.end()
-  }
-}
+export const query = admin
 
 export const withDatabase = (url: string, name: string) => {
   const parsed = new URL(url)
@@ -52,13 +44,6 @@ export const withDatabase = (url: string, name: string) => {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-const reachable = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = Net.connect(port, "127.0.0.1")
-    socket.once("connect", () => resolve(socket.destroy() !== undefined))
-    socket.once("error", () => resolve(false))
-  })
 
 /** Everything the run built, and how to take it down. */
 export interface Topology {
@@ -179,7 +164,7 @@ export const startHaproxy = async (dir: string, servers: ReadonlyArray<ServerPro
   let log = ""
   child.stdout!.on("data", (c) => (log += c))
   child.stderr!.on("data", (c) => (log += c))
-  for (let i = 0; !(await reachable(port)); i++) {
+  for (let i = 0; !(await Bouncer.reachable(port)); i++) {
     if (child.exitCode !== null || i > 100) throw new Error(`haproxy did not start: ${log}`)
     await sleep(50)
   }

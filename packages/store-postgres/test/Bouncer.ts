@@ -31,7 +31,8 @@ export const freePort = () =>
     })
   })
 
-const reachable = (port: number) =>
+/** Whether something accepts connections on a loopback port. */
+export const reachable = (port: number) =>
   new Promise<boolean>((resolve) => {
     const socket = Net.connect(port, "127.0.0.1")
     socket.once("connect", () => resolve(socket.destroy() !== undefined))
