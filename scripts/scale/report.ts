@@ -8,7 +8,7 @@ export interface Run {
   readonly started: number
   readonly throughput: ReadonlyArray<{ servers: number; perSecond: number; ordersPerSecond: number; failures: number }>
   readonly outcome: Outcome
-  readonly kills: ReadonlyArray<{ at: number; server: string; restartedMs: number }>
+  readonly kills: ReadonlyArray<{ at: number; server: string; readyMs: number; backMs: number }>
   readonly advances: ReadonlyArray<{ at: number; tookMs: number; applied: number }>
   readonly lag: ReadonlyArray<number>
   readonly verdict: Verdict
@@ -30,7 +30,7 @@ const tally = (answers: ReadonlyArray<Answer>, key: (a: Answer) => string) => co
 const classify = (run: Run, answer: Answer): string => {
   const t = answer.at - run.started
   // From the kill until the server is back and HAProxy's checks have seen it go and come.
-  const atKill = run.kills.some((k) => t >= k.at - 50 && t <= k.at + k.restartedMs + 2000)
+  const atKill = run.kills.some((k) => t >= k.at - 50 && t <= k.at + k.backMs + 2000)
   const what = answer.status === 0
     ? `connection failed (${answer.kind.replace("network:", "")})`
     : answer.kind === "haproxy"
@@ -56,7 +56,7 @@ export const report = (run: Run): string => {
     `## ${run.seconds} s of mixed load, ${run.workers} concurrent clients, a SIGKILL every ${run.seconds / 4} s`,
     "",
     `answers: ${answers.length} (${(answers.length / run.seconds).toFixed(0)}/s): 2xx ${ok}, 4xx ${client.length}, other ${other.length}`,
-    `kills: ${run.kills.map((k) => `${k.server} at ${(k.at / 1000).toFixed(1)} s (ready again after ${k.restartedMs} ms)`).join("; ")}`,
+    `kills: ${run.kills.map((k) => `${k.server} at ${(k.at / 1000).toFixed(1)} s (answering /ready after ${(k.readyMs / 1000).toFixed(1)} s, back in HAProxy with its clock caught up after ${(k.backMs / 1000).toFixed(1)} s)`).join("; ")}`,
     `test clock: +31 days at ${run.advances.map((a) => `${(a.at / 1000).toFixed(1)} s (answered in ${(a.tookMs / 1000).toFixed(1)} s, ${a.applied} changes applied by those calls)`).join(", ")}`,
     "",
     "committed orders and amends:",
