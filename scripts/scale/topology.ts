@@ -123,7 +123,8 @@ export const spawnServer = async (server: ServerProcess, env: Record<string, str
   server.child = child
   child.stdout!.on("data", (chunk) => (server.log = (server.log + chunk).slice(-20_000)))
   child.stderr!.on("data", (chunk) => (server.log = (server.log + chunk).slice(-20_000)))
-  for (let i = 0; i < 600; i++) {
+  // Generous: on a busy shared machine a start can take a minute.
+  for (const deadline = Date.now() + 180_000; Date.now() < deadline;) {
     if (child.exitCode !== null) throw new Error(`${server.name} exited: ${server.log.slice(-2000)}`)
     const ready = await fetch(`http://127.0.0.1:${server.port}/ready`).then((r) => r.status === 200, () => false)
     if (ready) return
