@@ -4,6 +4,7 @@
  * `PATH`, or where Debian's package installs it; without one there is none to start.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { once } from "node:events"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Os from "node:os"
@@ -21,15 +22,13 @@ export const binary: string | undefined = (() => {
 })()
 
 /** A free TCP port on the loopback interface. */
-export const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const probe = Net.createServer()
-    probe.once("error", reject)
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as Net.AddressInfo
-      probe.close(() => resolve(port))
-    })
-  })
+export const freePort = async (): Promise<number> => {
+  const probe = Net.createServer().listen(0, "127.0.0.1")
+  await once(probe, "listening")
+  const { port } = probe.address() as Net.AddressInfo
+  await new Promise((resolve) => probe.close(resolve))
+  return port
+}
 
 /** Whether something accepts connections on a loopback port. */
 export const reachable = (port: number) =>
