@@ -9,6 +9,7 @@ import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import type * as Schema from "effect/Schema"
+import { AdminApi } from "./AdminApi.js"
 import * as Documented from "./Documented.js"
 import * as HttpErrors from "./HttpErrors.js"
 import { CheckoutPendingChangeGroup, PartnerPendingChangeGroup } from "./PendingChangeApi.js"
@@ -220,6 +221,7 @@ const withoutTestClock = HttpApi.make("subshift")
   .add(CheckoutPendingChangeGroup)
   .add(PartnerPendingChangeGroup)
   .add(SystemGroup)
+  .addHttpApi(AdminApi)
   .addError(HttpErrors.InvalidInput)
   .addError(HttpErrors.Malformed)
   .addError(HttpErrors.TooLarge)

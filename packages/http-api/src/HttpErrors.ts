@@ -68,7 +68,7 @@ interface ErrorClass<Self> {
  * `details` holds the class's fields, decoded back into an instance of the class by the client.
  * `lift` copies some details to the top level (`pendingChangeDate` of a 423, as the guide reads it).
  */
-const envelope = <Self extends { readonly _tag: string; readonly message: string }>(
+export const envelope = <Self extends { readonly _tag: string; readonly message: string }>(
   Class: ErrorClass<Self>,
   status: number,
   description: string,

@@ -14,6 +14,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { createHash } from "node:crypto"
 import { BlockList, isIP } from "node:net"
+import { type ApiKey, parseApiKeys } from "./admin/ApiKeys.js"
 
 /** The development cookie secret; refused in production. */
 export const DEV_COOKIE_SECRET = "subshift-dev-cookie-secret-not-for-production"
@@ -78,6 +79,8 @@ export interface ServerConfig {
     readonly clockToleranceSeconds: number
   }
   readonly partnerTokens: ReadonlyArray<PartnerToken>
+  /** The operator API keys of `/api/admin` (hashes only); none unless configured. */
+  readonly apiKeys: ReadonlyArray<ApiKey>
   readonly botCheck: {
     readonly kind: "recaptcha" | "accept-all"
     readonly verifyUrl: string
@@ -168,6 +171,7 @@ const raw = Config.all({
   partnerClaim: Config.string("SUBSHIFT_JWT_PARTNER_CLAIM").pipe(Config.withDefault("lmo:partner_org")),
   clockTolerance: Config.integer("SUBSHIFT_JWT_CLOCK_TOLERANCE_SECONDS").pipe(Config.withDefault(5)),
   partnerTokens: Config.string("SUBSHIFT_PARTNER_TOKENS").pipe(Config.withDefault(devPartnerTokens)),
+  apiKeys: Config.string("SUBSHIFT_API_KEYS").pipe(Config.withDefault("")),
   botCheck: Config.option(Config.literal("recaptcha", "accept-all")("SUBSHIFT_BOT_CHECK")),
   recaptchaUrl: Config.string("SUBSHIFT_RECAPTCHA_VERIFY_URL").pipe(
     Config.withDefault("https://www.google.com/recaptcha/api/siteverify")
@@ -251,6 +255,9 @@ export const load: Effect.Effect<ServerConfig, ConfigError.ConfigError> = Effect
     return yield* fail("SUBSHIFT_PARTNER_TOKENS", "NODE_ENV=production refuses the development partner token")
   }
 
+  const apiKeys = parseApiKeys(c.apiKeys)
+  if (Either.isLeft(apiKeys)) return yield* fail("SUBSHIFT_API_KEYS", apiKeys.left)
+
   const botKind = Option.getOrElse(c.botCheck, () => (production ? "recaptcha" as const : "accept-all" as const))
   if (production && botKind === "accept-all") {
     return yield* fail("SUBSHIFT_BOT_CHECK", "NODE_ENV=production refuses the accept-all bot check: it lets every bot through")
@@ -293,6 +300,7 @@ export const load: Effect.Effect<ServerConfig, ConfigError.ConfigError> = Effect
       clockToleranceSeconds: c.clockTolerance
     },
     partnerTokens: partnerTokens.right,
+    apiKeys: apiKeys.right,
     botCheck: {
       kind: botKind,
       verifyUrl: c.recaptchaUrl,

@@ -39,6 +39,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { createServer, type IncomingMessage, type Server as NodeServer, type ServerResponse } from "node:http"
+import * as Admin from "./admin/index.js"
 import * as Auth from "./Auth.js"
 import * as BasketCookie from "./BasketCookie.js"
 import * as ClientErrors from "./ClientErrors.js"
@@ -223,8 +224,8 @@ const edgeLayer = (config: ServerConfig) =>
 /** The API with its handlers, authentication and guards, over the given services. */
 export const apiLayer = (config: ServerConfig, edge = edgeLayer(config)) =>
   HttpApiBuilder.api(SubshiftApi).pipe(
-    Layer.provide([Handlers.layer, Withdrawals.layer]),
-    Layer.provide([Auth.CustomerAuthLive, Auth.PartnerAuthLive, Auth.PartnerMmaAuthLive]),
+    Layer.provide([Handlers.layer, Withdrawals.layer, Admin.groups]),
+    Layer.provide([Auth.CustomerAuthLive, Auth.PartnerAuthLive, Auth.PartnerMmaAuthLive, Admin.middlewares(config)]),
     Layer.provide(edge)
   )
 

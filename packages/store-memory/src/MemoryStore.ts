@@ -5,6 +5,8 @@
  * race. Stored values are treated as immutable: the core never mutates what it reads.
  */
 import { Amendments } from "@subshift/core/ports/Amendments"
+import { AuditLog } from "@subshift/core/ports/AuditLog"
+import type { StoredAuditEntry } from "@subshift/core/domain/Operator"
 import type { Amendment } from "@subshift/core/domain/Amendment"
 import type { Basket } from "@subshift/core/domain/Basket"
 import { Baskets } from "@subshift/core/ports/Baskets"
@@ -42,6 +44,7 @@ interface State {
   readonly billGroups: Map<string, BillGroup>
   readonly events: Array<Event.StoredEvent>
   readonly idempotency: Map<string, IdempotencyRecord>
+  readonly audit: Array<StoredAuditEntry>
 }
 
 interface IdempotencyRecord {
@@ -92,7 +95,8 @@ export const make = (seed: Seed = {}): Effect.Effect<Context.Context<StorePorts>
       amendmentsBySubscription: new Map(),
       billGroups: new Map(),
       events: [],
-      idempotency: new Map()
+      idempotency: new Map(),
+      audit: []
     }
     putOffers(state, seed.offers ?? [])
     for (const s of seed.subscriptions ?? []) putSubscription(state, s)
@@ -310,13 +314,19 @@ export const make = (seed: Seed = {}): Effect.Effect<Context.Context<StorePorts>
         })
     })
 
+    const audit = AuditLog.of({
+      record: (entry) => Effect.sync(() => void state.audit.push({ ...entry, sequence: state.audit.length + 1 })),
+      list: ({ after, limit }) => Effect.sync(() => state.audit.slice(Math.max(0, after ?? 0), Math.max(0, after ?? 0) + Math.max(0, limit)))
+    })
+
     return Context.make(Catalog.Catalog, catalog).pipe(
       Context.add(Subscriptions, subscriptions),
       Context.add(Baskets, baskets),
       Context.add(BillGroups, billGroups),
       Context.add(Amendments, amendments),
       Context.add(Events, events),
-      Context.add(Idempotency.Idempotency, idempotency)
+      Context.add(Idempotency.Idempotency, idempotency),
+      Context.add(AuditLog, audit)
     )
   })
 

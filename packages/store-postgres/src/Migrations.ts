@@ -130,12 +130,21 @@ const m0004 = Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql`INSERT INTO subshift_catalog_generation (id, generation) VALUES (1, 1)`
   ], { discard: true }))
 
+// The audit log of operator writes (API key, action, target, reason), in write order.
+const m0005 = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  sql`CREATE TABLE subshift_audit (
+    sequence bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id text COLLATE "C" NOT NULL UNIQUE,
+    data jsonb NOT NULL
+  )`)
+
 /** Every migration of the store, in order. */
 export const loader = Migrator.fromRecord({
   "0001_create_store": m0001,
   "0002_lifecycle": m0002,
   "0003_quote_totals": fillQuoteTotals,
-  "0004_catalog_generation": m0004
+  "0004_catalog_generation": m0004,
+  "0005_audit": m0005
 })
 
 const migrate = Migrator.make({})

@@ -13,6 +13,7 @@ import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Amendments } from "@subshift/core/ports/Amendments"
+import { AuditLog } from "@subshift/core/ports/AuditLog"
 import { Baskets } from "@subshift/core/ports/Baskets"
 import { BillGroups } from "@subshift/core/ports/BillGroups"
 import { Catalog } from "@subshift/core/ports/Catalog"
@@ -36,6 +37,7 @@ import * as Generation from "./internal/Generation.js"
 import { cachedDecoder } from "./internal/Rows.js"
 import * as Subscription from "@subshift/core/domain/Subscription"
 import * as PgAmendments from "./internal/PgAmendments.js"
+import * as PgAudit from "./internal/PgAudit.js"
 import * as PgBaskets from "./internal/PgBaskets.js"
 import * as PgBillGroups from "./internal/PgBillGroups.js"
 import * as PgCatalog from "./internal/PgCatalog.js"
@@ -140,7 +142,8 @@ export const make: Effect.Effect<Context.Context<StorePorts>, never, PgClient.Pg
     Context.add(BillGroups, PgBillGroups.make(context)),
     Context.add(Amendments, PgAmendments.make(context)),
     Context.add(Events, PgEvents.make(context)),
-    Context.add(Idempotency, PgIdempotency.make(context))
+    Context.add(Idempotency, PgIdempotency.make(context)),
+    Context.add(AuditLog, PgAudit.make(context))
   )
 })
 

@@ -17,6 +17,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as AdminContract from "./AdminContract.js"
 import * as Fixtures from "./Fixtures.js"
 import * as SubscriptionChecks from "./SubscriptionChecks.js"
 import { pendingChangesSuite } from "./PendingChangesContract.js"
@@ -321,5 +322,6 @@ export const suite = <E>(name: string, layer: Layer.Layer<StorePorts, E>): void 
     idempotencySuite(name, layer)
     SubscriptionChecks.suite(name, layer)
     pendingChangesSuite(name, layer)
+    AdminContract.auditSuite(name, layer)
   })
 }

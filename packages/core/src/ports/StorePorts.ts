@@ -3,6 +3,7 @@
  * a host or a contract suite needs from it.
  */
 import type { Amendments } from "./Amendments.js"
+import type { AuditLog } from "./AuditLog.js"
 import type { Baskets } from "./Baskets.js"
 import type { BillGroups } from "./BillGroups.js"
 import type { Catalog } from "./Catalog.js"
@@ -11,4 +12,4 @@ import type { Idempotency } from "./Idempotency.js"
 import type { Subscriptions } from "./Subscriptions.js"
 
 /** Every repository port of the core, the set each store adapter provides in full. */
-export type StorePorts = Catalog | Subscriptions | Baskets | BillGroups | Amendments | Events | Idempotency
+export type StorePorts = Catalog | Subscriptions | Baskets | BillGroups | Amendments | Events | Idempotency | AuditLog

@@ -1,0 +1,16 @@
+/**
+ * The operator plane on the server: the admin middlewares and every admin group's handlers.
+ * A new group's handlers go in their own file here and are added to `groups`; `Server.ts` only
+ * provides `layer`.
+ */
+import * as Ids from "@subshift/core/ports/Ids"
+import * as Layer from "effect/Layer"
+import type { ServerConfig } from "../Config.js"
+import * as Auth from "./Auth.js"
+import { KeysLive } from "./Keys.js"
+
+/** Every admin group's handlers. */
+export const groups = Layer.mergeAll(KeysLive).pipe(Layer.provide(Ids.layerRandom))
+
+/** The admin middlewares for the configured keys. */
+export const middlewares = (config: Pick<ServerConfig, "apiKeys">) => Auth.layer(config)
