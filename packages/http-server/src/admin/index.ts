@@ -4,13 +4,18 @@
  * provides `layer`.
  */
 import * as Ids from "@subshift/core/ports/Ids"
+import { OperatorRecords } from "@subshift/core/usecases/OperatorRecords"
 import * as Layer from "effect/Layer"
 import type { ServerConfig } from "../Config.js"
 import * as Auth from "./Auth.js"
 import { KeysLive } from "./Keys.js"
+import { RecordsLive } from "./Records.js"
 
 /** Every admin group's handlers. */
-export const groups = Layer.mergeAll(KeysLive).pipe(Layer.provide(Ids.layerRandom))
+export const groups = Layer.mergeAll(KeysLive, RecordsLive).pipe(
+  Layer.provide(OperatorRecords.Default),
+  Layer.provide(Ids.layerRandom)
+)
 
 /** The admin middlewares for the configured keys. */
 export const middlewares = (config: Pick<ServerConfig, "apiKeys">) => Auth.layer(config)
