@@ -123,6 +123,21 @@ export class AdminRecordsGroup extends HttpApiGroup.make("adminRecords")
       .annotate(OpenApi.Summary, "Create (201) or replace (200, If-Match required) a bill group")
   )
   .add(
+    HttpApiEndpoint.post("importSubscriptions", "/api/admin/subscriptions/import")
+      .setHeaders(Schema.Struct({
+        "content-type": Schema.optional(Schema.String),
+        "x-subshift-reason": Schema.optional(Schema.String.pipe(Schema.maxLength(500)))
+      }))
+      .addSuccess(ImportReport)
+      .addError(HttpErrors.Malformed)
+      .middleware(AdminSecurity.SubscriptionsWrite)
+      .annotate(OpenApi.Summary, "Import subscriptions from an NDJSON body (application/x-ndjson), one record per line, each upserted on its own")
+      .annotate(
+        OpenApi.Description,
+        "The body is read as a stream, so any number of lines imports in flat memory; it has no size limit. Each line is a SubscriptionRecord, created or replaced without If-Match; the same line twice is `unchanged` and writes nothing; a rejected line stores nothing and lists its problems, with paths; a line that would drop a pending change is rejected unless it says pendingChange: \"discard\". The report lists every line and the totals."
+      )
+  )
+  .add(
     HttpApiEndpoint.get("listPending", "/api/admin/pending-changes")
       .setUrlParams(PendingParams)
       .addSuccess(PendingPage)

@@ -137,6 +137,7 @@ export const guards = (config: Pick<ServerConfig, "bodyLimit" | "slowRequestMs" 
         }
         const refused = Edge.unkeepableInUrl(request.url) ?? Edge.repeatedHeader(NodeHttpServerRequest.toIncomingMessage(request))
         if (refused !== undefined) return Effect.fail(refused)
+        if (Admin.streamsBody(request)) return Effect.provideService(app, HttpServerRequest.HttpServerRequest, edgeRequest(request, config.trustedProxies))
         if (hasBody(request)) {
           const declared = request.headers["content-length"]
           if (declared !== undefined && Number(declared) > config.bodyLimit) {

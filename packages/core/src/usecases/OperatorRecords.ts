@@ -18,6 +18,7 @@ import type { StoreUnavailable } from "../domain/Errors.js"
 import { VersionConflict } from "../domain/Errors.js"
 import * as Event from "../domain/Event.js"
 import * as Input from "../domain/Input.js"
+import type { Offer } from "../domain/Offer.js"
 import { InvalidRecord, PendingChangeConflict, PreconditionRequired, type Problem } from "../domain/Operator.js"
 import * as Subscription from "../domain/Subscription.js"
 import * as Clock from "../internal/clock.js"
@@ -96,11 +97,30 @@ const canonical = (value: unknown): string =>
       ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
       : v)
 
+/** The subscription write of a checked record, as `Subscriptions.commit` takes it. */
+export const writeOf = (prepared: Prepared & { readonly event: Event.Event }) => ({
+  next: prepared.subscription,
+  expectedVersion: prepared.expectedVersion
+})
+
 const sameSubscription = (a: Subscription.Subscription, b: Subscription.Subscription) => {
   const { updatedAt: _a, version: _va, ...left } = a
   const { updatedAt: _b, version: _vb, ...right } = b
   return canonical(left) === canonical(right)
 }
+
+/** Reads catalog offers by id. */
+export type OffersOf = (ids: Iterable<string>) => Effect.Effect<ReadonlyMap<string, Offer>, StoreUnavailable>
+
+/** A checked subscription write: `unchanged`, or what to commit. */
+export type Prepared =
+  | { readonly outcome: "unchanged"; readonly subscription: Subscription.Subscription; readonly event?: undefined; readonly expectedVersion?: undefined }
+  | {
+    readonly outcome: "created" | "updated"
+    readonly subscription: Subscription.Subscription
+    readonly expectedVersion: number | undefined
+    readonly event: Event.Event
+  }
 
 /** The operator's record writes. */
 export class OperatorRecords extends Effect.Service<OperatorRecords>()("@subshift/core/OperatorRecords", {
@@ -111,9 +131,9 @@ export class OperatorRecords extends Effect.Service<OperatorRecords>()("@subshif
     const ids = yield* Ids
 
     /** Every problem of a decoded subscription against the store: catalog, bill group, name. */
-    const subscriptionProblems = (record: Subscription.Subscription) =>
+    const subscriptionProblems = (record: Subscription.Subscription, offersOf: OffersOf) =>
       Effect.gen(function*() {
-        const offers = yield* catalog.getMany([record.offer.offerId, ...record.addOns.map((l) => l.offerId)])
+        const offers = yield* offersOf([record.offer.offerId, ...record.addOns.map((l) => l.offerId)])
         const problems: Array<Problem> = Subscription.problems(record, offers.values()).map((p) => ({ path: p.field, message: p.message }))
         const seen = new Set<string>()
         for (const [i, line] of record.addOns.entries()) {
@@ -140,41 +160,54 @@ export class OperatorRecords extends Effect.Service<OperatorRecords>()("@subshif
         return problems
       })
 
+    /**
+     * Everything a subscription write checks, without writing: the record decoded and checked,
+     * the precondition and the pending change; `unchanged`, or the subscription and event to commit.
+     */
+    const prepare = (input: unknown, options: WriteOptions, author: Author, offersOf: OffersOf) =>
+      Effect.gen(function*() {
+        const problems: Array<Problem> = []
+        const decoded = decodeSubscription(withId(input, options.id, problems))
+        if (Either.isLeft(decoded)) return yield* new InvalidRecord({ entity: "subscription", problems: [...problems, ...decoded.left] })
+        const record = decoded.right
+        const clock = yield* Clock.now
+        const stored = Option.getOrUndefined(yield* subscriptions.findById(record.id))
+        const { pendingChange: given, ...fields } = record
+        const pendingChange = given === "discard" ? undefined : given
+        const next: Subscription.Subscription = {
+          ...fields,
+          ...(pendingChange === undefined ? {} : { pendingChange }),
+          version: stored === undefined ? 1 : stored.version + 1,
+          updatedAt: clock.now
+        }
+        problems.push(...(yield* subscriptionProblems(next, offersOf)))
+        if (problems.length > 0) return yield* new InvalidRecord({ entity: "subscription", problems })
+        yield* precondition("subscription", record.id, stored?.version, options)
+        if (stored?.pendingChange !== undefined && given === undefined) {
+          return yield* new PendingChangeConflict({
+            subscriptionId: stored.id,
+            amendmentId: stored.pendingChange.amendmentId,
+            effectiveDate: stored.pendingChange.effectiveDate
+          })
+        }
+        if (stored !== undefined && sameSubscription(stored, next)) return { outcome: "unchanged", subscription: stored } as Prepared
+        const eventId = yield* ids.eventId
+        const event = Event.imported({ id: eventId, occurredAt: clock.now, actor: author.actor, reason: author.reason, before: stored, after: next })
+        return { outcome: stored === undefined ? "created" : "updated", subscription: next, expectedVersion: stored?.version, event } as Prepared
+      })
+
+
     /** Creates or replaces a subscription. */
     const putSubscription = Effect.fn("OperatorRecords.putSubscription")(function*(
       input: unknown,
       options: WriteOptions,
       author: Author
     ) {
-      const problems: Array<Problem> = []
-      const decoded = decodeSubscription(withId(input, options.id, problems))
-      if (Either.isLeft(decoded)) return yield* new InvalidRecord({ entity: "subscription", problems: [...problems, ...decoded.left] })
-      const record = decoded.right
-      const clock = yield* Clock.now
-      const stored = Option.getOrUndefined(yield* subscriptions.findById(record.id))
-      const { pendingChange: given, ...fields } = record
-      const pendingChange = given === "discard" ? undefined : given
-      const next: Subscription.Subscription = {
-        ...fields,
-        ...(pendingChange === undefined ? {} : { pendingChange }),
-        version: stored === undefined ? 1 : stored.version + 1,
-        updatedAt: clock.now
+      const prepared = yield* prepare(input, options, author, catalog.getMany)
+      if (prepared.event !== undefined) {
+        yield* subscriptions.commit({ amendments: [], events: [prepared.event], subscriptions: [writeOf({ ...prepared, event: prepared.event })] })
       }
-      problems.push(...(yield* subscriptionProblems(next)))
-      if (problems.length > 0) return yield* new InvalidRecord({ entity: "subscription", problems })
-      yield* precondition("subscription", record.id, stored?.version, options)
-      if (stored?.pendingChange !== undefined && given === undefined) {
-        return yield* new PendingChangeConflict({
-          subscriptionId: stored.id,
-          amendmentId: stored.pendingChange.amendmentId,
-          effectiveDate: stored.pendingChange.effectiveDate
-        })
-      }
-      if (stored !== undefined && sameSubscription(stored, next)) return { outcome: "unchanged" as Outcome, subscription: stored }
-      const eventId = yield* ids.eventId
-      const event = Event.imported({ id: eventId, occurredAt: clock.now, actor: author.actor, reason: author.reason, before: stored, after: next })
-      yield* subscriptions.commit({ amendments: [], events: [event], subscriptions: [{ next, expectedVersion: stored?.version }] })
-      return { outcome: (stored === undefined ? "created" : "updated") as Outcome, subscription: next }
+      return { outcome: prepared.outcome, subscription: prepared.subscription }
     })
 
     /** Creates or replaces a bill group. */
@@ -226,7 +259,7 @@ export class OperatorRecords extends Effect.Service<OperatorRecords>()("@subshif
       }
     })
 
-    return { putSubscription, putBillGroup, detail, listPending } as const
+    return { prepare, putSubscription, putBillGroup, detail, listPending } as const
   })
 }) {}
 

@@ -10,6 +10,7 @@ import { OperatorRecords, type Outcome } from "@subshift/core/usecases/OperatorR
 import { SubshiftApi } from "@subshift/http-api/Api"
 import * as Effect from "effect/Effect"
 import * as Audit from "./Audit.js"
+import * as Import from "./Import.js"
 
 /** `"3"`, `W/"3"` or `3` → 3; absent → undefined. */
 export const parseVersion = (value: string | undefined): Effect.Effect<number | undefined, InvalidInput> => {
@@ -53,6 +54,7 @@ export const RecordsLive = HttpApiBuilder.group(SubshiftApi, "adminRecords", (ha
           if (result.outcome !== "unchanged") yield* Audit.record("bill_group.put", path.id, result.outcome)
           return answer(result.billGroup, result.outcome)
         }))
+      .handle("importSubscriptions", ({ request }) => Import.handle(request))
       .handle("listPending", ({ urlParams }) =>
         Effect.map(
           records.listPending({ dueBefore: urlParams.dueBefore, queryMore: urlParams.queryMore, limit: urlParams.limit ?? 100 }),

@@ -5,6 +5,7 @@
  */
 import * as Ids from "@subshift/core/ports/Ids"
 import { OperatorRecords } from "@subshift/core/usecases/OperatorRecords"
+import { SubscriptionImport } from "@subshift/core/usecases/SubscriptionImport"
 import * as Layer from "effect/Layer"
 import type { ServerConfig } from "../Config.js"
 import * as Auth from "./Auth.js"
@@ -13,9 +14,13 @@ import { RecordsLive } from "./Records.js"
 
 /** Every admin group's handlers. */
 export const groups = Layer.mergeAll(KeysLive, RecordsLive).pipe(
+  Layer.provide(SubscriptionImport.Default),
   Layer.provide(OperatorRecords.Default),
   Layer.provide(Ids.layerRandom)
 )
 
 /** The admin middlewares for the configured keys. */
 export const middlewares = (config: Pick<ServerConfig, "apiKeys">) => Auth.layer(config)
+
+/** Whether a request's body is left for its handler to stream (the NDJSON import): the guards do not read it. */
+export { isImport as streamsBody } from "./Import.js"
