@@ -86,6 +86,12 @@ export const ImportReport = Schema.Struct({
   })
 }).annotations({ identifier: "ImportReport" })
 
+/** A withdrawn scheduled change, and the subscription without it. */
+export const WithdrawnChange = Schema.Struct({
+  subscription: Subscription,
+  withdrawn: Subscription.fields.pendingChange.from
+}).annotations({ identifier: "WithdrawnChange" })
+
 const recordId = HttpApiSchema.param("id", Wire.Id)
 
 /** Subscriptions, bill groups and scheduled changes from the system of record. */
@@ -136,6 +142,16 @@ export class AdminRecordsGroup extends HttpApiGroup.make("adminRecords")
         OpenApi.Description,
         "The body is read as a stream, so any number of lines imports in flat memory; it has no size limit. Each line is a SubscriptionRecord, created or replaced without If-Match; the same line twice is `unchanged` and writes nothing; a rejected line stores nothing and lists its problems, with paths; a line that would drop a pending change is rejected unless it says pendingChange: \"discard\". The report lists every line and the totals."
       )
+  )
+  .add(
+    HttpApiEndpoint.del("withdrawPendingChange")`/api/admin/subscriptions/${recordId}/pending-change`
+      .setHeaders(Schema.Struct({ "x-subshift-reason": Schema.optional(Schema.String.pipe(Schema.maxLength(500))) }))
+      .addSuccess(WithdrawnChange)
+      .addError(HttpErrors.SubscriptionNotFound)
+      .addError(AdminErrors.NoPendingChange)
+      .addError(HttpErrors.VersionConflict)
+      .middleware(AdminSecurity.SubscriptionsWrite)
+      .annotate(OpenApi.Summary, "Withdraw a subscription's scheduled change: the lock lifts at once; the event names the operator and reason")
   )
   .add(
     HttpApiEndpoint.get("listPending", "/api/admin/pending-changes")

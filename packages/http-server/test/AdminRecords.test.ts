@@ -185,3 +185,42 @@ describe("GET /api/admin/pending-changes", () => {
     expect((await get("/api/admin/pending-changes", keys.catalog)).status).toBe(403)
   })
 })
+
+describe("DELETE /api/admin/subscriptions/{id}/pending-change", () => {
+  it("an operator withdraws a scheduled change: the lock lifts at once and the event names the key and reason", async () => {
+    const id = "sub-withdraw-1"
+    expect((await put(`/api/admin/subscriptions/${id}`, subscriptionRecord(id, { pendingChange: pendingChange("amd-wd-1") }))).status).toBe(201)
+    const customer = await server.token({ subject: `cus-${id}`, scopes: ["checkout"] })
+    const initiate = () =>
+      request(url("/api/checkout/subscription"), { method: "POST", headers: bearer(customer), body: { order: { order_type: "update_subscription", forSubscription: { id } } } })
+    expect((await initiate()).status).toBe(423)
+
+    const del = (path: string, k = keys.ops, headers: Record<string, string> = {}) =>
+      request(url(path), { method: "DELETE", headers: { ...key(k), ...headers } })
+    // Refusals change nothing.
+    expect((await del(`/api/admin/subscriptions/${id}/pending-change`, keys.reader)).status).toBe(403)
+    expect((await request(url(`/api/admin/subscriptions/${id}/pending-change`), { method: "DELETE", headers: bearer(customer) })).status).toBe(403)
+    expect((await request(url(`/api/admin/subscriptions/${id}/pending-change`), { method: "DELETE" })).status).toBe(401)
+    expect((await detail(id)).body.pendingChange).toMatchObject({ amendmentId: "amd-wd-1" })
+
+    const done = await del(`/api/admin/subscriptions/${id}/pending-change`, keys.ops, { "x-subshift-reason": "customer called support" })
+    expect(done.status).toBe(200)
+    expect(done.body.withdrawn).toMatchObject({ amendmentId: "amd-wd-1" })
+    expect(done.body.subscription.pendingChange).toBeUndefined()
+    expect((await initiate()).status).toBe(200)
+
+    const after = await detail(id)
+    expect(after.body.pendingChange).toBeNull()
+    expect(after.body.events.at(-1)).toMatchObject({
+      type: "subscription.pending_change_withdrawn",
+      actor: { kind: "operator", id: keys.idOf(keys.ops), name: "ops" },
+      reason: "customer called support"
+    })
+    expect((await audit()).filter((e) => e.action === "pending_change.withdraw" && e.target === id)).toHaveLength(1)
+
+    const again = await del(`/api/admin/subscriptions/${id}/pending-change`)
+    expect(again.status).toBe(409)
+    expect(again.body.error.code).toBe("NoPendingChange")
+    expect((await del("/api/admin/subscriptions/sub-nobody/pending-change")).status).toBe(404)
+  })
+})

@@ -7,6 +7,8 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { InvalidInput } from "@subshift/core/domain/Errors"
 import { OperatorRecords, type Outcome } from "@subshift/core/usecases/OperatorRecords"
+import { PendingChanges } from "@subshift/core/usecases/PendingChanges"
+import * as Principal from "@subshift/core/domain/Principal"
 import { SubshiftApi } from "@subshift/http-api/Api"
 import * as Effect from "effect/Effect"
 import * as Audit from "./Audit.js"
@@ -32,7 +34,7 @@ const answer = (body: { readonly version: number }, outcome: Outcome) =>
 
 /** The handlers of `adminRecords`. */
 export const RecordsLive = HttpApiBuilder.group(SubshiftApi, "adminRecords", (handlers) =>
-  Effect.map(OperatorRecords, (records) =>
+  Effect.map(Effect.all([OperatorRecords, PendingChanges]), ([records, pendingChanges]) =>
     handlers
       .handle("putSubscription", ({ headers, path, payload }) =>
         Effect.gen(function*() {
@@ -55,6 +57,14 @@ export const RecordsLive = HttpApiBuilder.group(SubshiftApi, "adminRecords", (ha
           return answer(result.billGroup, result.outcome)
         }))
       .handle("importSubscriptions", ({ request }) => Import.handle(request))
+      .handle("withdrawPendingChange", ({ path }) =>
+        Effect.gen(function*() {
+          const { operator, reason } = yield* Audit.actor
+          const by = new Principal.Operator({ keyId: operator.keyId, keyName: operator.name })
+          const done = yield* pendingChanges.withdraw(path.id, { by, reason })
+          yield* Audit.record("pending_change.withdraw", path.id, done.withdrawn.amendmentId)
+          return done
+        }))
       .handle("listPending", ({ urlParams }) =>
         Effect.map(
           records.listPending({ dueBefore: urlParams.dueBefore, queryMore: urlParams.queryMore, limit: urlParams.limit ?? 100 }),

@@ -5,6 +5,7 @@
  */
 import * as Ids from "@subshift/core/ports/Ids"
 import { OperatorRecords } from "@subshift/core/usecases/OperatorRecords"
+import { PendingChanges } from "@subshift/core/usecases/PendingChanges"
 import { SubscriptionImport } from "@subshift/core/usecases/SubscriptionImport"
 import * as Layer from "effect/Layer"
 import type { ServerConfig } from "../Config.js"
@@ -14,7 +15,7 @@ import { RecordsLive } from "./Records.js"
 
 /** Every admin group's handlers. */
 export const groups = Layer.mergeAll(KeysLive, RecordsLive).pipe(
-  Layer.provide(SubscriptionImport.Default),
+  Layer.provide([SubscriptionImport.Default, PendingChanges.Default]),
   Layer.provide(OperatorRecords.Default),
   Layer.provide(Ids.layerRandom)
 )
