@@ -1,5 +1,4 @@
 /** The errors of the operator plane, as they travel (see `HttpErrors` for the envelope). */
-import * as CoreErrors from "@subshift/core/domain/Errors"
 import * as CoreOperator from "@subshift/core/domain/Operator"
 import * as HttpErrors from "./HttpErrors.js"
 
@@ -16,11 +15,4 @@ export const PendingChangeConflict = HttpErrors.envelope(
   CoreOperator.PendingChangeConflict,
   409,
   "The write would drop the subscription's pending change; send pendingChange: \"discard\" to drop it."
-)
-
-/** 409: there is no scheduled change to withdraw (none, withdrawn already, or it took effect: `details.appliedOn`). */
-export const NoPendingChange = HttpErrors.envelope(
-  CoreErrors.NoPendingChange,
-  409,
-  "The subscription has no scheduled change to withdraw; appliedOn says when it took effect, if it did."
 )

@@ -33,7 +33,7 @@ afterAll(() => server.close())
 const cli = async (args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
   const out: Array<string> = []
   const console: Console.Console = {
-    ...Console.defaultConsole,
+    ...Effect.runSync(Effect.console),
     log: (...line: ReadonlyArray<unknown>) => Effect.sync(() => void out.push(line.join(" "))),
     error: (...line: ReadonlyArray<unknown>) => Effect.sync(() => void out.push(line.join(" ")))
   } as Console.Console
