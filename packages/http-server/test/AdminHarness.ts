@@ -2,7 +2,9 @@
  * Operator keys for the end-to-end tests of `/api/admin`: a set of keys with different scopes,
  * one expired, configured through `SUBSHIFT_API_KEYS` exactly as an operator would.
  */
+import { afterAll, beforeAll } from "@effect/vitest"
 import * as ApiKeys from "@subshift/http-server/admin/ApiKeys"
+import { start, type TestServer, tokens } from "./Harness.js"
 
 /** Keys of every kind a test needs, and the environment that admits them. */
 export const adminKeys = () => {
@@ -66,3 +68,21 @@ export const pendingChange = (amendmentId: string) => ({
     prorate: false
   }]
 })
+
+/**
+ * A test server admitting `adminKeys()`, started before the file's tests and closed after them,
+ * with the demo principals' tokens; read `server` and `t` inside tests.
+ */
+export const adminServer = () => {
+  const state = { keys: adminKeys() } as {
+    readonly keys: ReturnType<typeof adminKeys>
+    server: TestServer
+    t: Awaited<ReturnType<typeof tokens>>
+  }
+  beforeAll(async () => {
+    state.server = await start({ env: state.keys.env })
+    state.t = await tokens(state.server)
+  })
+  afterAll(() => state.server.close())
+  return state
+}

@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { adminKeys, key, pendingChange, subscriptionRecord } from "./AdminHarness.js"
-import { bearer, request, start, type TestServer, tokens } from "./Harness.js"
+import { describe, expect, it } from "@effect/vitest"
+import { adminServer, key, pendingChange, subscriptionRecord } from "./AdminHarness.js"
+import { bearer, request } from "./Harness.js"
 
-const keys = adminKeys()
-let server: TestServer
-let t: Awaited<ReturnType<typeof tokens>>
-beforeAll(async () => {
-  server = await start({ env: keys.env })
-  t = await tokens(server)
-})
-afterAll(() => server.close())
+const admin = adminServer()
+const keys = admin.keys
 
-const url = (path: string) => `${server.url}${path}`
+const url = (path: string) => `${admin.server.url}${path}`
 const put = (path: string, body: unknown, headers: Record<string, string> = {}) =>
   request(url(path), { method: "PUT", headers: { ...key(keys.ops), ...headers }, body })
 const get = (path: string, k = keys.ops) => request(url(path), { headers: key(k) })
@@ -121,7 +115,7 @@ describe("PUT /api/admin/subscriptions/{id}", () => {
     const body = subscriptionRecord(id)
     expect((await request(url(`/api/admin/subscriptions/${id}`), { method: "PUT", body })).status).toBe(401)
     expect((await request(url(`/api/admin/subscriptions/${id}`), { method: "PUT", headers: key(keys.reader), body })).status).toBe(403)
-    expect((await request(url(`/api/admin/subscriptions/${id}`), { method: "PUT", headers: bearer(t.alice), body })).status).toBe(403)
+    expect((await request(url(`/api/admin/subscriptions/${id}`), { method: "PUT", headers: bearer(admin.t.alice), body })).status).toBe(403)
     expect((await detail(id)).status).toBe(404)
     expect((await get(`/api/admin/subscriptions/sub-alice`, keys.catalog)).status).toBe(403)
   })
@@ -190,7 +184,7 @@ describe("DELETE /api/admin/subscriptions/{id}/pending-change", () => {
   it("an operator withdraws a scheduled change: the lock lifts at once and the event names the key and reason", async () => {
     const id = "sub-withdraw-1"
     expect((await put(`/api/admin/subscriptions/${id}`, subscriptionRecord(id, { pendingChange: pendingChange("amd-wd-1") }))).status).toBe(201)
-    const customer = await server.token({ subject: `cus-${id}`, scopes: ["checkout"] })
+    const customer = await admin.server.token({ subject: `cus-${id}`, scopes: ["checkout"] })
     const initiate = () =>
       request(url("/api/checkout/subscription"), { method: "POST", headers: bearer(customer), body: { order: { order_type: "update_subscription", forSubscription: { id } } } })
     expect((await initiate()).status).toBe(423)
