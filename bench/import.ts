@@ -112,6 +112,7 @@ export const run = async (): Promise<Section> => {
       body: Readable.toWeb(createReadStream(file)) as ReadableStream,
       duplex: "half"
     } as RequestInit)
+    if (response.status !== 200) throw new Error(`the import answered ${response.status}: ${(await response.text()).slice(0, 300)}`)
     const report = await response.json() as { readonly totals: { readonly created: number; readonly lines: number } }
     const seconds = (performance.now() - started) / 1000
     clearInterval(sampler)

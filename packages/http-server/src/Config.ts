@@ -106,6 +106,8 @@ export interface ServerConfig {
   readonly trustedProxies: BlockList
   /** Serve `/docs` and `/openapi.json`. */
   readonly docs: boolean
+  /** How long a client may take to send a whole request (a long NDJSON import is one request). */
+  readonly requestTimeout: Duration.Duration
 }
 
 /** Parses `SUBSHIFT_TRUSTED_PROXIES`: addresses and CIDRs (IPv4 or IPv6), comma-separated. */
@@ -189,7 +191,8 @@ const raw = Config.all({
   testClock: Config.literal("on", "off")("SUBSHIFT_TEST_CLOCK").pipe(Config.withDefault("off" as const)),
   shutdownTimeout: Config.duration("SUBSHIFT_SHUTDOWN_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10))),
   trustedProxies: Config.string("SUBSHIFT_TRUSTED_PROXIES").pipe(Config.withDefault("")),
-  docs: Config.option(Config.literal("on", "off")("SUBSHIFT_DOCS"))
+  docs: Config.option(Config.literal("on", "off")("SUBSHIFT_DOCS")),
+  requestTimeout: Config.duration("SUBSHIFT_REQUEST_TIMEOUT").pipe(Config.withDefault(Duration.minutes(30)))
 })
 
 /** Reads and validates the configuration. */
@@ -318,7 +321,8 @@ export const load: Effect.Effect<ServerConfig, ConfigError.ConfigError> = Effect
     testClock: c.testClock === "on",
     shutdownTimeout: c.shutdownTimeout,
     trustedProxies: trustedProxies.right,
-    docs: Option.getOrElse(c.docs, () => (production ? "off" : "on")) === "on"
+    docs: Option.getOrElse(c.docs, () => (production ? "off" : "on")) === "on",
+    requestTimeout: c.requestTimeout
   }
   return config
 })

@@ -348,7 +348,7 @@ const serverLayer = (config: ServerConfig, overrides: Overrides, shifted: Option
     HttpMiddleware.withTracerDisabledWhen(() => !config.tracing),
     Layer.provide(Layer.setTracerEnabled(config.tracing)),
     Layer.provideMerge(
-      NodeHttpServer.layer(() => withFastPath(ClientErrors.answer(createServer()), fast, page, inFlight), { port: config.port, host: config.host })
+      NodeHttpServer.layer(() => withFastPath(ClientErrors.answer(createServer({ requestTimeout: Duration.toMillis(config.requestTimeout) })), fast, page, inFlight), { port: config.port, host: config.host })
     )
   )))
 }
