@@ -14,7 +14,8 @@ const sections: Record<string, () => Promise<{ run: () => Promise<Section> }>> =
   core: () => import("./core.js"),
   http: () => import("./http.js"),
   postgres: () => import("./postgres.js"),
-  embedded: () => import("./embedded.js")
+  embedded: () => import("./embedded.js"),
+  import: () => import("./import.js")
 }
 
 const docs = fileURLToPath(new URL("../docs/", import.meta.url))

@@ -13,26 +13,10 @@ import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Operator, StoredAuditEntry } from "@subshift/core/domain/Operator"
-import * as CoreOperator from "@subshift/core/domain/Operator"
 import * as Schema from "effect/Schema"
 import * as AdminSecurity from "./AdminSecurity.js"
+import { AdminRecordsGroup } from "./AdminRecordsApi.js"
 import { AdminCatalogGroup } from "./CatalogApi.js"
-import * as HttpErrors from "./HttpErrors.js"
-
-/** 400: a record sent by an operator is invalid; `details.problems` lists every problem with its path. */
-export const InvalidRecord = HttpErrors.envelope(CoreOperator.InvalidRecord, 400, "The record is invalid; every problem is listed with its path.")
-/** 428: a replace of an existing record was sent without `If-Match`. */
-export const PreconditionRequired = HttpErrors.envelope(
-  CoreOperator.PreconditionRequired,
-  428,
-  "The record exists: replacing it needs If-Match with its version."
-)
-/** 409: the write would drop a pending change; send `pendingChange: "discard"` to drop it. */
-export const PendingChangeConflict = HttpErrors.envelope(
-  CoreOperator.PendingChangeConflict,
-  409,
-  "The write would drop the subscription's pending change; send pendingChange: \"discard\" to drop it."
-)
 
 /** The page query of the audit log. */
 export const AuditParams = Schema.Struct({
@@ -69,5 +53,6 @@ export class AdminKeysGroup extends HttpApiGroup.make("adminKeys")
 /** Every admin group: `Api.ts` adds this API's groups to the whole API. */
 export class AdminApi extends HttpApi.make("subshift-admin")
   .add(AdminKeysGroup)
+  .add(AdminRecordsGroup)
   .add(AdminCatalogGroup)
 {}

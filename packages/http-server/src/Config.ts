@@ -47,6 +47,15 @@ export interface ServerConfig {
   readonly store: {
     readonly kind: StoreKind
     readonly databaseUrl: Option.Option<Redacted.Redacted<string>>
+    /**
+     * A read replica of the Postgres store: the partner listing and the partner subscription
+     * detail read there, and may lag the primary; every other call uses `databaseUrl`.
+     */
+    readonly readUrl: Option.Option<Redacted.Redacted<string>>
+    /** `transaction` when the URLs go through a pooler in transaction mode, such as PgBouncer. */
+    readonly pooler: "none" | "transaction"
+    /** The database past the pooler, for what needs a session of its own (`LISTEN`). */
+    readonly directUrl: Option.Option<Redacted.Redacted<string>>
     readonly dataDir: string
     readonly seedDemo: boolean
     /** A catalog document (JSON or YAML) published at start when it differs from the version in force. */
@@ -99,6 +108,8 @@ export interface ServerConfig {
   readonly trustedProxies: BlockList
   /** Serve `/docs` and `/openapi.json`. */
   readonly docs: boolean
+  /** How long a client may take to send a whole request (a long NDJSON import is one request). */
+  readonly requestTimeout: Duration.Duration
 }
 
 /** Parses `SUBSHIFT_TRUSTED_PROXIES`: addresses and CIDRs (IPv4 or IPv6), comma-separated. */
@@ -145,6 +156,9 @@ const raw = Config.all({
   host: Config.string("HOST").pipe(Config.withDefault("127.0.0.1")),
   store: Config.option(Config.literal("memory", "embedded", "postgres")("SUBSHIFT_STORE")),
   databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
+  databaseReadUrl: Config.option(Config.redacted("DATABASE_READ_URL")),
+  databaseDirectUrl: Config.option(Config.redacted("DATABASE_DIRECT_URL")),
+  pooler: Config.literal("none", "transaction")("SUBSHIFT_DB_POOLER").pipe(Config.withDefault("none" as const)),
   dataDir: Config.string("SUBSHIFT_DATA_DIR").pipe(Config.withDefault(".subshift-data")),
   seedDemo: Config.option(Config.boolean("SUBSHIFT_SEED_DEMO")),
   catalogFile: Config.option(Config.string("SUBSHIFT_CATALOG_FILE")),
@@ -180,7 +194,8 @@ const raw = Config.all({
   testClock: Config.literal("on", "off")("SUBSHIFT_TEST_CLOCK").pipe(Config.withDefault("off" as const)),
   shutdownTimeout: Config.duration("SUBSHIFT_SHUTDOWN_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10))),
   trustedProxies: Config.string("SUBSHIFT_TRUSTED_PROXIES").pipe(Config.withDefault("")),
-  docs: Config.option(Config.literal("on", "off")("SUBSHIFT_DOCS"))
+  docs: Config.option(Config.literal("on", "off")("SUBSHIFT_DOCS")),
+  requestTimeout: Config.duration("SUBSHIFT_REQUEST_TIMEOUT").pipe(Config.withDefault(Duration.minutes(30)))
 })
 
 /** Reads and validates the configuration. */
@@ -194,6 +209,12 @@ export const load: Effect.Effect<ServerConfig, ConfigError.ConfigError> = Effect
   const kind: StoreKind = Option.getOrElse(c.store, () => (Option.isSome(c.databaseUrl) ? "postgres" as const : "embedded" as const))
   if (kind === "postgres" && Option.isNone(c.databaseUrl)) {
     return yield* fail("DATABASE_URL", "SUBSHIFT_STORE=postgres needs DATABASE_URL")
+  }
+  if (Option.isSome(c.databaseReadUrl) && kind !== "postgres") {
+    return yield* fail("DATABASE_READ_URL", "a read replica needs the Postgres store (DATABASE_URL)")
+  }
+  if (Option.isSome(c.databaseDirectUrl) && kind !== "postgres") {
+    return yield* fail("DATABASE_DIRECT_URL", "a direct database URL needs the Postgres store (DATABASE_URL)")
   }
   if (production && c.testClock === "on") {
     return yield* fail("SUBSHIFT_TEST_CLOCK", "NODE_ENV=production refuses the test clock: it lets any caller move the server's time")
@@ -264,6 +285,9 @@ export const load: Effect.Effect<ServerConfig, ConfigError.ConfigError> = Effect
     store: {
       kind,
       databaseUrl: c.databaseUrl,
+      readUrl: c.databaseReadUrl,
+      pooler: c.pooler,
+      directUrl: c.databaseDirectUrl,
       dataDir: c.dataDir,
       seedDemo: Option.getOrElse(c.seedDemo, () => !production),
       catalogFile: c.catalogFile,
@@ -301,7 +325,8 @@ export const load: Effect.Effect<ServerConfig, ConfigError.ConfigError> = Effect
     testClock: c.testClock === "on",
     shutdownTimeout: c.shutdownTimeout,
     trustedProxies: trustedProxies.right,
-    docs: Option.getOrElse(c.docs, () => (production ? "off" : "on")) === "on"
+    docs: Option.getOrElse(c.docs, () => (production ? "off" : "on")) === "on",
+    requestTimeout: c.requestTimeout
   }
   return config
 })

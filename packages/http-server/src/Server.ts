@@ -140,6 +140,7 @@ export const guards = (config: Pick<ServerConfig, "bodyLimit" | "slowRequestMs" 
         }
         const refused = Edge.unkeepableInUrl(request.url) ?? Edge.repeatedHeader(NodeHttpServerRequest.toIncomingMessage(request))
         if (refused !== undefined) return Effect.fail(refused)
+        if (Admin.streamsBody(request)) return Effect.provideService(app, HttpServerRequest.HttpServerRequest, edgeRequest(request, config.trustedProxies))
         if (hasBody(request)) {
           const declared = request.headers["content-length"]
           if (declared !== undefined && Number(declared) > config.bodyLimit) {
@@ -178,12 +179,14 @@ export interface Overrides {
 }
 
 /**
- * The use cases over the configured store, with the demo seeded when asked, then the sweep and
- * the scheduler running.
+ * The use cases over the configured store (the partner reads over the read replica when one is
+ * configured), with the demo seeded when asked, then the sweep and the scheduler running.
  */
 export const servicesLayer = (config: ServerConfig, overrides: Overrides = {}) => {
   const store = (overrides.store ?? Store.layer(config.store)) as Layer.Layer<Store.Ports, Store.StoreStartError>
   const seed = overrides.seed ?? config.store.seedDemo
+  // The partner reads go to the read replica when there is one; every other call to the store.
+  const reads = overrides.store === undefined ? Store.readLayer(config.store) : undefined
   const prepare = Layer.mergeAll(Store.sweepExpired(config.store.sweepInterval), Scheduler.layer(config.schedulerInterval)).pipe(
     Layer.provide(CatalogFile.layer(config.store.catalogFile)),
     Layer.provide(seed ? Layer.effectDiscard(Effect.orDie(Store.seedDemo)) : Layer.empty)
@@ -201,7 +204,7 @@ export const servicesLayer = (config: ServerConfig, overrides: Overrides = {}) =
     Layer.provideMerge(Layer.mergeAll(
       SubscriptionCheckout.Default,
       BillGroupAmendments.Default,
-      PartnerSubscriptions.Default,
+      reads === undefined ? PartnerSubscriptions.Default : PartnerSubscriptions.Default.pipe(Layer.provide(reads)),
       PendingChanges.Default,
       ScheduledChanges.Default,
       CatalogAdmin.Default,
@@ -351,7 +354,7 @@ const serverLayer = (config: ServerConfig, overrides: Overrides, shifted: Option
     HttpMiddleware.withTracerDisabledWhen(() => !config.tracing),
     Layer.provide(Layer.setTracerEnabled(config.tracing)),
     Layer.provideMerge(
-      NodeHttpServer.layer(() => withFastPath(ClientErrors.answer(createServer()), fast, page, inFlight), { port: config.port, host: config.host })
+      NodeHttpServer.layer(() => withFastPath(ClientErrors.answer(createServer({ requestTimeout: Duration.toMillis(config.requestTimeout) })), fast, page, inFlight), { port: config.port, host: config.host })
     )
   )))
 }

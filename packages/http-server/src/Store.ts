@@ -77,13 +77,26 @@ const loadPgStore = (): Effect.Effect<typeof PgStore> => {
   return Effect.promise(() => loading)
 }
 
+const clientOptions = (config: ServerConfig["store"]): PgStore.ClientOptions => ({
+  statementTimeout: config.statementTimeout,
+  queryTimeout: config.queryTimeout,
+  pooler: config.pooler === "transaction" ? "transaction" : undefined,
+  directUrl: Option.getOrUndefined(config.directUrl)
+})
+
+// PgBouncer refuses the statement timeout the store sends as a session parameter; say what to set.
+const withPoolerHint = (message: string) =>
+  message.includes("unsupported startup parameter")
+    ? `${message}. A pooler in transaction mode (PgBouncer) is in front of the database: set SUBSHIFT_DB_POOLER=transaction.`
+    : message
+
 const postgres = (config: ServerConfig["store"]): Layer.Layer<Ports, StoreStartError> =>
   Layer.unwrapEffect(
     Effect.map(loadPgStore(), (pg): Layer.Layer<Ports, StoreUnavailable | StoreStartError> => {
       if (config.kind === "embedded") return pg.layerEmbedded({ dataDir: dataDirOf(config) })
       return Option.match(config.databaseUrl, {
         onNone: () => Layer.fail(new StoreStartError("SUBSHIFT_STORE=postgres needs DATABASE_URL")),
-        onSome: (url) => pg.layerUrl(url, { statementTimeout: config.statementTimeout, queryTimeout: config.queryTimeout })
+        onSome: (url) => pg.layerUrl(url, clientOptions(config))
       })
     })
   ).pipe(
@@ -93,10 +106,28 @@ const postgres = (config: ServerConfig["store"]): Layer.Layer<Ports, StoreStartE
         : new StoreStartError(
           config.kind === "embedded"
             ? `${error.message}. If another Subshift server uses it, stop that one or set SUBSHIFT_DATA_DIR to another directory.`
-            : error.message
+            : withPoolerHint(error.message)
         )
     )
   )
+
+/**
+ * The store the partner listing and the partner subscription detail read: the replica at
+ * `DATABASE_READ_URL` when one is configured, else none (they read the main store).
+ */
+export const readLayer = (config: ServerConfig["store"]): Layer.Layer<Ports, StoreStartError> | undefined =>
+  Option.match(config.readUrl, {
+    onNone: () => undefined,
+    onSome: (url) =>
+      Layer.unwrapEffect(Effect.map(loadPgStore(), (pg) => pg.layerReadUrl(url, { ...clientOptions(config), directUrl: undefined }))).pipe(
+        Layer.mapError((error) => new StoreStartError(`the read replica at DATABASE_READ_URL: ${error.message}`)),
+        Layer.tap(() =>
+          Effect.logInfo("read replica ready").pipe(
+            Effect.annotateLogs({ where: showUrl(Redacted.value(Option.getOrThrow(config.readUrl))) })
+          )
+        )
+      )
+  })
 
 const rssMb = () => Math.round(process.memoryUsage.rss() / 2 ** 20)
 

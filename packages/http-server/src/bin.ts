@@ -1,38 +1,8 @@
 /**
- * `npm start`: reads the configuration, serves the API, and prints where and how to try it.
+ * `npm run dev`: serves the API from the TypeScript sources (the built `subshift serve` runs the
+ * same program).
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as Console from "effect/Console"
-import * as ConfigError from "effect/ConfigError"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Logger from "effect/Logger"
-import * as CatalogFile from "./CatalogFile.js"
-import * as Config from "./Config.js"
-import * as Demo from "./Demo.js"
-import * as Server from "./Server.js"
-import * as Store from "./Store.js"
+import { serve } from "./cli/Serve.js"
 
-const main = Effect.gen(function*() {
-  const config = yield* Config.load
-  const announce = Layer.effectDiscard(
-    Effect.flatMap(Server.baseUrl, (url) =>
-      Effect.flatMap(Demo.banner(config, url), (banner) => {
-        const [first = "", ...rest] = banner.split("\n")
-        return Console.log([first, `  Store: ${Store.describe(config.store)}`, ...rest].join("\n"))
-      }))
-  )
-  return yield* Layer.launch(announce.pipe(Layer.provideMerge(Server.layer(config)))).pipe(
-    Logger.withMinimumLogLevel(config.logLevel)
-  )
-}).pipe(
-  Effect.catchIf(ConfigError.isConfigError, (e) =>
-    Effect.zipRight(Console.error(`Subshift cannot start: bad configuration\n  ${String(e)}`), Effect.sync(() => process.exit(1)))),
-  Effect.catchIf((e): e is Store.StoreStartError => e instanceof Store.StoreStartError, (e) =>
-    Effect.zipRight(Console.error(`Subshift cannot start: ${e.message}`), Effect.sync(() => process.exit(1)))),
-  Effect.catchIf((e): e is CatalogFile.CatalogFileError => e instanceof CatalogFile.CatalogFileError, (e) =>
-    Effect.zipRight(Console.error(`Subshift cannot start: ${e.message}`), Effect.sync(() => process.exit(1)))),
-  Effect.provide(Logger.json)
-)
-
-NodeRuntime.runMain(main, { disableErrorReporting: false, disablePrettyLogger: true })
+NodeRuntime.runMain(serve, { disableErrorReporting: false, disablePrettyLogger: true })

@@ -1,20 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import * as ApiKeys from "@subshift/http-server/admin/ApiKeys"
 import { DEV_PARTNER_TOKEN } from "@subshift/http-server/Config"
 import * as Either from "effect/Either"
-import { adminKeys, key } from "./AdminHarness.js"
-import { bearer, configOf, request, start, type TestServer, tokens } from "./Harness.js"
+import { adminServer, key } from "./AdminHarness.js"
+import { bearer, configOf, request } from "./Harness.js"
 
-const keys = adminKeys()
-let server: TestServer
-let t: Awaited<ReturnType<typeof tokens>>
-beforeAll(async () => {
-  server = await start({ env: keys.env })
-  t = await tokens(server)
-})
-afterAll(() => server.close())
+const admin = adminServer()
+const keys = admin.keys
 
-const whoami = (headers: Record<string, string>) => request(`${server.url}/api/admin/whoami`, { headers })
+const whoami = (headers: Record<string, string>) => request(`${admin.server.url}/api/admin/whoami`, { headers })
 
 describe("operator API keys", () => {
   it("a configured key is the operator: its name, id and scopes, never its secret", async () => {
@@ -42,26 +36,26 @@ describe("operator API keys", () => {
   })
 
   it("customer and partner credentials never reach an admin route: 403", async () => {
-    for (const headers of [bearer(t.alice), bearer(t.telco), { "x-partner-token": DEV_PARTNER_TOKEN }]) {
+    for (const headers of [bearer(admin.t.alice), bearer(admin.t.telco), { "x-partner-token": DEV_PARTNER_TOKEN }]) {
       const r = await whoami(headers)
       expect(r.status).toBe(403)
       expect(r.body.error.code).toBe("Forbidden")
       expect(r.body.error.message).toContain("do not reach the operator API")
     }
     // An expired customer token or an unknown partner token is still a 401.
-    expect((await whoami(bearer(t.expired))).status).toBe(401)
+    expect((await whoami(bearer(admin.t.expired))).status).toBe(401)
     expect((await whoami({ "x-partner-token": "not-a-partner-token" })).status).toBe(401)
   })
 
   it("a key without the endpoint's scope is 403 naming the scope", async () => {
-    const r = await request(`${server.url}/api/admin/audit`, { headers: key(keys.catalog) })
+    const r = await request(`${admin.server.url}/api/admin/audit`, { headers: key(keys.catalog) })
     expect(r.status).toBe(403)
     expect(r.body.error.message).toContain("scope admin:read")
-    expect((await request(`${server.url}/api/admin/audit`, { headers: key(keys.reader) })).status).toBe(200)
+    expect((await request(`${admin.server.url}/api/admin/audit`, { headers: key(keys.reader) })).status).toBe(200)
   })
 
   it("admin routes are in the published OpenAPI document with the operator key scheme", async () => {
-    const r = await request(`${server.url}/openapi.json`)
+    const r = await request(`${admin.server.url}/openapi.json`)
     expect(Object.keys(r.body.paths)).toEqual(expect.arrayContaining(["/api/admin/whoami", "/api/admin/audit"]))
     expect(r.body.components.securitySchemes.adminKey).toMatchObject({ type: "http", scheme: "bearer" })
   })

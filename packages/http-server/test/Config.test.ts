@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { hashToken } from "@subshift/http-server/Config"
 import * as Duration from "effect/Duration"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import { configOf } from "./Harness.js"
 
 const production = {
@@ -53,6 +55,24 @@ describe("configuration", () => {
 
   it("DATABASE_URL selects Postgres", async () => {
     expect((await configOf({ DATABASE_URL: "postgres://localhost/x" })).store.kind).toBe("postgres")
+  })
+
+  it("DATABASE_READ_URL, DATABASE_DIRECT_URL and SUBSHIFT_DB_POOLER configure the Postgres store; the URLs need DATABASE_URL", async () => {
+    const defaults = await configOf({ DATABASE_URL: "postgres://localhost/x" })
+    expect(defaults.store.pooler).toBe("none")
+    expect(Option.isNone(defaults.store.readUrl) && Option.isNone(defaults.store.directUrl)).toBe(true)
+    const set = await configOf({
+      DATABASE_URL: "postgres://bouncer:6432/x",
+      DATABASE_READ_URL: "postgres://replica/x",
+      DATABASE_DIRECT_URL: "postgres://primary/x",
+      SUBSHIFT_DB_POOLER: "transaction"
+    })
+    expect(set.store.pooler).toBe("transaction")
+    expect(Option.map(set.store.readUrl, Redacted.value)).toEqual(Option.some("postgres://replica/x"))
+    expect(Option.map(set.store.directUrl, Redacted.value)).toEqual(Option.some("postgres://primary/x"))
+    expect(await failure({ DATABASE_READ_URL: "postgres://replica/x" })).toContain("DATABASE_READ_URL")
+    expect(await failure({ DATABASE_DIRECT_URL: "postgres://primary/x" })).toContain("DATABASE_DIRECT_URL")
+    expect(await failure({ DATABASE_URL: "postgres://localhost/x", SUBSHIFT_DB_POOLER: "session" })).toContain("SUBSHIFT_DB_POOLER")
   })
 
   it("a bad value stops the start with a message naming the variable", async () => {

@@ -135,6 +135,16 @@ export const make = (seed: Seed = {}): Effect.Effect<Context.Context<StorePorts>
             .sort(byId)
             .slice(0, Math.max(0, limit))
         ),
+      listPending: ({ after, dueBefore, limit }) =>
+        Effect.sync(() =>
+          Array.from(state.subscriptions.values())
+            .filter((s) =>
+              s.pendingChange !== undefined && (dueBefore === undefined || s.pendingChange.effectiveDate < dueBefore) &&
+              (after === undefined || s.id > after)
+            )
+            .sort(byId)
+            .slice(0, Math.max(0, limit))
+        ),
       put: (subscription) =>
         Effect.map(
           Subscription.check(subscription, MemoryCatalog.latestView(state.catalog).byId.values(), { onlyKnownOffers: true }),
@@ -224,7 +234,16 @@ export const make = (seed: Seed = {}): Effect.Effect<Context.Context<StorePorts>
 
     const billGroups = BillGroups.of({
       findById: (id) => Effect.sync(() => Option.fromNullable(state.billGroups.get(id))),
-      put: (billGroup) => Effect.sync(() => void state.billGroups.set(billGroup.id, billGroup))
+      put: (billGroup) => Effect.sync(() => void state.billGroups.set(billGroup.id, billGroup)),
+      write: (billGroup, expectedVersion) =>
+        Effect.suspend(() => {
+          const stored = state.billGroups.get(billGroup.id)
+          if (expectedVersion === undefined ? stored !== undefined : stored?.version !== expectedVersion) {
+            return Effect.fail(conflict("bill_group", billGroup.id, expectedVersion, stored?.version))
+          }
+          state.billGroups.set(billGroup.id, billGroup)
+          return Effect.void
+        })
     })
 
     const amendments = Amendments.of({

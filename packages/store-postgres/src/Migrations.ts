@@ -132,7 +132,7 @@ const m0004 = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   ], { discard: true }))
 
 // The audit log of operator writes (API key, action, target, reason), in write order.
-const m0006 = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+const m0005 = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   sql`CREATE TABLE subshift_audit (
     sequence bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     id text COLLATE "C" NOT NULL UNIQUE,
@@ -145,8 +145,8 @@ export const loader = Migrator.fromRecord({
   "0002_lifecycle": m0002,
   "0003_quote_totals": fillQuoteTotals,
   "0004_catalog_generation": m0004,
-  "0005_catalog_versions": PgCatalogVersions.migration,
-  "0006_audit": m0006
+  "0005_audit": m0005,
+  "0006_catalog_versions": PgCatalogVersions.migration
 })
 
 const migrate = Migrator.make({})

@@ -8,6 +8,7 @@
  * should never break, a row that no longer decodes) is a defect. With a `queryTimeout`, a
  * connection on which the database stops answering is closed and discarded rather than waited on.
  */
+import * as Reactivity from "@effect/experimental/Reactivity"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
@@ -45,6 +46,7 @@ import * as PgEvents from "./internal/PgEvents.js"
 import * as PgIdempotency from "./internal/PgIdempotency.js"
 import * as PgCatalogVersions from "./internal/PgCatalogVersions.js"
 import * as PgSubscriptions from "./internal/PgSubscriptions.js"
+import * as Pooled from "./internal/Pooled.js"
 import * as ServerCheck from "./internal/ServerCheck.js"
 import * as Watchdog from "./internal/watchdog.js"
 import * as Migrations from "./Migrations.js"
@@ -73,6 +75,38 @@ export class CallTimeout extends Context.Reference<CallTimeout>()("@subshift/sto
   defaultValue: (): Option.Option<Duration.Duration> => Option.none()
 }) {}
 
+/**
+ * A `statement_timeout` set with `SET LOCAL` at the start of every transaction the store opens;
+ * none unless provided. `layerUrl` provides its `statementTimeout` here when the database is
+ * reached through a pooler in transaction mode, where a session parameter cannot be set.
+ */
+export class LocalStatementTimeout extends Context.Reference<LocalStatementTimeout>()(
+  "@subshift/store-postgres/PgStore/LocalStatementTimeout",
+  { defaultValue: (): Option.Option<Duration.Duration> => Option.none() }
+) {}
+
+/**
+ * A client of its own for `LISTEN`, which needs a session: through a pooler in transaction mode
+ * a `LISTEN` would stay on whichever server connection ran it. `layerUrl` opens one on its
+ * `directUrl`; the ports' client then listens through it. None unless provided.
+ */
+export class ListenClient extends Context.Reference<ListenClient>()("@subshift/store-postgres/PgStore/ListenClient", {
+  defaultValue: (): Option.Option<PgClient.PgClient> => Option.none()
+}) {}
+
+/**
+ * The client the ports run their statements on: the `PgClient`, with `LocalStatementTimeout`
+ * set in every transaction and `listen` on the `ListenClient` when they are provided.
+ */
+export const portClient: Effect.Effect<PgClient.PgClient, never, PgClient.PgClient> = Effect.gen(function*() {
+  const client = yield* PgClient.PgClient
+  const timed = Option.match(yield* LocalStatementTimeout, {
+    onNone: () => client,
+    onSome: (timeout) => Pooled.withLocalTimeout(client, Duration.toMillis(timeout))
+  })
+  return Option.match(yield* ListenClient, { onNone: () => timed, onSome: (direct) => Pooled.withListen(timed, direct) })
+})
+
 const abandonAfter = (timeout: Duration.Duration) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
   self.pipe(
     Effect.disconnect,
@@ -85,7 +119,7 @@ const abandonAfter = (timeout: Duration.Duration) => <A, E, R>(self: Effect.Effe
 
 /** Builds the ports over a SQL client whose schema is already migrated. */
 export const make: Effect.Effect<Context.Context<StorePorts>, never, PgClient.PgClient> = Effect.gen(function*() {
-  const sql = yield* PgClient.PgClient
+  const sql = yield* portClient
   const callTimeout = yield* CallTimeout
   // Where every port call ends: driver failures mapped, and the wait bounded when asked to.
   const edge: Edge.Edge = Option.match(callTimeout, {
@@ -163,6 +197,19 @@ export interface ClientOptions {
    * read, each call is bounded by it instead (`CallTimeout`). No limit unless set.
    */
   readonly queryTimeout?: Duration.DurationInput | undefined
+  /**
+   * `transaction` when the URL reaches the database through a pooler in transaction mode
+   * (PgBouncer's `pool_mode = transaction`). No session parameter is sent then (PgBouncer refuses
+   * them at connect): `statementTimeout` is set with `SET LOCAL` at the start of every
+   * transaction, and statements outside a transaction are bounded by the database's default
+   * (`ALTER ROLE … SET statement_timeout`), which is read at start and warned about when unset.
+   */
+  readonly pooler?: "transaction" | undefined
+  /**
+   * A URL straight to the database, past the pooler, for what needs a session of its own:
+   * `LISTEN` (the ports' client listens through one connection opened on it). Unused unless set.
+   */
+  readonly directUrl?: string | Redacted.Redacted | undefined
 }
 
 const clientDefaults = (options: ClientOptions) => ({
@@ -195,20 +242,89 @@ export const layer: Layer.Layer<StorePorts, StoreUnavailable | ConfigError.Confi
 export const layerUrl = (
   url: string | Redacted.Redacted,
   options: ClientOptions = {}
+): Layer.Layer<StorePorts, StoreUnavailable> => layerWithoutClient.pipe(Layer.provide(clientLayer(url, options)))
+
+/**
+ * Every port over a read replica (a hot standby streaming from the primary) at a connection URL,
+ * for reads that may lag the primary a little. Nothing is migrated: the replica receives the
+ * schema from its primary. Building fails with `StoreUnavailable` when the replica cannot be
+ * reached or holds no Subshift schema. Its ports' writes fail, as the standby refuses them; give
+ * it only to code that reads.
+ */
+export const layerReadUrl = (
+  url: string | Redacted.Redacted,
+  options: ClientOptions = {}
 ): Layer.Layer<StorePorts, StoreUnavailable> =>
+  Layer.effectContext(Effect.zipRight(schemaPresent, make)).pipe(Layer.provide(clientLayer(url, options)))
+
+const schemaPresent = Effect.flatMap(PgClient.PgClient, (sql) =>
+  sql<{ readonly present: boolean }>`SELECT to_regclass(${Migrations.table}) IS NOT NULL AS present`.withoutTransform.pipe(
+    Effect.flatMap((rows) =>
+      rows[0]?.present === true
+        ? Effect.void
+        : Effect.fail(new StoreUnavailable({ message: "the read database holds no Subshift schema (is it a replica of the primary?)" }))
+    ),
+    Effect.catchTag("SqlError", (error) => Effect.fail(Edge.unavailable(error)))
+  ))
+
+/**
+ * The client of `layerUrl` and `layerReadUrl`: a pool on `url`, with the references its options
+ * set (`CallTimeout`, `LocalStatementTimeout`, `ListenClient`); `portClient` applies them.
+ */
+export const clientLayer = (
+  url: string | Redacted.Redacted,
+  options: ClientOptions = {}
+): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, StoreUnavailable> =>
   Layer.unwrapEffect(Effect.sync(() => {
+    const redacted = typeof url === "string" ? Redacted.make(url) : url
+    const pooled = options.pooler === "transaction"
     const config: PgClient.PgClientConfig = {
-      url: withStatementTimeout(typeof url === "string" ? Redacted.make(url) : url, options.statementTimeout),
+      url: pooled ? redacted : withStatementTimeout(redacted, options.statementTimeout),
       ...clientDefaults(options)
     }
-    if (options.queryTimeout === undefined) return layerWithoutClient.pipe(Layer.provide(clientUnavailable(PgClient.layer(config))))
+    const local = pooled && options.statementTimeout !== undefined
+      ? Layer.succeed(LocalStatementTimeout, Option.some(Duration.millis(millisOf(options.statementTimeout))))
+      : Layer.empty
+    const check = pooled ? checkPooledDefault(options.statementTimeout) : Layer.empty
+    const listen = options.directUrl === undefined ? Layer.empty : listenClient(options.directUrl, config)
+    if (options.queryTimeout === undefined) {
+      return Layer.mergeAll(local, check, listen).pipe(Layer.provideMerge(clientUnavailable(PgClient.layer(config))))
+    }
     const timeout = Duration.millis(millisOf(options.queryTimeout))
     const watchdog = Watchdog.make(Duration.toMillis(timeout))
     const client = clientUnavailable(PgClient.layer({ ...config, stream: watchdog.socket }))
     // Built after the client, whose first connection has told the watchdog whether it is TLS.
     const callTimeout = Layer.sync(CallTimeout, () => (watchdog.blind() ? Option.some(timeout) : Option.none()))
-    return layerWithoutClient.pipe(Layer.provide(callTimeout.pipe(Layer.provideMerge(client))))
+    return Layer.mergeAll(callTimeout, local, check, listen).pipe(Layer.provideMerge(client))
   }))
+
+// One connection straight to the database, opened with the pool.
+const listenClient = (url: string | Redacted.Redacted, config: PgClient.PgClientConfig) =>
+  clientUnavailable(
+    Layer.scoped(
+      ListenClient,
+      Effect.map(
+        PgClient.make({ ...config, url: typeof url === "string" ? Redacted.make(url) : url, maxConnections: 1 }),
+        Option.some
+      )
+    ).pipe(Layer.provide(Reactivity.layer))
+  )
+
+// Behind a transaction pooler a statement outside a transaction is bounded only by the
+// database's default, which the store cannot set; it says so when that default is missing.
+const checkPooledDefault = (wanted: Duration.DurationInput | undefined) =>
+  Layer.effectDiscard(Effect.flatMap(PgClient.PgClient, (sql) =>
+    Pooled.defaultStatementTimeout(sql).pipe(
+      Effect.flatMap((ms) =>
+        wanted !== undefined && ms === 0
+          ? Effect.logWarning(
+            "through a transaction pooler the statement timeout bounds transactions only; statements outside one have no limit " +
+              "until the database has a default (ALTER ROLE ... SET statement_timeout)"
+          )
+          : Effect.void
+      ),
+      Effect.catchAll(() => Effect.void)
+    )))
 
 const millisOf = (duration: Duration.DurationInput) => Math.max(1, Math.round(Duration.toMillis(duration)))
 

@@ -13,7 +13,7 @@ import * as Scope from "effect/Scope"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import pg from "pg"
+import { admin } from "./Admin.js"
 import { afterAll, beforeAll } from "vitest"
 
 /** The server the concurrency and fault tests need, when there is one. */
@@ -26,20 +26,7 @@ export const withSchema = (url: string, schema: string): string => {
   return parsed.toString()
 }
 
-/** Runs one statement on a short-lived connection of its own. */
-export const admin = async <R extends pg.QueryResultRow = pg.QueryResultRow>(
-  url: string,
-  text: string,
-  values: ReadonlyArray<unknown> = []
-): Promise<Array<R>> => {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return (await client.query<R>(text, [...values])).rows
-  } finally {
-    await client.end()
-  }
-}
+export { admin } from "./Admin.js"
 
 /** A fresh schema on the test server, named uniquely for this run. */
 export const freshSchema = async (url: string): Promise<{ readonly url: string; readonly drop: () => Promise<void> }> => {

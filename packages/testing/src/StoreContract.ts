@@ -323,5 +323,6 @@ export const suite = <E>(name: string, layer: Layer.Layer<StorePorts, E>): void 
     SubscriptionChecks.suite(name, layer)
     pendingChangesSuite(name, layer)
     AdminContract.auditSuite(name, layer)
+    AdminContract.recordsSuite(name, layer)
   })
 }

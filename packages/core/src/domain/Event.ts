@@ -17,7 +17,8 @@ export const EventType = Schema.Literal(
   "subscription.changed",
   "subscription.price_migrated",
   "subscription.pending_change_withdrawn",
-  "basket.expired"
+  "basket.expired",
+  "subscription.imported"
 )
 export type EventType = typeof EventType.Type
 
@@ -192,4 +193,23 @@ export const basketExpired = (
   ...(subscription?.partnerOrg === undefined ? {} : { partnerOrg: subscription.partnerOrg }),
   actor: { kind: "system", id: "sweep" },
   basketId: basket.id
+})
+
+/** The event of a subscription created or replaced by an operator (a PUT or an import line). */
+export const imported = (input: {
+  readonly id: string
+  readonly occurredAt: Instant
+  readonly actor: Actor
+  readonly reason?: string | undefined
+  readonly before: Subscription.Subscription | undefined
+  readonly after: Subscription.Subscription
+}): Event => ({
+  id: input.id,
+  type: "subscription.imported",
+  occurredAt: input.occurredAt,
+  ...about(input.after),
+  actor: input.actor,
+  ...(input.before === undefined ? {} : { before: stateOf(input.before) }),
+  after: stateOf(input.after),
+  ...(input.reason === undefined ? {} : { reason: input.reason })
 })

@@ -31,3 +31,33 @@ export const decode = <A, I>(schema: Schema.Schema<A, I, never>, root = "") => {
   return (input: unknown): Either.Either<A, InvalidInput> =>
     Either.mapLeft(decodeEither(input), (e) => toInvalidInput(e, root))
 }
+
+const EXPECTED = /^Expected (.+), actual (.+)$/s
+
+/** The messages of one field as one: the members of a union it matches none of are listed together. */
+const mergeMessages = (messages: ReadonlyArray<string>): string => {
+  if (messages.length === 1) return messages[0]!
+  const parts = messages.map((m) => EXPECTED.exec(m))
+  const actual = parts[0]?.[2]
+  if (parts.every((p) => p !== null && p[2] === actual)) return `Expected ${parts.map((p) => p![1]).join(" | ")}, actual ${actual}`
+  return messages.join("; ")
+}
+
+/** Every problem of a parse error, one per field path (in the order first met). */
+export const problemsOf = (error: ParseResult.ParseError, root = ""): ReadonlyArray<{ readonly path: string; readonly message: string }> => {
+  const byPath = new Map<string, Array<string>>()
+  for (const issue of ParseResult.ArrayFormatter.formatErrorSync(error)) {
+    const path = fieldPath(issue.path, root)
+    const messages = byPath.get(path)
+    if (messages === undefined) byPath.set(path, [issue.message])
+    else if (!messages.includes(issue.message)) messages.push(issue.message)
+  }
+  return Array.from(byPath, ([path, messages]) => ({ path, message: mergeMessages(messages) }))
+}
+
+/** Decodes unknown data with a schema, refusing keys it does not declare, and reports every problem with its path. */
+export const decodeAll = <A, I>(schema: Schema.Schema<A, I, never>, root = "") => {
+  const decodeEither = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })
+  return (input: unknown): Either.Either<A, ReadonlyArray<{ readonly path: string; readonly message: string }>> =>
+    Either.mapLeft(decodeEither(input), (e) => problemsOf(e, root))
+}

@@ -250,26 +250,34 @@ const checkLine = (
 }
 
 /**
- * Whether a subscription is consistent with itself and the catalog, as a store must check before
- * keeping one: every line in the subscription's currency, the current period one interval long from
- * a start on the anchor day, and every line's rate on its offer at the subscription's interval. With
- * `onlyKnownOffers`, lines whose offer the catalog does not hold are not checked against it.
+ * Every way a subscription is inconsistent with itself and the catalog, each with its field: a
+ * line not in the subscription's currency, a current period that is not one interval long from a
+ * start on the anchor day, a line whose rate is not on its offer at the subscription's interval.
+ * With `onlyKnownOffers`, lines whose offer the catalog does not hold are not checked against it.
  */
-export const check = (
+export const problems = (
   subscription: Subscription,
   offers: Iterable<Offer>,
   options: { readonly onlyKnownOffers?: boolean } = {}
-): Either.Either<Subscription, InvalidInput> => {
+): ReadonlyArray<InvalidInput> => {
+  const found: Array<InvalidInput> = []
   const { start, end } = subscription.currentPeriod
   const unit = subscription.interval.unit
+  let anchoredStart = true
   if (unit === "month" || unit === "year") {
     const { day, month, year } = Dates.toParts(start)
     const anchored = Math.min(subscription.anchorDay, Dates.daysInMonth(year, month))
-    if (day !== anchored) return invalid("currentPeriod.start", `the period starts on day ${day}, the anchor day is ${subscription.anchorDay}`)
+    if (day !== anchored) {
+      anchoredStart = false
+      found.push(new InvalidInput({ field: "currentPeriod.start", message: `the period starts on day ${day}, the anchor day is ${subscription.anchorDay}` }))
+    }
   }
   const expectedEnd = BillingPeriod.advance(start, subscription.interval, subscription.anchorDay)
-  if (end !== expectedEnd) {
-    return invalid("currentPeriod.end", `a period starting ${start} every ${subscription.interval.count} ${unit} ends ${expectedEnd}, not ${end}`)
+  if (anchoredStart && end !== expectedEnd) {
+    found.push(new InvalidInput({
+      field: "currentPeriod.end",
+      message: `a period starting ${start} every ${subscription.interval.count} ${unit} ends ${expectedEnd}, not ${end}`
+    }))
   }
   const byId = new Map(Array.from(offers, (o) => [o.id, o] as const))
   const onlyKnown = options.onlyKnownOffers ?? false
@@ -279,7 +287,20 @@ export const check = (
   ]
   for (const [line, field] of lines) {
     const checked = checkLine(subscription, line, field, byId, onlyKnown)
-    if (Either.isLeft(checked)) return Either.left(checked.left)
+    if (Either.isLeft(checked)) found.push(checked.left)
   }
-  return Either.right(subscription)
+  return found
+}
+
+/**
+ * Whether a subscription is consistent with itself and the catalog, as a store must check before
+ * keeping one: the first of its `problems`, if any.
+ */
+export const check = (
+  subscription: Subscription,
+  offers: Iterable<Offer>,
+  options: { readonly onlyKnownOffers?: boolean } = {}
+): Either.Either<Subscription, InvalidInput> => {
+  const first = problems(subscription, offers, options)[0]
+  return first === undefined ? Either.right(subscription) : Either.left(first)
 }

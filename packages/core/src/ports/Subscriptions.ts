@@ -19,6 +19,14 @@ export interface PartnerQuery {
   readonly limit: number
 }
 
+/** A page query over subscriptions with a pending change, in id order after `after`. */
+export interface PendingQuery {
+  /** Only changes whose effective date is before this day. */
+  readonly dueBefore?: CalendarDate | undefined
+  readonly after?: string | undefined
+  readonly limit: number
+}
+
 /**
  * Everything one commit writes, all or nothing: the amendments, the subscriptions each at the
  * version it was read at (`undefined` for a new one), the basket it completes, if any, and the
@@ -50,6 +58,8 @@ export class Subscriptions extends Context.Tag("@subshift/core/Subscriptions")<
      * pending start; in id order, at most `limit`.
      */
     readonly listDue: (today: CalendarDate, limit: number) => Effect.Effect<ReadonlyArray<Subscription>, StoreUnavailable>
+    /** Subscriptions with a pending change (optionally due before a day), in id order. */
+    readonly listPending: (query: PendingQuery) => Effect.Effect<ReadonlyArray<Subscription>, StoreUnavailable>
     /** Inserts or replaces a subscription with no version check (seeding, imports); `InvalidInput` when it fails `Subscription.check` against the offers the catalog holds. */
     readonly put: (subscription: Subscription) => Effect.Effect<void, InvalidInput | StoreUnavailable>
     /** Writes a subscription if it is still at `expectedVersion`, with the events that record the change. */

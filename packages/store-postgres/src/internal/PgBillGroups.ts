@@ -2,7 +2,7 @@
 import { BillGroup } from "@subshift/core/domain/BillGroup"
 import { BillGroups } from "@subshift/core/ports/BillGroups"
 import * as Effect from "effect/Effect"
-import type { PortContext } from "./Edge.js"
+import { conflict, type PortContext } from "./Edge.js"
 import { decodeFirst, decoder, encodeJson, type TextRow } from "./Rows.js"
 
 const encodeBillGroup = encodeJson(BillGroup)
@@ -25,5 +25,23 @@ export const make = ({ edge, read, sql }: PortContext) =>
         ),
         Effect.asVoid,
         edge("BillGroups.put")
+      ),
+    write: (billGroup, expectedVersion) =>
+      encodeBillGroup(billGroup).pipe(
+        Effect.flatMap((json) =>
+          expectedVersion === undefined
+            ? sql<{ readonly id: string }>`INSERT INTO subshift_bill_groups (id, version, data)
+                VALUES (${billGroup.id}, ${billGroup.version}, ${json}::jsonb)
+                ON CONFLICT DO NOTHING RETURNING id`.withoutTransform
+            : sql<{ readonly id: string }>`UPDATE subshift_bill_groups SET version = ${billGroup.version}, data = ${json}::jsonb
+                WHERE id = ${billGroup.id} AND version = ${expectedVersion} RETURNING id`.withoutTransform
+        ),
+        Effect.flatMap((rows) =>
+          rows.length === 1 ? Effect.void : Effect.flatMap(
+            sql<{ readonly version: number }>`SELECT version FROM subshift_bill_groups WHERE id = ${billGroup.id}`.withoutTransform,
+            (found) => Effect.fail(conflict("bill_group", billGroup.id, expectedVersion, found[0]?.version ?? null))
+          )
+        ),
+        edge("BillGroups.write")
       )
   })

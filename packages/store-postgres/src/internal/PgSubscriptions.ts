@@ -80,6 +80,17 @@ export const make = (
       WHERE due_date <= ${today}::date
       ORDER BY id LIMIT ${limit}`.withoutTransform
 
+  const subscriptionsPending = ({ after, dueBefore, limit }: {
+    readonly dueBefore: string | undefined
+    readonly after: string | undefined
+    readonly limit: number
+  }) =>
+    sql<TextRow>`SELECT data::text AS data FROM subshift_subscriptions
+      WHERE due_date IS NOT NULL AND data ? 'pendingChange'
+      ${dueBefore === undefined ? sql`` : sql`AND (data->'pendingChange'->>'effectiveDate')::date < ${dueBefore}::date`}
+      ${after === undefined ? sql`` : sql`AND id > ${after}`}
+      ORDER BY id LIMIT ${limit}`.withoutTransform
+
   const columns = (s: Subscription.Subscription) =>
     Effect.map(encodeSubscription(s), (json) => ({
       id: s.id,
@@ -157,6 +168,14 @@ export const make = (
       return subscriptionsDue(today, rows).pipe(
         Effect.flatMap(all),
         read("Subscriptions.listDue")
+      )
+    },
+    listPending: ({ after, dueBefore, limit }) => {
+      const rows = count(limit)
+      if (rows === 0) return Effect.succeed([])
+      return subscriptionsPending({ after, dueBefore, limit: rows }).pipe(
+        Effect.flatMap(all),
+        read("Subscriptions.listPending")
       )
     },
     put: (subscription) =>

@@ -1,0 +1,169 @@
+/**
+ * Importing subscriptions from the system of record, one JSON record per line, as the lines
+ * arrive: each line is upserted on its own through `OperatorRecords` (the same checks as a PUT,
+ * but a replace needs no version), and its outcome reported as soon as it is known.
+ */
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Stream from "effect/Stream"
+import type { StoreUnavailable } from "../domain/Errors.js"
+import type * as Event from "../domain/Event.js"
+import type { Offer } from "../domain/Offer.js"
+import type { Problem } from "../domain/Operator.js"
+import { Catalog } from "../ports/Catalog.js"
+import { Subscriptions } from "../ports/Subscriptions.js"
+import { type Author, type OffersOf, OperatorRecords, type Outcome, type Prepared, writeOf } from "./OperatorRecords.js"
+
+/** The outcome of one import line. */
+export interface LineReport {
+  readonly line: number
+  readonly id?: string
+  readonly status: Outcome | "rejected"
+  readonly problems?: ReadonlyArray<Problem>
+}
+
+/** How an import runs. */
+export interface ImportOptions {
+  /** Lines read before they are checked and written together; 200 unless set. */
+  readonly chunk?: number
+  /** Records checked at once; 8 unless set. */
+  readonly concurrency?: number
+  /** The longest line accepted, in characters; 1 MiB unless set. */
+  readonly maxLineLength?: number
+}
+
+/** The longest import line accepted, in characters. */
+export const MAX_LINE_LENGTH = 1024 * 1024
+
+/** A line of an import: its number, its id if it has one, and its JSON value or why it has none. */
+interface ParsedLine {
+  readonly number: number
+  readonly id: string | undefined
+  readonly value?: unknown
+  readonly problems?: ReadonlyArray<Problem>
+}
+
+/** Parses one line; a blank line is skipped (`undefined`). */
+const parseLine = (text: string, number: number, maxLength: number): ParsedLine | undefined => {
+  if (text.trim() === "") return undefined
+  if (text.length > maxLength) return { number, id: undefined, problems: [{ path: "body", message: `the line is longer than ${maxLength} characters` }] }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return { number, id: undefined, problems: [{ path: "body", message: "the line is not valid JSON" }] }
+  }
+  const id = typeof value === "object" && value !== null && typeof (value as { id?: unknown }).id === "string"
+    ? ((value as { id: string }).id).slice(0, 100)
+    : undefined
+  return { number, id, value }
+}
+
+/** The lines of a chunk in rounds: each id once per round, later occurrences in later rounds, in line order. */
+const rounds = (lines: ReadonlyArray<ParsedLine>): ReadonlyArray<ReadonlyArray<ParsedLine>> => {
+  const result: Array<Array<ParsedLine>> = []
+  const seen = new Map<string, number>()
+  for (const line of lines) {
+    const round = line.id === undefined ? 0 : (seen.get(line.id) ?? -1) + 1
+    if (line.id !== undefined) seen.set(line.id, round)
+    ;(result[round] ??= []).push(line)
+  }
+  return result
+}
+
+/** The subscription import. */
+export class SubscriptionImport extends Effect.Service<SubscriptionImport>()("@subshift/core/SubscriptionImport", {
+  effect: Effect.gen(function*() {
+    const records = yield* OperatorRecords
+    const subscriptions = yield* Subscriptions
+    const catalog = yield* Catalog
+    const prepare = records.prepare
+
+    /**
+     * Imports subscriptions, one record per line, each upserted on its own: a line that fails
+     * stores nothing and the others are unaffected; the same line twice is `unchanged`. Lines are
+     * read as they arrive, a chunk at a time: the records of a chunk are checked concurrently and
+     * written together in one transaction (or one by one, should that conflict with another
+     * writer), and a chunk names each id once per round so that a repeated line sees the first.
+     * Every line's outcome goes to `report` once its chunk is written, in line order.
+     */
+    const importLines = <E>(
+      lines: Stream.Stream<string, E>,
+      author: Author,
+      report: (line: LineReport) => void,
+      options: ImportOptions = {}
+    ): Effect.Effect<void, E | StoreUnavailable> => {
+      const cache = new Map<string, Offer>()
+      const offersOf: OffersOf = (wanted) => {
+        const ids = Array.from(wanted)
+        const missing = ids.filter((id) => !cache.has(id))
+        if (missing.length === 0) return Effect.succeed(cache)
+        return Effect.map(catalog.getMany(missing), (found) => {
+          for (const [id, offer] of found) cache.set(id, offer)
+          return cache
+        })
+      }
+      const concurrency = options.concurrency ?? 8
+      const runRound = (round: ReadonlyArray<ParsedLine>) =>
+        Effect.gen(function*() {
+          const results = yield* Effect.forEach(round, (line) =>
+            line.problems !== undefined
+              ? Effect.succeed({ line, outcome: Either.left(line.problems) })
+              : prepare(line.value, { requireIfMatch: false }, author, offersOf).pipe(
+                Effect.map((prepared) => ({ line, outcome: Either.right(prepared) })),
+                Effect.catchTags({
+                  InvalidRecord: (e) => Effect.succeed({ line, outcome: Either.left(e.problems) }),
+                  PendingChangeConflict: (e) => Effect.succeed({ line, outcome: Either.left([{ path: "pendingChange", message: e.message }]) }),
+                  PreconditionRequired: (e) => Effect.succeed({ line, outcome: Either.left([{ path: "id", message: e.message }]) }),
+                  VersionConflict: (e) => Effect.succeed({ line, outcome: Either.left([{ path: "id", message: e.message }]) })
+                })
+              ), { concurrency })
+          const writes = results.flatMap((r) => Either.isRight(r.outcome) && r.outcome.right.event !== undefined ? [{ line: r.line, prepared: r.outcome.right as Prepared & { readonly event: Event.Event } }] : [])
+          const failed = new Map<number, ReadonlyArray<Problem>>()
+          if (writes.length > 0) {
+            const together = yield* Effect.either(subscriptions.commit({
+              amendments: [],
+              events: writes.map((w) => w.prepared.event),
+              subscriptions: writes.map((w) => writeOf(w.prepared))
+            }))
+            if (Either.isLeft(together)) {
+              if (together.left._tag === "StoreUnavailable") return yield* together.left
+              // Someone else wrote one of them meanwhile: each on its own, so the others still go in.
+              for (const w of writes) {
+                const alone = yield* Effect.either(subscriptions.commit({ amendments: [], events: [w.prepared.event], subscriptions: [writeOf(w.prepared)] }))
+                if (Either.isLeft(alone)) {
+                  if (alone.left._tag === "StoreUnavailable") return yield* alone.left
+                  failed.set(w.line.number, [{ path: "id", message: `${alone.left.message}; send the line again` }])
+                }
+              }
+            }
+          }
+          return results.map((r): LineReport => {
+            const problems = Either.isLeft(r.outcome) ? r.outcome.left : failed.get(r.line.number)
+            return {
+              line: r.line.number,
+              ...(r.line.id === undefined ? {} : { id: r.line.id }),
+              ...(problems !== undefined ? { status: "rejected" as const, problems } : { status: Either.getOrThrow(r.outcome).outcome })
+            }
+          })
+        })
+      let number = 0
+      return lines.pipe(
+        Stream.map((text): ParsedLine | undefined => {
+          number++
+          return parseLine(text, number, options.maxLineLength ?? MAX_LINE_LENGTH)
+        }),
+        Stream.filter((line): line is ParsedLine => line !== undefined),
+        Stream.grouped(options.chunk ?? 200),
+        Stream.runForEach((chunk) =>
+          Effect.map(Effect.forEach(rounds(Chunk.toReadonlyArray(chunk)), runRound), (reports) => {
+            for (const line of reports.flat().sort((a, b) => a.line - b.line)) report(line)
+          })
+        )
+      )
+    }
+
+    return { importLines } as const
+  })
+}) {}

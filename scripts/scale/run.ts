@@ -1,0 +1,186 @@
+/**
+ * `npm run scale`: many Subshift servers on one database, on real infrastructure built on this
+ * machine (see topology.ts): HAProxy → 3 server processes → PgBouncer (transaction pooling) →
+ * PostgreSQL, with the partner reads on a streaming replica. It measures throughput with 1, 2
+ * and 3 servers behind HAProxy, then runs a mixed load for `SCALE_SECONDS` (60) while one server
+ * is killed with SIGKILL every quarter of it and restarted, and scheduled changes come due through
+ * the servers' test clocks; then it checks the database against every answer.
+ */
+import * as Config from "@subshift/http-server/Config"
+import * as Demo from "@subshift/http-server/Demo"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import { execFileSync } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import pg from "pg"
+import * as Bouncer from "../../packages/store-postgres/test/Bouncer.js"
+import * as Data from "./data.js"
+import * as Load from "./load.js"
+import { report } from "./report.js"
+import * as T from "./topology.js"
+
+const root = fileURLToPath(new URL("../..", import.meta.url))
+const SECONDS = Number(process.env["SCALE_SECONDS"] ?? 60)
+const PHASE_SECONDS = Number(process.env["SCALE_PHASE_SECONDS"] ?? 15)
+const WORKERS = Number(process.env["SCALE_WORKERS"] ?? 16)
+const SUBSCRIPTIONS = 300
+const BILL_GROUPS = 60
+const ADVANCE_DAYS = 31
+
+const teardowns: T.Topology["teardowns"] = []
+const teardown = async () => {
+  for (const step of teardowns.splice(0).reverse()) {
+    try {
+      await step()
+    } catch (error) {
+      console.error(`teardown: ${(error as Error).message}`)
+    }
+  }
+}
+process.once("SIGINT", () => void teardown().then(() => process.exit(130)))
+
+const main = async () => {
+  T.ensurePackages()
+  console.log("building the packages (npm run build) …")
+  execFileSync("npm", ["run", "--silent", "build"], { cwd: root, stdio: "inherit" })
+  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "subshift-scale-"))
+  teardowns.push(() => Fs.rmSync(dir, { recursive: true, force: true }))
+  const database = `subshift_scale_${process.pid}`
+  await T.createDatabase({ database, teardowns })
+  const primaryUrl = T.withDatabase(T.PRIMARY, database)
+
+  console.log("replica: pg_basebackup -R from the primary …")
+  const replicaPort = await T.startReplica(dir, teardowns)
+  const replicaUrl = T.withDatabase(`postgres://postgres@127.0.0.1:${replicaPort}/postgres`, database)
+  const bouncer = await T.startBouncer(teardowns)
+  const bouncerUrl = bouncer.through(primaryUrl)
+
+  const servers: Array<T.ServerProcess> = []
+  for (const name of ["s1", "s2", "s3"]) servers.push({ name, port: await Bouncer.freePort(), child: undefined, log: "" })
+  teardowns.push(() => servers.forEach((s) => s.child?.kill("SIGKILL")))
+  const env = {
+    NODE_ENV: "development",
+    DATABASE_URL: bouncerUrl,
+    DATABASE_READ_URL: replicaUrl,
+    SUBSHIFT_DB_POOLER: "transaction",
+    SUBSHIFT_TEST_CLOCK: "on",
+    SUBSHIFT_SCHEDULER_INTERVAL: "5 seconds",
+    SUBSHIFT_PAGE: "off",
+    LOG_LEVEL: "WARN"
+  }
+  let offsetSeconds = 0
+  const advance = (server: T.ServerProcess, seconds: number) =>
+    fetch(`http://127.0.0.1:${server.port}/api/test-clock/advance`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ seconds })
+    }).then((r) => r.json() as Promise<{ scheduler: { applied: number } }>)
+  const start = async (server: T.ServerProcess) => {
+    await T.spawnServer(server, env, root)
+    if (offsetSeconds > 0) await advance(server, offsetSeconds)
+  }
+  console.log("servers: 3 at once through PgBouncer (the migrations race) …")
+  await Promise.all(servers.map(start))
+  await Data.seed(primaryUrl, { subscriptions: SUBSCRIPTIONS, billGroups: BILL_GROUPS })
+  const haproxy = await T.startHaproxy(dir, servers, teardowns)
+  const base = `http://127.0.0.1:${haproxy.port}`
+
+  const config = await Effect.runPromise(Effect.withConfigProvider(Config.load, ConfigProvider.fromMap(new Map([["PORT", "0"]]))))
+  const sign = (subject: string) => Effect.runPromise(Demo.sign(config.jwt, { subject, scopes: ["checkout"], ttlSeconds: 3 * 365 * 86_400 }))
+  const tokens = { customerToken: await sign(Data.CUSTOMER), amendToken: await sign(Data.AMEND_ACCOUNT) }
+  const load = (until: () => boolean, outcome: Load.Outcome) =>
+    Load.run({ base, ...tokens, subscriptions: SUBSCRIPTIONS, billGroups: BILL_GROUPS, workers: WORKERS, until }, outcome)
+  await T.sleep(1500)
+
+  // Throughput with 1, 2 and 3 servers (the others put in maintenance in HAProxy), then with 1
+  // again: on a shared machine the second 1-server figure shows how much the machine drifted.
+  const throughput: Array<{ servers: number; perSecond: number; ordersPerSecond: number; failures: number }> = []
+  for (const n of [1, 2, 3, 1]) {
+    for (const [i, s] of servers.entries()) await haproxy.admin(`set server servers/${s.name} state ${i < n ? "ready" : "maint"}`)
+    await T.sleep(1000)
+    const outcome = Load.newOutcome()
+    const ends = Date.now() + PHASE_SECONDS * 1000
+    await load(() => Date.now() >= ends, outcome)
+    const answered = outcome.answers.length
+    throughput.push({
+      servers: n,
+      perSecond: answered / PHASE_SECONDS,
+      ordersPerSecond: outcome.answers.filter((a) => a.op === "order" && a.status === 200).length / PHASE_SECONDS,
+      failures: outcome.answers.filter((a) => a.status === 0 || a.status >= 500).length
+    })
+    console.log(`  ${n} server(s): ${(answered / PHASE_SECONDS).toFixed(0)} answers/s`)
+  }
+
+  for (const s of servers) await haproxy.admin(`set server servers/${s.name} state ready`)
+  await T.sleep(3000)
+
+  // The mixed load with kills and scheduled changes coming due.
+  console.log(`mixed load for ${SECONDS} s, a SIGKILL every ${SECONDS / 4} s …`)
+  const outcome = Load.newOutcome()
+  const kills: Array<{ at: number; server: string; readyMs: number; backMs: number }> = []
+  const advances: Array<{ at: number; tookMs: number; applied: number }> = []
+  const lag: Array<number> = []
+  const started = Date.now()
+  const ends = started + SECONDS * 1000
+  const primary = new pg.Client({ connectionString: primaryUrl })
+  const replica = new pg.Client({ connectionString: replicaUrl })
+  // Only the lag sampler uses them; a connection another process terminates costs one sample.
+  for (const client of [primary, replica]) client.on("error", () => {})
+  await Promise.all([primary.connect(), replica.connect()])
+  // Kills and clock moves run on their own timelines: a slow clock move does not delay a kill.
+  const quarter = (SECONDS * 1000) / 4
+  const at = (ms: number) => T.sleep(Math.max(0, started + ms - Date.now()))
+  const clockMoves = (async () => {
+    for (let k = 0; k < 4; k++) {
+      await at(quarter * k + quarter / 2)
+      // Every live server moves to the same offset; a restarted one catches up when it starts.
+      offsetSeconds += ADVANCE_DAYS * 86_400
+      const sent = Date.now() - started
+      const runs = await Promise.all(servers.map((s) => advance(s, ADVANCE_DAYS * 86_400).catch(() => ({ scheduler: { applied: 0 } }))))
+      advances.push({ at: sent, tookMs: Date.now() - started - sent, applied: runs.reduce((a, r) => a + r.scheduler.applied, 0) })
+    }
+  })()
+  // Each kill runs on its own: a slow restart does not hold back the next kill. The victim is
+  // out of HAProxy until it is up again and its clock has caught up with the others'.
+  const killing = Promise.all([1, 2, 3].map(async (k) => {
+    await at(quarter * k)
+    const victim = servers[(k - 1) % servers.length]!
+    const killedAt = Date.now()
+    await haproxy.admin(`set server servers/${victim.name} state maint`)
+    victim.child?.kill("SIGKILL")
+    await new Promise((resolve) => victim.child?.once("exit", resolve))
+    await T.spawnServer(victim, env, root)
+    const readyMs = Date.now() - killedAt
+    if (offsetSeconds > 0) await advance(victim, offsetSeconds).catch(() => undefined)
+    await haproxy.admin(`set server servers/${victim.name} state ready`)
+    kills.push({ at: killedAt - started, server: victim.name, readyMs, backMs: Date.now() - killedAt })
+  }))
+  const events = Promise.all([clockMoves, killing])
+  const sampler = (async () => {
+    while (Date.now() < ends) {
+      const sample = await Data.replicationLagMs(primary, replica).catch(() => undefined)
+      if (sample === undefined) break
+      lag.push(sample)
+      await T.sleep(500)
+    }
+  })()
+  await Promise.all([load(() => Date.now() >= ends, outcome), events, sampler])
+  await Promise.all([primary.end().catch(() => {}), replica.end().catch(() => {})])
+  const verdict = await Data.verify(primaryUrl, outcome.amendments)
+  console.log(report({ seconds: SECONDS, workers: WORKERS, started, throughput, outcome, kills, advances, lag, verdict }))
+  const clean = verdict.lostAmendments.length === 0 && verdict.basketsCommittedTwice === 0 &&
+    verdict.scheduledChangesAppliedTwice === 0
+  process.exitCode = clean ? 0 : 1
+}
+
+try {
+  await main()
+} catch (error) {
+  console.error("npm run scale failed:", error)
+  process.exitCode = 1
+} finally {
+  await teardown()
+}
