@@ -61,3 +61,9 @@ export * as ShiftedClock from "./clock/ShiftedClock.js"
 
 // The demo catalog and subscriptions.
 export * as Demo from "./demo/Demo.js"
+
+// Outbound webhooks: endpoints, deliveries, the worker.
+export * as Webhook from "./domain/Webhook.js"
+export * as Webhooks from "./ports/Webhooks.js"
+export * as WebhookAdmin from "./usecases/WebhookAdmin.js"
+export * as WebhookWorker from "./usecases/WebhookWorker.js"

@@ -1,0 +1,139 @@
+/**
+ * The webhook ports: the endpoint and delivery stores (one store provides both, so a delivery
+ * is enqueued only for an endpoint that exists), the transport that sends one signed POST, and
+ * the crypto that makes, seals and signs with secrets (the core cannot reach a platform's HMAC).
+ */
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type { StoreUnavailable } from "../domain/Errors.js"
+import type { Instant } from "../domain/Instant.js"
+import type * as Webhook from "../domain/Webhook.js"
+
+/** The fields an operator may change on an endpoint. */
+export interface EndpointPatch {
+  readonly url?: string | undefined
+  readonly eventTypes?: ReadonlyArray<string> | undefined
+  readonly description?: string | undefined
+  /** `false` enables a disabled endpoint again; `true` disables it. */
+  readonly disabled?: boolean | undefined
+}
+
+/** The endpoint store. */
+export class WebhookEndpoints extends Context.Tag("@subshift/core/WebhookEndpoints")<
+  WebhookEndpoints,
+  {
+    readonly create: (endpoint: Webhook.Endpoint) => Effect.Effect<void, StoreUnavailable>
+    readonly get: (id: string) => Effect.Effect<Option.Option<Webhook.Endpoint>, StoreUnavailable>
+    /** Endpoints in id order, after a cursor. */
+    readonly list: (query: { readonly after?: string | undefined; readonly limit: number }) => Effect.Effect<ReadonlyArray<Webhook.Endpoint>, StoreUnavailable>
+    /** The updated endpoint; `None` when there is none. */
+    readonly update: (id: string, patch: EndpointPatch, now: Instant) => Effect.Effect<Option.Option<Webhook.Endpoint>, StoreUnavailable>
+    /** Replaces the secrets (rotation); `None` when there is no such endpoint. */
+    readonly setSecrets: (id: string, secrets: ReadonlyArray<Webhook.Secret>) => Effect.Effect<Option.Option<Webhook.Endpoint>, StoreUnavailable>
+    /** Removes an endpoint and its deliveries; whether it existed. */
+    readonly remove: (id: string) => Effect.Effect<boolean, StoreUnavailable>
+    /** Disables an endpoint that is enabled, with a reason. */
+    readonly disable: (id: string, reason: string, now: Instant) => Effect.Effect<void, StoreUnavailable>
+  }
+>() {}
+
+/** A delivery claimed for an attempt, with what the attempt needs. */
+export interface ClaimedDelivery {
+  readonly delivery: Webhook.Delivery
+  readonly payload: Webhook.Payload
+  readonly endpoint: Webhook.Endpoint
+}
+
+/** The outcome of an attempt, as the store records it. */
+export interface AttemptResult {
+  readonly deliveryId: string
+  /** The lease holder; a result from a process whose lease was taken over is still logged. */
+  readonly owner: string
+  readonly attempt: Webhook.Attempt
+  /** `delivered`, `failed`, or `pending` with the next attempt's instant. */
+  readonly status: Webhook.DeliveryStatus
+  readonly nextAttemptAt?: Instant | undefined
+  /** Whether the endpoint answered as it should (clears its failing streak) or not (starts one). */
+  readonly endpointOk: boolean
+}
+
+/** A page of an endpoint's deliveries, newest first. */
+export interface DeliveryQuery {
+  readonly endpointId: string
+  readonly status?: Webhook.DeliveryStatus | undefined
+  /** The id of the last delivery of the previous page. */
+  readonly after?: string | undefined
+  readonly limit: number
+}
+
+/** The delivery store. */
+export class WebhookDeliveries extends Context.Tag("@subshift/core/WebhookDeliveries")<
+  WebhookDeliveries,
+  {
+    /** The sequence of the last outbox event enqueued (0 before the first). */
+    readonly cursor: Effect.Effect<number, StoreUnavailable>
+    /**
+     * Enqueues a delivery of each event to each enabled endpoint subscribed to its type, giving
+     * each event the next sequence of its order key, and moves the cursor from `from` to `to`, at
+     * once. Does nothing and answers `false` when the cursor is no longer at `from` (another
+     * process got there first).
+     */
+    readonly enqueue: (input: {
+      readonly from: number
+      readonly to: number
+      readonly events: ReadonlyArray<Webhook.OutboundEvent>
+      readonly now: Instant
+    }) => Effect.Effect<boolean, StoreUnavailable>
+    /** Enqueues one event for one endpoint, whatever it subscribes to (a test event); the delivery's id. */
+    readonly enqueueFor: (endpointId: string, event: Webhook.OutboundEvent, now: Instant) => Effect.Effect<Option.Option<string>, StoreUnavailable>
+    /**
+     * Leases up to `limit` deliveries that are due, pending, not leased, to an enabled endpoint,
+     * and first of their order key among the pending ones; no two callers get the same one while
+     * its lease lasts.
+     */
+    readonly claim: (input: {
+      readonly owner: string
+      readonly now: Instant
+      readonly leaseFor: Duration.Duration
+      readonly limit: number
+    }) => Effect.Effect<ReadonlyArray<ClaimedDelivery>, StoreUnavailable>
+    /** Logs an attempt, sets the delivery's status and releases its lease; the endpoint's failing streak start after it. */
+    readonly record: (result: AttemptResult, now: Instant) => Effect.Effect<Option.Option<Instant>, StoreUnavailable>
+    readonly get: (deliveryId: string) => Effect.Effect<Option.Option<Webhook.Delivery>, StoreUnavailable>
+    readonly list: (query: DeliveryQuery) => Effect.Effect<ReadonlyArray<Webhook.Delivery>, StoreUnavailable>
+    /** Makes a delivery pending and due now, whatever its state; the delivery, or `None`. */
+    readonly retry: (deliveryId: string, now: Instant) => Effect.Effect<Option.Option<Webhook.Delivery>, StoreUnavailable>
+  }
+>() {}
+
+/** A request the transport sends. */
+export interface OutboundRequest {
+  readonly url: string
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+  readonly timeout: Duration.Duration
+}
+
+/** What came back: an answer (its status and `Retry-After`), or no answer and why. */
+export type TransportResult =
+  | { readonly _tag: "Answered"; readonly status: number; readonly retryAfter?: string | undefined }
+  | { readonly _tag: "NoAnswer"; readonly error: string }
+
+/** Sends one POST; never fails, since a failed send is an outcome the worker records. */
+export class WebhookTransport extends Context.Tag("@subshift/core/WebhookTransport")<
+  WebhookTransport,
+  { readonly send: (request: OutboundRequest) => Effect.Effect<TransportResult> }
+>() {}
+
+/** Makes, seals and signs with endpoint secrets. */
+export class WebhookCrypto extends Context.Tag("@subshift/core/WebhookCrypto")<
+  WebhookCrypto,
+  {
+    /** A new secret: in Standard Webhooks form (`whsec_` + base64), to show once, and sealed, to store. */
+    readonly newSecret: Effect.Effect<{ readonly secret: string; readonly sealed: string }>
+    /** `v1,<base64 HMAC-SHA256 of id.timestamp.body>` for one sealed secret. */
+    readonly sign: (sealed: string, content: { readonly id: string; readonly timestamp: number; readonly body: string }) => Effect.Effect<string>
+  }
+>() {}
