@@ -27,6 +27,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as MemoryCatalog from "./MemoryCatalog.js"
+import type { WebhookStore } from "@subshift/core/ports/Webhooks"
+import * as MemoryWebhooks from "./MemoryWebhooks.js"
 
 /** What a fresh store starts with. */
 export interface Seed {
@@ -322,5 +324,9 @@ export const make = (seed: Seed = {}): Effect.Effect<Context.Context<StorePorts>
     )
   })
 
-/** Every repository port, in memory, optionally seeded (a seeded subscription that fails `Subscription.check` fails the layer). Each build of the layer is a new store. */
-export const layer = (seed: Seed = {}): Layer.Layer<StorePorts, InvalidInput> => Layer.effectContext(make(seed))
+/**
+ * Every repository port and the webhook stores, in memory, optionally seeded (a seeded
+ * subscription that fails `Subscription.check` fails the layer). Each build of the layer is a new store.
+ */
+export const layer = (seed: Seed = {}): Layer.Layer<StorePorts | WebhookStore, InvalidInput> =>
+  Layer.effectContext(Effect.zipWith(make(seed), MemoryWebhooks.make, (store, webhooks) => Context.merge(store, webhooks)))

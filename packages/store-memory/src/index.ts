@@ -1,1 +1,2 @@
 export * as MemoryStore from "./MemoryStore.js"
+export * as MemoryWebhooks from "./MemoryWebhooks.js"

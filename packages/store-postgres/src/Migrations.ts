@@ -139,6 +139,50 @@ const m0005 = Effect.flatMap(SqlClient.SqlClient, (sql) =>
     data jsonb NOT NULL
   )`)
 
+// Webhook endpoints and their deliveries. Instants are canonical ISO strings compared as text
+// (`COLLATE "C"`), exactly as the in-memory store compares them. A delivery's id is its identity
+// padded, so id order is insertion order in both stores. Claims read the first pending delivery
+// of each (endpoint, order key), which the partial index serves.
+const m0007 = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  Effect.all([
+    sql`CREATE TABLE subshift_webhook_endpoints (
+      id text COLLATE "C" PRIMARY KEY,
+      data jsonb NOT NULL
+    )`,
+    sql`CREATE TABLE subshift_webhook_cursor (
+      id integer PRIMARY KEY CHECK (id = 1),
+      position bigint NOT NULL
+    )`,
+    sql`INSERT INTO subshift_webhook_cursor (id, position) VALUES (1, 0)`,
+    sql`CREATE TABLE subshift_webhook_sequences (
+      order_key text COLLATE "C" PRIMARY KEY,
+      last bigint NOT NULL
+    )`,
+    sql`CREATE TABLE subshift_webhook_deliveries (
+      n bigint GENERATED ALWAYS AS IDENTITY,
+      id text COLLATE "C" GENERATED ALWAYS AS ('dlv_' || lpad(n::text, 12, '0')) STORED PRIMARY KEY,
+      endpoint_id text COLLATE "C" NOT NULL REFERENCES subshift_webhook_endpoints (id) ON DELETE CASCADE,
+      event_id text COLLATE "C" NOT NULL,
+      event_type text NOT NULL,
+      order_key text COLLATE "C" NOT NULL,
+      sequence bigint NOT NULL,
+      status text NOT NULL,
+      attempts integer NOT NULL DEFAULT 0,
+      next_attempt_at text COLLATE "C",
+      lease_owner text,
+      lease_until text COLLATE "C",
+      created_at text COLLATE "C" NOT NULL,
+      payload jsonb NOT NULL,
+      log jsonb NOT NULL DEFAULT '[]'::jsonb,
+      UNIQUE (endpoint_id, event_id)
+    )`,
+    sql`CREATE INDEX subshift_webhook_deliveries_order ON subshift_webhook_deliveries (endpoint_id, order_key, sequence)
+      WHERE status = 'pending'`,
+    sql`CREATE INDEX subshift_webhook_deliveries_due ON subshift_webhook_deliveries (next_attempt_at)
+      WHERE status = 'pending'`,
+    sql`CREATE INDEX subshift_webhook_deliveries_endpoint ON subshift_webhook_deliveries (endpoint_id, id)`
+  ], { discard: true }))
+
 /** Every migration of the store, in order. */
 export const loader = Migrator.fromRecord({
   "0001_create_store": m0001,
@@ -146,7 +190,8 @@ export const loader = Migrator.fromRecord({
   "0003_quote_totals": fillQuoteTotals,
   "0004_catalog_generation": m0004,
   "0005_audit": m0005,
-  "0006_catalog_versions": PgCatalogVersions.migration
+  "0006_catalog_versions": PgCatalogVersions.migration,
+  "0007_webhooks": m0007
 })
 
 const migrate = Migrator.make({})

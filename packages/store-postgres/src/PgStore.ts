@@ -23,6 +23,7 @@ import { Events } from "@subshift/core/ports/Events"
 import { Idempotency } from "@subshift/core/ports/Idempotency"
 import type { StorePorts } from "@subshift/core/ports/StorePorts"
 import { Subscriptions } from "@subshift/core/ports/Subscriptions"
+import { WebhookDeliveries, WebhookEndpoints, type WebhookStore } from "@subshift/core/ports/Webhooks"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -48,6 +49,7 @@ import * as PgCatalogVersions from "./internal/PgCatalogVersions.js"
 import * as PgSubscriptions from "./internal/PgSubscriptions.js"
 import * as Pooled from "./internal/Pooled.js"
 import * as ServerCheck from "./internal/ServerCheck.js"
+import * as PgWebhooks from "./internal/PgWebhooks.js"
 import * as Watchdog from "./internal/watchdog.js"
 import * as Migrations from "./Migrations.js"
 
@@ -117,8 +119,11 @@ const abandonAfter = (timeout: Duration.Duration) => <A, E, R>(self: Effect.Effe
     })
   )
 
+/** Every port the store provides: the repository ports and the webhook stores. */
+export type Ports = StorePorts | WebhookStore
+
 /** Builds the ports over a SQL client whose schema is already migrated. */
-export const make: Effect.Effect<Context.Context<StorePorts>, never, PgClient.PgClient> = Effect.gen(function*() {
+export const make: Effect.Effect<Context.Context<Ports>, never, PgClient.PgClient> = Effect.gen(function*() {
   const sql = yield* portClient
   const callTimeout = yield* CallTimeout
   // Where every port call ends: driver failures mapped, and the wait bounded when asked to.
@@ -134,6 +139,7 @@ export const make: Effect.Effect<Context.Context<StorePorts>, never, PgClient.Pg
   const insertEvents = PgEvents.insertEvents(context)
   const decodeSubscription = cachedDecoder(Subscription.Subscription, 4096)
   const baskets = PgBaskets.make(context, insertEvents, decodeSubscription)
+  const webhooks = PgWebhooks.make(context)
   const versions = PgCatalogVersions.make(context, context.observed)
   return Context.make(Catalog, PgCatalog.make(context, versions)).pipe(
     Context.add(CatalogVersions, versions.port),
@@ -148,7 +154,9 @@ export const make: Effect.Effect<Context.Context<StorePorts>, never, PgClient.Pg
     Context.add(Amendments, PgAmendments.make(context)),
     Context.add(Events, PgEvents.make(context)),
     Context.add(Idempotency, PgIdempotency.make(context)),
-    Context.add(AuditLog, PgAudit.make(context))
+    Context.add(AuditLog, PgAudit.make(context)),
+    Context.add(WebhookEndpoints, webhooks.endpoints),
+    Context.add(WebhookDeliveries, webhooks.deliveries)
   )
 })
 
@@ -170,7 +178,7 @@ export const migrate: Effect.Effect<void, StoreUnavailable, SqlClient.SqlClient>
  * Every port over a `PgClient` the host already owns; the schema is migrated when the layer is
  * built.
  */
-export const layerWithoutClient: Layer.Layer<StorePorts, StoreUnavailable, PgClient.PgClient> = Layer.effectContext(
+export const layerWithoutClient: Layer.Layer<Ports, StoreUnavailable, PgClient.PgClient> = Layer.effectContext(
   Effect.flatMap(PgClient.PgClient, (client) =>
     migrate.pipe(Effect.provideService(SqlClient.SqlClient, client), Effect.zipRight(make)))
 )
@@ -227,11 +235,11 @@ const clientUnavailable = <A, E, R>(
 /** Every port over a pool opened from `PgClient` configuration. */
 export const layerConfig = (
   config: Config.Config.Wrap<PgClient.PgClientConfig>
-): Layer.Layer<StorePorts, StoreUnavailable | ConfigError.ConfigError> =>
+): Layer.Layer<Ports, StoreUnavailable | ConfigError.ConfigError> =>
   layerWithoutClient.pipe(Layer.provide(clientUnavailable(PgClient.layerConfig(config))))
 
 /** Every port over the database at `DATABASE_URL`. */
-export const layer: Layer.Layer<StorePorts, StoreUnavailable | ConfigError.ConfigError> = layerConfig({
+export const layer: Layer.Layer<Ports, StoreUnavailable | ConfigError.ConfigError> = layerConfig({
   url: Config.redacted("DATABASE_URL"),
   maxConnections: Config.succeed(10),
   connectTimeout: Config.succeed(Duration.seconds(5)),
@@ -242,7 +250,7 @@ export const layer: Layer.Layer<StorePorts, StoreUnavailable | ConfigError.Confi
 export const layerUrl = (
   url: string | Redacted.Redacted,
   options: ClientOptions = {}
-): Layer.Layer<StorePorts, StoreUnavailable> => layerWithoutClient.pipe(Layer.provide(clientLayer(url, options)))
+): Layer.Layer<Ports, StoreUnavailable> => layerWithoutClient.pipe(Layer.provide(clientLayer(url, options)))
 
 /**
  * Every port over a read replica (a hot standby streaming from the primary) at a connection URL,
@@ -254,7 +262,7 @@ export const layerUrl = (
 export const layerReadUrl = (
   url: string | Redacted.Redacted,
   options: ClientOptions = {}
-): Layer.Layer<StorePorts, StoreUnavailable> =>
+): Layer.Layer<Ports, StoreUnavailable> =>
   Layer.effectContext(Effect.zipRight(schemaPresent, make)).pipe(Layer.provide(clientLayer(url, options)))
 
 const schemaPresent = Effect.flatMap(PgClient.PgClient, (sql) =>
@@ -350,7 +358,7 @@ export interface EmbeddedOptions {
  * Every port over an embedded Postgres keeping its data in a directory, started with the layer
  * and stopped when it is released.
  */
-export const layerEmbedded = (options: EmbeddedOptions = {}): Layer.Layer<StorePorts, StoreUnavailable> => {
+export const layerEmbedded = (options: EmbeddedOptions = {}): Layer.Layer<Ports, StoreUnavailable> => {
   const poolSize = options.poolSize ?? 4
   return Layer.unwrapScoped(
     Effect.map(

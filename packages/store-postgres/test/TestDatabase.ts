@@ -4,7 +4,6 @@
  * Either way a test file gets a connection URL, valid between its `beforeAll` and `afterAll`.
  */
 import type { StoreUnavailable } from "@subshift/core/domain/Errors"
-import type { StorePorts } from "@subshift/core/ports/StorePorts"
 import { Embedded, PgStore } from "@subshift/store-postgres"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -51,9 +50,9 @@ export interface TestDatabase {
   /** The connection URL; read it inside tests or layers, not at registration. */
   readonly url: () => string
   /** Every port over the test database, through a pool of its own. */
-  readonly layer: Layer.Layer<StorePorts, StoreUnavailable>
+  readonly layer: Layer.Layer<PgStore.Ports, StoreUnavailable>
   /** The same, with pool options of the caller's. */
-  readonly layerWith: (options: PgStore.ClientOptions) => Layer.Layer<StorePorts, StoreUnavailable>
+  readonly layerWith: (options: PgStore.ClientOptions) => Layer.Layer<PgStore.Ports, StoreUnavailable>
 }
 
 /**

@@ -143,3 +143,30 @@ export const disableAfter: Duration.Duration = Duration.days(5)
 
 /** How long a rotated-out secret keeps signing beside the new one. */
 export const rotationOverlap: Duration.Duration = Duration.hours(24)
+
+/** An endpoint with an operator's changes: `disabled: false` enables it again and forgets its failing streak. */
+export const patched = (
+  endpoint: Endpoint,
+  patch: {
+    readonly url?: string | undefined
+    readonly eventTypes?: ReadonlyArray<string> | undefined
+    readonly description?: string | undefined
+    readonly disabled?: boolean | undefined
+  },
+  now: Instant
+): Endpoint => {
+  const { disabledAt: _at, disabledReason: _reason, failingSince: _since, ...enabled } = endpoint
+  return {
+    ...(patch.disabled === false ? enabled : endpoint),
+    ...(patch.url === undefined ? {} : { url: patch.url }),
+    ...(patch.eventTypes === undefined ? {} : { eventTypes: patch.eventTypes }),
+    ...(patch.description === undefined ? {} : { description: patch.description }),
+    ...(patch.disabled === true && endpoint.disabledAt === undefined ? { disabledAt: now, disabledReason: "disabled by an operator" } : {})
+  }
+}
+
+/** An endpoint after an attempt: a good answer ends its failing streak, a bad one starts it if none is running. */
+export const afterAttempt = (endpoint: Endpoint, ok: boolean, now: Instant): Endpoint => {
+  const { failingSince: _since, ...rest } = endpoint
+  return ok ? rest : { ...endpoint, failingSince: endpoint.failingSince ?? now }
+}

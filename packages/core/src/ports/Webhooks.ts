@@ -137,3 +137,6 @@ export class WebhookCrypto extends Context.Tag("@subshift/core/WebhookCrypto")<
     readonly sign: (sealed: string, content: { readonly id: string; readonly timestamp: number; readonly body: string }) => Effect.Effect<string>
   }
 >() {}
+
+/** The webhook stores, which a store adapter provides beside its repository ports. */
+export type WebhookStore = WebhookEndpoints | WebhookDeliveries

@@ -1,0 +1,175 @@
+/**
+ * In-memory webhook endpoint and delivery stores, over one state so that enqueueing sees the
+ * endpoints as they are. Every operation is one synchronous step, so claims by concurrent fibers
+ * never overlap.
+ */
+import type { Instant } from "@subshift/core/domain/Instant"
+import * as Webhook from "@subshift/core/domain/Webhook"
+import { type ClaimedDelivery, WebhookDeliveries, WebhookEndpoints } from "@subshift/core/ports/Webhooks"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+
+interface Row {
+  delivery: Webhook.Delivery
+  readonly payload: Webhook.Payload
+  leaseOwner?: string | undefined
+  leaseUntil?: Instant | undefined
+}
+
+interface State {
+  readonly endpoints: Map<string, Webhook.Endpoint>
+  readonly rows: Map<string, Row>
+  readonly sequences: Map<string, number>
+  cursor: number
+  nextId: number
+}
+
+const plus = (at: Instant, duration: Duration.Duration) =>
+  new Date(Date.parse(at) + Duration.toMillis(duration)).toISOString() as Instant
+
+const enabled = (endpoint: Webhook.Endpoint | undefined): endpoint is Webhook.Endpoint =>
+  endpoint !== undefined && endpoint.disabledAt === undefined
+
+/** Both webhook stores over one fresh state. */
+export const make = Effect.sync(() => {
+  const state: State = { endpoints: new Map(), rows: new Map(), sequences: new Map(), cursor: 0, nextId: 0 }
+
+  const insert = (endpointId: string, event: Webhook.OutboundEvent, sequence: number, now: Instant): string => {
+    const id = `dlv_${(++state.nextId).toString().padStart(12, "0")}`
+    state.rows.set(id, {
+      delivery: {
+        id, endpointId, eventId: event.id, eventType: event.type, orderKey: event.orderKey, sequence,
+        status: "pending", attempts: 0, nextAttemptAt: now, createdAt: now, log: []
+      },
+      payload: { type: event.type, id: event.id, timestamp: event.timestamp, sequence, data: event.data }
+    })
+    return id
+  }
+  const nextSequence = (orderKey: string) => {
+    const next = (state.sequences.get(orderKey) ?? 0) + 1
+    state.sequences.set(orderKey, next)
+    return next
+  }
+
+  const endpoints = WebhookEndpoints.of({
+    create: (endpoint) => Effect.sync(() => void state.endpoints.set(endpoint.id, endpoint)),
+    get: (id) => Effect.sync(() => Option.fromNullable(state.endpoints.get(id))),
+    list: ({ after, limit }) =>
+      Effect.sync(() =>
+        [...state.endpoints.values()].filter((e) => after === undefined || e.id > after).sort((a, b) => (a.id < b.id ? -1 : 1)).slice(0, Math.max(0, limit))),
+    update: (id, patch, now) =>
+      Effect.sync(() => {
+        const existing = state.endpoints.get(id)
+        if (existing === undefined) return Option.none()
+        const updated = Webhook.patched(existing, patch, now)
+        state.endpoints.set(id, updated)
+        return Option.some(updated)
+      }),
+    setSecrets: (id, secrets) =>
+      Effect.sync(() => {
+        const existing = state.endpoints.get(id)
+        if (existing === undefined) return Option.none()
+        const updated = { ...existing, secrets }
+        state.endpoints.set(id, updated)
+        return Option.some(updated)
+      }),
+    remove: (id) =>
+      Effect.sync(() => {
+        for (const [key, row] of state.rows) if (row.delivery.endpointId === id) state.rows.delete(key)
+        return state.endpoints.delete(id)
+      }),
+    disable: (id, reason, now) =>
+      Effect.sync(() => {
+        const existing = state.endpoints.get(id)
+        if (enabled(existing)) state.endpoints.set(id, { ...existing, disabledAt: now, disabledReason: reason })
+      })
+  })
+
+  // The first pending delivery of each (endpoint, order key): the only one of them that may be claimed.
+  const heads = () => {
+    const first = new Map<string, Row>()
+    for (const row of state.rows.values()) {
+      if (row.delivery.status !== "pending") continue
+      const key = JSON.stringify([row.delivery.endpointId, row.delivery.orderKey])
+      const current = first.get(key)
+      if (current === undefined || row.delivery.sequence < current.delivery.sequence) first.set(key, row)
+    }
+    return first.values()
+  }
+
+  const deliveries = WebhookDeliveries.of({
+    cursor: Effect.sync(() => state.cursor),
+    enqueue: ({ events, from, now, to }) =>
+      Effect.sync(() => {
+        if (state.cursor !== from) return false
+        for (const event of events) {
+          const sequence = nextSequence(event.orderKey)
+          for (const endpoint of state.endpoints.values()) {
+            if (enabled(endpoint) && Webhook.subscribes(endpoint, event.type)) insert(endpoint.id, event, sequence, now)
+          }
+        }
+        state.cursor = to
+        return true
+      }),
+    enqueueFor: (endpointId, event, now) =>
+      Effect.sync(() => (state.endpoints.has(endpointId) ? Option.some(insert(endpointId, event, nextSequence(event.orderKey), now)) : Option.none())),
+    claim: ({ leaseFor, limit, now, owner }) =>
+      Effect.sync(() => {
+        const due = [...heads()].filter((row) =>
+          (row.delivery.nextAttemptAt ?? now) <= now &&
+          (row.leaseUntil === undefined || row.leaseUntil <= now) &&
+          enabled(state.endpoints.get(row.delivery.endpointId))
+        ).sort((a, b) => ((a.delivery.nextAttemptAt ?? "") < (b.delivery.nextAttemptAt ?? "") ? -1 : a.delivery.id < b.delivery.id ? -1 : 1))
+        return due.slice(0, Math.max(0, limit)).map((row): ClaimedDelivery => {
+          row.leaseOwner = owner
+          row.leaseUntil = plus(now, leaseFor)
+          return { delivery: row.delivery, payload: row.payload, endpoint: state.endpoints.get(row.delivery.endpointId)! }
+        })
+      }),
+    record: (result, now) =>
+      Effect.sync(() => {
+        const row = state.rows.get(result.deliveryId)
+        if (row === undefined) return Option.none()
+        const { nextAttemptAt: _next, ...delivery } = row.delivery
+        const current = row.leaseOwner === result.owner
+        row.delivery = {
+          ...(current ? delivery : row.delivery),
+          attempts: row.delivery.attempts + 1,
+          log: [...row.delivery.log, result.attempt],
+          ...(current ? { status: result.status } : {}),
+          ...(current && result.nextAttemptAt !== undefined ? { nextAttemptAt: result.nextAttemptAt } : {})
+        }
+        if (current) {
+          row.leaseOwner = undefined
+          row.leaseUntil = undefined
+        }
+        const endpoint = state.endpoints.get(row.delivery.endpointId)
+        if (endpoint === undefined) return Option.none()
+        const updated = Webhook.afterAttempt(endpoint, result.endpointOk, now)
+        state.endpoints.set(endpoint.id, updated)
+        return Option.fromNullable(updated.failingSince)
+      }),
+    get: (id) => Effect.sync(() => Option.map(Option.fromNullable(state.rows.get(id)), (row) => row.delivery)),
+    list: ({ after, endpointId, limit, status }) =>
+      Effect.sync(() =>
+        [...state.rows.values()].map((row) => row.delivery)
+          .filter((d) => d.endpointId === endpointId && (status === undefined || d.status === status) && (after === undefined || d.id < after))
+          .sort((a, b) => (a.id < b.id ? 1 : -1))
+          .slice(0, Math.max(0, limit))),
+    retry: (id, now) =>
+      Effect.sync(() => {
+        const row = state.rows.get(id)
+        if (row === undefined) return Option.none()
+        row.delivery = { ...row.delivery, status: "pending", nextAttemptAt: now }
+        return Option.some(row.delivery)
+      })
+  })
+
+  return Context.make(WebhookEndpoints, endpoints).pipe(Context.add(WebhookDeliveries, deliveries))
+})
+
+/** Both webhook stores, empty. */
+export const layer: Layer.Layer<WebhookEndpoints | WebhookDeliveries> = Layer.effectContext(make)

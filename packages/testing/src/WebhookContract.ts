@@ -1,0 +1,223 @@
+/**
+ * The contract of the webhook stores: enqueueing per subscribed endpoint with a sequence per
+ * order key, a cursor moved once, leased claims that keep order per (endpoint, order key), the
+ * attempt log, failing streaks, disabling and manual retry. Both stores run it; so should yours.
+ * Tests run one after another on one store, and each disables its endpoints when done, so no
+ * test claims another's deliveries.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Instant from "@subshift/core/domain/Instant"
+import type * as Webhook from "@subshift/core/domain/Webhook"
+import type { StorePorts } from "@subshift/core/ports/StorePorts"
+import { WebhookDeliveries, WebhookEndpoints, type WebhookStore } from "@subshift/core/ports/Webhooks"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { unique } from "./Fixtures.js"
+
+const T0 = Date.parse("2030-01-01T00:00:00Z")
+const at = (seconds: number) => Instant.fromEpochMillis(T0 + seconds * 1000)
+
+const endpoint = (eventTypes: ReadonlyArray<string>, overrides: Partial<Webhook.Endpoint> = {}): Webhook.Endpoint => ({
+  id: `whk_${unique()}`,
+  url: "https://receiver.example/hook",
+  eventTypes,
+  secrets: [{ sealed: "sealed-secret", createdAt: at(0) }],
+  createdAt: at(0),
+  ...overrides
+})
+
+const event = (type: string, orderKey: string, n = 0): Webhook.OutboundEvent => ({
+  id: `evt-${unique()}`,
+  type,
+  timestamp: at(n),
+  orderKey,
+  data: { n, subscriptionId: orderKey }
+})
+
+// Registers endpoints; disables them when the test ends, so later tests never claim their deliveries.
+const withEndpoints = <A, E, R>(endpoints: ReadonlyArray<Webhook.Endpoint>, body: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const store = yield* WebhookEndpoints
+    yield* Effect.forEach(endpoints, store.create, { discard: true })
+    return yield* body
+  }).pipe(Effect.ensuring(Effect.flatMap(WebhookEndpoints, (store) =>
+    Effect.forEach(endpoints, (e) => Effect.orDie(store.disable(e.id, "test over", at(0))), { discard: true }))))
+
+const enqueue = (events: ReadonlyArray<Webhook.OutboundEvent>, now = at(0)) =>
+  Effect.gen(function*() {
+    const deliveries = yield* WebhookDeliveries
+    const from = yield* deliveries.cursor
+    expect(yield* deliveries.enqueue({ from, to: from + events.length, events, now })).toBe(true)
+  })
+
+const claim = (now: Instant.Instant, owner = "owner-a", leaseFor = Duration.seconds(60)) =>
+  Effect.flatMap(WebhookDeliveries, (d) => d.claim({ owner, now, leaseFor, limit: 100 }))
+
+const done = (claimed: { readonly delivery: Webhook.Delivery }, owner = "owner-a", now = at(1)) =>
+  Effect.flatMap(WebhookDeliveries, (d) =>
+    d.record({ deliveryId: claimed.delivery.id, owner, attempt: { at: now, statusCode: 200, latencyMs: 3 }, status: "delivered", endpointOk: true }, now))
+
+/** Registers the webhook store contract. */
+export const suite = <E>(name: string, layer: Layer.Layer<StorePorts | WebhookStore, E>) =>
+  it.layer(layer, { timeout: "60 seconds" })(`webhook store contract: ${name}`, (it) => {
+    it.effect("enqueues each event to every enabled endpoint subscribed to its type, numbered per order key", () => {
+      const type = `t.${unique()}`
+      const a = endpoint([type])
+      const b = endpoint(["*"], { disabledAt: at(0), disabledReason: "off" })
+      const c = endpoint(["other.type"])
+      const sub = `sub-${unique()}`
+      const events = [event(type, sub, 1), event(type, `sub-${unique()}`, 2), event(type, sub, 3)]
+      return withEndpoints([a, b, c], Effect.gen(function*() {
+        yield* enqueue(events)
+        const deliveries = yield* WebhookDeliveries
+        const listed = yield* deliveries.list({ endpointId: a.id, limit: 10 })
+        expect(listed.map((d) => [d.eventId, d.sequence, d.status, d.attempts]).reverse()).toEqual([
+          [events[0]!.id, 1, "pending", 0], [events[1]!.id, 1, "pending", 0], [events[2]!.id, 2, "pending", 0]
+        ])
+        expect(yield* deliveries.list({ endpointId: b.id, limit: 10 })).toEqual([])
+        expect(yield* deliveries.list({ endpointId: c.id, limit: 10 })).toEqual([])
+      }))
+    })
+
+    it.effect("moves the cursor only from where it is: a second process enqueueing the same page does nothing", () => {
+      const type = `t.${unique()}`
+      const a = endpoint([type])
+      return withEndpoints([a], Effect.gen(function*() {
+        const deliveries = yield* WebhookDeliveries
+        const from = yield* deliveries.cursor
+        const page = [event(type, `sub-${unique()}`)]
+        expect(yield* deliveries.enqueue({ from, to: from + 5, events: page, now: at(0) })).toBe(true)
+        expect(yield* deliveries.enqueue({ from, to: from + 5, events: page, now: at(0) })).toBe(false)
+        expect(yield* deliveries.cursor).toBe(from + 5)
+        expect((yield* deliveries.list({ endpointId: a.id, limit: 10 })).length).toBe(1)
+      }))
+    })
+
+    it.effect("claims only the first pending delivery of an order key; other keys do not wait", () => {
+      const type = `t.${unique()}`
+      const a = endpoint([type])
+      const [s1, s2] = [`sub-${unique()}`, `sub-${unique()}`]
+      const events = [event(type, s1, 1), event(type, s1, 2), event(type, s2, 3)]
+      return withEndpoints([a], Effect.gen(function*() {
+        yield* enqueue(events)
+        const first = yield* claim(at(1))
+        expect(first.map((c) => c.payload.id).sort()).toEqual([events[0]!.id, events[2]!.id].sort())
+        expect(first[0]!.endpoint.id).toBe(a.id)
+        // The second event of s1 waits, leased or not, until the first is settled.
+        expect(yield* claim(at(30))).toEqual([])
+        yield* done(first.find((c) => c.payload.id === events[0]!.id)!)
+        const second = yield* claim(at(2))
+        expect(second.map((c) => [c.payload.id, c.payload.sequence])).toEqual([[events[1]!.id, 2]])
+      }))
+    })
+
+    it.effect("a lease keeps a delivery from other claimers until it expires, then another owner gets it", () => {
+      const type = `t.${unique()}`
+      const a = endpoint([type])
+      return withEndpoints([a], Effect.gen(function*() {
+        yield* enqueue([event(type, `sub-${unique()}`)])
+        expect((yield* claim(at(1), "owner-a", Duration.seconds(30))).length).toBe(1)
+        expect(yield* claim(at(20), "owner-b")).toEqual([])
+        const retaken = yield* claim(at(31), "owner-b")
+        expect(retaken.length).toBe(1)
+        // The first owner's late result is logged but does not settle the delivery.
+        yield* done(retaken[0]!, "owner-a", at(32))
+        const deliveries = yield* WebhookDeliveries
+        const after = Option.getOrThrow(yield* deliveries.get(retaken[0]!.delivery.id))
+        expect([after.status, after.attempts, after.log.length]).toEqual(["pending", 1, 1])
+        yield* done(retaken[0]!, "owner-b", at(33))
+        expect(Option.getOrThrow(yield* deliveries.get(retaken[0]!.delivery.id)).status).toBe("delivered")
+      }))
+    })
+
+    it.effect("records attempts: a retry waits for its instant, a failure starts the endpoint's streak and a success ends it", () => {
+      const type = `t.${unique()}`
+      const a = endpoint([type])
+      return withEndpoints([a], Effect.gen(function*() {
+        const deliveries = yield* WebhookDeliveries
+        yield* enqueue([event(type, `sub-${unique()}`)])
+        const [claimed] = yield* claim(at(1))
+        const since = yield* deliveries.record({
+          deliveryId: claimed!.delivery.id, owner: "owner-a", status: "pending", nextAttemptAt: at(100), endpointOk: false,
+          attempt: { at: at(1), statusCode: 500, latencyMs: 12, error: "the endpoint answered 500" }
+        }, at(1))
+        expect(since).toEqual(Option.some(at(1)))
+        expect(yield* claim(at(99))).toEqual([])
+        const [again] = yield* claim(at(100))
+        expect(again!.delivery.attempts).toBe(1)
+        expect(again!.delivery.log).toEqual([{ at: at(1), statusCode: 500, latencyMs: 12, error: "the endpoint answered 500" }])
+        const second = yield* deliveries.record({
+          deliveryId: again!.delivery.id, owner: "owner-a", status: "failed", endpointOk: false,
+          attempt: { at: at(100), latencyMs: 15000, error: "timed out" }
+        }, at(100))
+        expect(second).toEqual(Option.some(at(1)))
+        const failed = Option.getOrThrow(yield* deliveries.get(again!.delivery.id))
+        expect([failed.status, failed.attempts, failed.nextAttemptAt]).toEqual(["failed", 2, undefined])
+        expect(yield* deliveries.list({ endpointId: a.id, status: "failed", limit: 10 })).toEqual([failed])
+        expect(yield* deliveries.list({ endpointId: a.id, status: "pending", limit: 10 })).toEqual([])
+        // A manual retry makes it pending and due now.
+        const retried = Option.getOrThrow(yield* deliveries.retry(failed.id, at(200)))
+        expect([retried.status, retried.nextAttemptAt]).toEqual(["pending", at(200)])
+        const [third] = yield* claim(at(200))
+        yield* done(third!, "owner-a", at(201))
+        expect(Option.getOrThrow(yield* (yield* WebhookEndpoints).get(a.id)).failingSince).toBeUndefined()
+      }))
+    })
+
+    it.effect("never claims for a disabled endpoint, and claims again once it is enabled", () => {
+      const type = `t.${unique()}`
+      const a = endpoint([type])
+      return withEndpoints([a], Effect.gen(function*() {
+        const endpoints = yield* WebhookEndpoints
+        yield* enqueue([event(type, `sub-${unique()}`)])
+        yield* endpoints.disable(a.id, "the endpoint answered 410 Gone", at(1))
+        const disabled = Option.getOrThrow(yield* endpoints.get(a.id))
+        expect([disabled.disabledAt, disabled.disabledReason]).toEqual([at(1), "the endpoint answered 410 Gone"])
+        expect(yield* claim(at(2))).toEqual([])
+        const enabled = Option.getOrThrow(yield* endpoints.update(a.id, { disabled: false, url: "https://other.example/h" }, at(3)))
+        expect([enabled.disabledAt, enabled.url]).toEqual([undefined, "https://other.example/h"])
+        const [claimed] = yield* claim(at(3))
+        expect(claimed!.endpoint.url).toBe("https://other.example/h")
+      }))
+    })
+
+    it.effect("enqueues a test event for one endpoint whatever it subscribes to, and nothing for an unknown one", () => {
+      const a = endpoint([`t.${unique()}`])
+      return withEndpoints([a], Effect.gen(function*() {
+        const deliveries = yield* WebhookDeliveries
+        const test = event("webhook.test", `evt-test-${unique()}`)
+        const id = Option.getOrThrow(yield* deliveries.enqueueFor(a.id, test, at(0)))
+        expect(Option.getOrThrow(yield* deliveries.get(id)).eventType).toBe("webhook.test")
+        expect(yield* deliveries.enqueueFor(`whk_${unique()}`, test, at(0))).toEqual(Option.none())
+        const [claimed] = yield* claim(at(1))
+        expect(claimed!.payload).toEqual({ type: "webhook.test", id: test.id, timestamp: test.timestamp, sequence: 1, data: test.data })
+      }))
+    })
+
+    it.effect("keeps endpoints: list in id order after a cursor, secrets replaced, removal takes the deliveries along", () => {
+      const type = `t.${unique()}`
+      const [a, b] = [endpoint([type]), endpoint([type])].sort((x, y) => (x.id < y.id ? -1 : 1))
+      return withEndpoints([a!, b!], Effect.gen(function*() {
+        const endpoints = yield* WebhookEndpoints
+        const deliveries = yield* WebhookDeliveries
+        const listed = yield* endpoints.list({ after: a!.id, limit: 1000 })
+        expect(listed.map((e) => e.id)).toContain(b!.id)
+        expect(listed.map((e) => e.id)).not.toContain(a!.id)
+        const secrets = [{ sealed: "old", createdAt: at(0), expiresAt: at(86400) }, { sealed: "new", createdAt: at(1) }]
+        expect(Option.getOrThrow(yield* endpoints.setSecrets(a!.id, secrets)).secrets).toEqual(secrets)
+        yield* enqueue([event(type, `sub-${unique()}`)])
+        const [delivery] = yield* deliveries.list({ endpointId: a!.id, limit: 10 })
+        expect(yield* endpoints.remove(a!.id)).toBe(true)
+        expect(yield* endpoints.remove(a!.id)).toBe(false)
+        expect(yield* endpoints.get(a!.id)).toEqual(Option.none())
+        expect(yield* deliveries.get(delivery!.id)).toEqual(Option.none())
+      }))
+    })
+  })
+
+/** Registers the webhook store contract inside its own `describe`. */
+export const register = <E>(name: string, layer: Layer.Layer<StorePorts | WebhookStore, E>): void => {
+  describe(`webhooks: ${name}`, () => suite(name, layer))
+}
