@@ -15,6 +15,7 @@ import * as Instant from "@subshift/core/domain/Instant"
 import * as CalendarDate from "@subshift/core/domain/CalendarDate"
 import type { StorePorts } from "@subshift/core/ports/StorePorts"
 import { Subscriptions } from "@subshift/core/ports/Subscriptions"
+import type { WebhookStore } from "@subshift/core/ports/Webhooks"
 import * as MemoryStore from "@subshift/store-memory/MemoryStore"
 import type * as PgStore from "@subshift/store-postgres/PgStore"
 import * as Clock from "effect/Clock"
@@ -26,8 +27,8 @@ import * as Schedule from "effect/Schedule"
 import * as Path from "node:path"
 import type { ServerConfig } from "./Config.js"
 
-/** Every port a store provides: the core's `StorePorts`, under the name the server's modules use. */
-export type Ports = StorePorts
+/** Every port a store provides: the core's `StorePorts` and the webhook stores, under the name the server's modules use. */
+export type Ports = StorePorts | WebhookStore
 
 /** The failure of a store that cannot start. */
 export class StoreStartError extends Error {

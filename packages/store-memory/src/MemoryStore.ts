@@ -76,8 +76,8 @@ const checkSeed = (seed: Seed): Effect.Effect<void, InvalidInput> =>
 
 const byId = (a: { readonly id: string }, b: { readonly id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
-/** Builds the ports over a fresh state. */
-export const make = (seed: Seed = {}): Effect.Effect<Context.Context<StorePorts>, InvalidInput> =>
+/** Builds the repository ports over a fresh state. */
+const repositories = (seed: Seed): Effect.Effect<Context.Context<StorePorts>, InvalidInput> =>
   Effect.map(checkSeed(seed), () => {
     const state: State = {
       catalog: MemoryCatalog.makeState(seed.offers ?? []),
@@ -324,9 +324,12 @@ export const make = (seed: Seed = {}): Effect.Effect<Context.Context<StorePorts>
     )
   })
 
+/** Builds the repository ports and the webhook stores over a fresh state. */
+export const make = (seed: Seed = {}): Effect.Effect<Context.Context<StorePorts | WebhookStore>, InvalidInput> =>
+  Effect.zipWith(repositories(seed), MemoryWebhooks.make, (store, webhooks) => Context.merge(store, webhooks))
+
 /**
  * Every repository port and the webhook stores, in memory, optionally seeded (a seeded
  * subscription that fails `Subscription.check` fails the layer). Each build of the layer is a new store.
  */
-export const layer = (seed: Seed = {}): Layer.Layer<StorePorts | WebhookStore, InvalidInput> =>
-  Layer.effectContext(Effect.zipWith(make(seed), MemoryWebhooks.make, (store, webhooks) => Context.merge(store, webhooks)))
+export const layer = (seed: Seed = {}): Layer.Layer<StorePorts | WebhookStore, InvalidInput> => Layer.effectContext(make(seed))

@@ -1,0 +1,107 @@
+/**
+ * The HTTP transport of webhooks on `node:http(s)`: one POST, no redirect followed (a 3xx is an
+ * answer like any other, retried), at most 64 KiB of the answer read, and a deadline on the whole
+ * exchange. The host is resolved by the transport's own lookup, which refuses what the network
+ * policy refuses and hands the connection the address it checked, so a name that resolves
+ * differently a moment later (DNS rebinding) cannot steer the connection elsewhere.
+ */
+import type { OutboundRequest, TransportResult } from "@subshift/core/ports/Webhooks"
+import { WebhookTransport } from "@subshift/core/ports/Webhooks"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Http from "node:http"
+import * as Https from "node:https"
+import type { LookupFunction } from "node:net"
+import { isIP } from "node:net"
+import * as Network from "./Network.js"
+
+/** The most of an answer's body read; the rest is dropped with the connection. */
+export const MAX_RESPONSE_BYTES = 64 * 1024
+
+const describe = (error: unknown): string => {
+  const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : undefined
+  const message = error instanceof Error ? error.message : String(error)
+  return code !== undefined && !message.includes(code) ? `${code}: ${message}` : message
+}
+
+/** The transport under a network policy. */
+export const make = (policy: Network.Policy): WebhookTransport["Type"] => {
+  const lookup: LookupFunction = (hostname, options, callback) => {
+    Network.resolve(hostname).then(
+      (addresses) => {
+        const wanted = options.family === 4 || options.family === 6 ? addresses.filter((a) => a.family === options.family) : addresses
+        const refused = wanted.find((a) => Network.refuses(policy, a.address))
+        const chosen = wanted[0]
+        if (refused !== undefined) {
+          callback(Object.assign(new Error(`refused: ${hostname} resolves to ${refused.address}, a private address`), { code: "EREFUSEDADDRESS" }), "", 4)
+        } else if (chosen === undefined) {
+          callback(Object.assign(new Error(`${hostname} does not resolve`), { code: "ENOTFOUND" }), "", 4)
+        } else if (options.all === true) {
+          ;(callback as unknown as (e: null, a: ReadonlyArray<{ address: string; family: number }>) => void)(null, [chosen])
+        } else {
+          callback(null, chosen.address, chosen.family)
+        }
+      },
+      (error: unknown) => callback(error as NodeJS.ErrnoException, "", 4)
+    )
+  }
+  const agents = {
+    "http:": new Http.Agent({ keepAlive: true, maxSockets: 64, lookup } as Http.AgentOptions),
+    "https:": new Https.Agent({ keepAlive: true, maxSockets: 64, lookup } as Https.AgentOptions)
+  }
+
+  const send = (request: OutboundRequest): Promise<TransportResult> =>
+    new Promise((resolve) => {
+      const problem = Network.urlProblem(policy, request.url)
+      if (problem !== undefined) return resolve({ _tag: "NoAnswer", error: `refused: the URL ${problem}` })
+      const url = new URL(request.url)
+      const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname
+      // A literal address is connected to without a lookup, so it is checked here.
+      if (isIP(host) !== 0 && Network.refuses(policy, host)) {
+        return resolve({ _tag: "NoAnswer", error: `refused: ${host} is a private address` })
+      }
+      const body = Buffer.from(request.body, "utf8")
+      const client = url.protocol === "https:" ? Https : Http
+      let settled = false
+      const finish = (result: TransportResult) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        resolve(result)
+      }
+      const req = client.request(url, {
+        method: "POST",
+        agent: agents[url.protocol as "http:" | "https:"],
+        headers: { ...request.headers, "content-length": String(body.length) }
+      }, (res) => {
+        const answer: TransportResult = {
+          _tag: "Answered",
+          status: res.statusCode ?? 0,
+          retryAfter: typeof res.headers["retry-after"] === "string" ? res.headers["retry-after"] : undefined
+        }
+        let read = 0
+        res.on("data", (chunk: Buffer) => {
+          read += chunk.length
+          if (read > MAX_RESPONSE_BYTES) {
+            res.destroy()
+            finish(answer)
+          }
+        })
+        res.on("end", () => finish(answer))
+        res.on("error", () => finish(answer))
+        res.on("close", () => finish(answer))
+      })
+      const timer = setTimeout(() => {
+        req.destroy()
+        finish({ _tag: "NoAnswer", error: `no answer within ${Duration.format(request.timeout)}` })
+      }, Duration.toMillis(request.timeout))
+      req.on("error", (error) => finish({ _tag: "NoAnswer", error: describe(error) }))
+      req.end(body)
+    })
+
+  return WebhookTransport.of({ send: (request) => Effect.promise(() => send(request)) })
+}
+
+/** The transport as a layer. */
+export const layer = (policy: Network.Policy): Layer.Layer<WebhookTransport> => Layer.sync(WebhookTransport, () => make(policy))
