@@ -5,7 +5,6 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Network from "../src/webhooks/Network.js"
 import { bench, eventually, fastConfig, type Received, startReceiver, verify, writeEvents } from "./webhooks/Support.js"
 
 const unique = () => globalThis.crypto.randomUUID().slice(0, 8)
