@@ -10,7 +10,7 @@ import { BlockList, isIP } from "node:net"
 
 /** The network rules of webhook URLs. */
 export interface Policy {
-  /** Only `https` URLs, and only public addresses unless `allowPrivate`. */
+  /** In production, only `https` URLs on public addresses, unless `allowPrivate`. */
   readonly production: boolean
   readonly allowPrivate: boolean
 }
@@ -44,7 +44,7 @@ export const urlProblem = (policy: Policy, text: string): string | undefined => 
     return "must be an absolute http(s) URL"
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") return "must be an http(s) URL"
-  if (policy.production && url.protocol !== "https:") return "must be https in production"
+  if (policy.production && !policy.allowPrivate && url.protocol !== "https:") return "must be https in production"
   if (url.username !== "" || url.password !== "") return "must not carry credentials"
   if (text.length > 2048) return "must be at most 2048 characters"
   return undefined
