@@ -7,6 +7,8 @@
  * - `SUBSHIFT_WEBHOOKS`: `off` runs no delivery worker in this process (`on` unless set).
  * - `SUBSHIFT_WEBHOOK_POLL_INTERVAL`: how often an idle worker looks for work (200 millis unless set).
  * - `SUBSHIFT_WEBHOOK_TIMEOUT`: how long an attempt waits for an answer (15 seconds unless set).
+ * - `SUBSHIFT_WEBHOOK_LEASE`: how long a process holds a delivery it claimed; when it dies, another
+ *   process attempts the delivery once this has passed (60 seconds unless set; above the timeout).
  * - `SUBSHIFT_WEBHOOK_SCHEDULE`: the delays after failed attempts, comma-separated durations
  *   (`5 seconds, 5 minutes, 30 minutes, 2 hours, 5 hours` then six of `10 hours` unless set).
  */
@@ -27,6 +29,7 @@ export interface WebhookConfig {
   readonly worker: boolean
   readonly pollInterval: Duration.Duration
   readonly timeout: Duration.Duration
+  readonly lease: Duration.Duration
   readonly schedule: ReadonlyArray<Duration.Duration>
 }
 
@@ -37,6 +40,7 @@ const raw = Config.all({
   worker: Config.literal("on", "off")("SUBSHIFT_WEBHOOKS").pipe(Config.withDefault("on" as const)),
   pollInterval: Config.duration("SUBSHIFT_WEBHOOK_POLL_INTERVAL").pipe(Config.withDefault(Duration.millis(200))),
   timeout: Config.duration("SUBSHIFT_WEBHOOK_TIMEOUT").pipe(Config.withDefault(Duration.seconds(15))),
+  lease: Config.duration("SUBSHIFT_WEBHOOK_LEASE").pipe(Config.withDefault(Duration.seconds(60))),
   schedule: Config.option(Config.string("SUBSHIFT_WEBHOOK_SCHEDULE"))
 })
 
@@ -63,12 +67,14 @@ export const load: Effect.Effect<WebhookConfig, ConfigError.ConfigError> = Effec
     schedule = delays.map((d) => Option.getOrThrow(d))
   }
   if (Duration.lessThan(c.pollInterval, Duration.millis(10))) return yield* invalid("SUBSHIFT_WEBHOOK_POLL_INTERVAL", "must be at least 10 millis")
+  if (!Duration.greaterThan(c.lease, c.timeout)) return yield* invalid("SUBSHIFT_WEBHOOK_LEASE", "must be longer than SUBSHIFT_WEBHOOK_TIMEOUT")
   return {
     key,
     policy: { production, allowPrivate: c.allowPrivate },
     worker: c.worker === "on",
     pollInterval: c.pollInterval,
     timeout: c.timeout,
+    lease: c.lease,
     schedule
   }
 })

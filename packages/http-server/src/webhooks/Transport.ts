@@ -25,8 +25,8 @@ const describe = (error: unknown): string => {
   return code !== undefined && !message.includes(code) ? `${code}: ${message}` : message
 }
 
-/** The transport under a network policy. */
-export const make = (policy: Network.Policy): WebhookTransport["Type"] => {
+/** The transport under a network policy, and how to close its kept-alive connections. */
+export const make = (policy: Network.Policy): { readonly transport: WebhookTransport["Type"]; readonly close: () => void } => {
   const lookup: LookupFunction = (hostname, options, callback) => {
     Network.resolve(hostname).then(
       (addresses) => {
@@ -100,8 +100,18 @@ export const make = (policy: Network.Policy): WebhookTransport["Type"] => {
       req.end(body)
     })
 
-  return WebhookTransport.of({ send: (request) => Effect.promise(() => send(request)) })
+  return {
+    transport: WebhookTransport.of({ send: (request) => Effect.promise(() => send(request)) }),
+    close: () => {
+      agents["http:"].destroy()
+      agents["https:"].destroy()
+    }
+  }
 }
 
-/** The transport as a layer. */
-export const layer = (policy: Network.Policy): Layer.Layer<WebhookTransport> => Layer.sync(WebhookTransport, () => make(policy))
+/** The transport as a layer; its connections close with it. */
+export const layer = (policy: Network.Policy): Layer.Layer<WebhookTransport> =>
+  Layer.scoped(
+    WebhookTransport,
+    Effect.map(Effect.acquireRelease(Effect.sync(() => make(policy)), (made) => Effect.sync(made.close)), (made) => made.transport)
+  )

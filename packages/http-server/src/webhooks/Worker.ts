@@ -22,7 +22,13 @@ export const running = (
   config: Config.WebhookConfig,
   options: WebhookWorker.Options = {}
 ): Layer.Layer<WebhookWorker.WebhookWorker, never, Events | WebhookStore> =>
-  WebhookWorker.layerRunning({ pollInterval: config.pollInterval, timeout: config.timeout, schedule: config.schedule, ...options }).pipe(
+  WebhookWorker.layerRunning({
+    pollInterval: config.pollInterval,
+    timeout: config.timeout,
+    leaseFor: config.lease,
+    schedule: config.schedule,
+    ...options
+  }).pipe(
     Layer.provide(adapters(config))
   )
 

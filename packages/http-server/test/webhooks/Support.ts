@@ -32,6 +32,7 @@ export const fastConfig = (overrides: Partial<WebhookConfig.WebhookConfig> = {})
   worker: true,
   pollInterval: Duration.millis(20),
   timeout: Duration.millis(500),
+  lease: Duration.seconds(5),
   schedule: [Duration.millis(100), Duration.millis(150), Duration.millis(200), Duration.millis(250)],
   ...overrides
 })
