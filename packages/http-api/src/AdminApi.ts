@@ -17,6 +17,7 @@ import * as Schema from "effect/Schema"
 import * as AdminSecurity from "./AdminSecurity.js"
 import { AdminRecordsGroup } from "./AdminRecordsApi.js"
 import { AdminCatalogGroup } from "./CatalogApi.js"
+import { WebhooksGroup } from "./WebhooksApi.js"
 
 /** The page query of the audit log. */
 export const AuditParams = Schema.Struct({
@@ -55,4 +56,5 @@ export class AdminApi extends HttpApi.make("subshift-admin")
   .add(AdminKeysGroup)
   .add(AdminRecordsGroup)
   .add(AdminCatalogGroup)
+  .add(WebhooksGroup)
 {}

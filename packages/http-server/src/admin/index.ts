@@ -13,9 +13,10 @@ import * as Auth from "./Auth.js"
 import { CatalogLive } from "./Catalog.js"
 import { KeysLive } from "./Keys.js"
 import { RecordsLive } from "./Records.js"
+import { WebhooksLive } from "./Webhooks.js"
 
 /** Every admin group's handlers. */
-export const groups = Layer.mergeAll(KeysLive, RecordsLive, CatalogLive).pipe(
+export const groups = Layer.mergeAll(KeysLive, RecordsLive, CatalogLive, WebhooksLive).pipe(
   Layer.provide([SubscriptionImport.Default, PendingChanges.Default]),
   Layer.provide(OperatorRecords.Default),
   Layer.provide(Ids.layerRandom)
