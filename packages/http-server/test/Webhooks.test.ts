@@ -5,6 +5,8 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
 import { bench, eventually, fastConfig, type Received, startReceiver, verify, writeEvents } from "./webhooks/Support.js"
 
 const unique = () => globalThis.crypto.randomUUID().slice(0, 8)
@@ -16,6 +18,14 @@ const attempts = (endpointId: string) =>
   Effect.flatMap(WebhookDeliveries, (d) => d.list({ endpointId, limit: 100 }))
 
 describe("webhook delivery to a real receiver verifying with standardwebhooks", () => {
+  it("runs the receiver the README shows, character for character", () => {
+    const root = Path.resolve(import.meta.dirname, "../../..")
+    const readme = Fs.readFileSync(Path.join(root, "README.md"), "utf8")
+    const section = readme.slice(readme.indexOf("## Receive changes in your billing system"))
+    const block = /```ts\n([\s\S]*?)```/.exec(section)?.[1]
+    expect(block).toBe(Fs.readFileSync(Path.join(import.meta.dirname, "webhooks/Receiver.ts"), "utf8"))
+  })
+
   it("signs every delivery so that the receiver verifies it, with the event id as webhook-id and a per-subscription sequence", async () => {
     let secret = ""
     const receiver = await startReceiver(() => secret)
