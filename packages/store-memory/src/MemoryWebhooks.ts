@@ -93,7 +93,7 @@ export const make = Effect.sync(() => {
     const first = new Map<string, Row>()
     for (const row of state.rows.values()) {
       if (row.delivery.status !== "pending") continue
-      const key = JSON.stringify([row.delivery.endpointId, row.delivery.orderKey])
+      const key = `${row.delivery.endpointId}\u0000${row.delivery.orderKey}`
       const current = first.get(key)
       if (current === undefined || row.delivery.sequence < current.delivery.sequence) first.set(key, row)
     }

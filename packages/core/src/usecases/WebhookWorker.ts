@@ -168,6 +168,8 @@ export const attempt = (settings: Settings) => (claimed: ClaimedDelivery) =>
     return outcome
   })
 
+const LOOPS = 4
+
 type Requirements = Events | WebhookDeliveries | WebhookEndpoints | WebhookTransport | WebhookCrypto
 
 /** One round: a page of outbox events enqueued, then a batch of due deliveries attempted at once. */
@@ -202,12 +204,24 @@ export const make = (options: Options = {}): Effect.Effect<WebhookWorker["Type"]
     const settings = settingsOf(options)
     const context = yield* Effect.context<Requirements>()
     const once = Effect.provide(roundOf(settings), context)
-    const run = once.pipe(
-      Effect.flatMap(({ attempted, enqueued }) => (attempted === 0 && enqueued === 0 ? Effect.sleep(settings.pollInterval) : Effect.void)),
+    // Several loops, each claiming its share of the batch, so that one slow endpoint's attempt
+    // does not hold back the claims of the others: a loop claims again as soon as its own
+    // attempts are done. Claims are atomic, so loops never share a delivery.
+    const loops = Math.max(1, Math.min(LOOPS, settings.batch))
+    const share = Effect.provide(roundOf({ ...settings, batch: Math.ceil(settings.batch / loops) }), context)
+    // A loop that found nothing waits for the poll interval, or until another loop settles
+    // attempts (which may have made the next event of a subscription due).
+    const settled = yield* Effect.makeLatch(false)
+    const loop = share.pipe(
+      Effect.flatMap(({ attempted, enqueued }) =>
+        attempted > 0
+          ? settled.release
+          : enqueued === 0 ? Effect.raceFirst(Effect.sleep(settings.pollInterval), settled.await) : Effect.void),
       Effect.catchAll((error) =>
         Effect.logWarning("webhook worker: store unavailable", error.message).pipe(Effect.zipRight(Effect.sleep(Duration.seconds(1))))),
       Effect.forever
     )
+    const run = Effect.as(Effect.all(Array.from({ length: loops }, () => loop), { concurrency: "unbounded", discard: true }), undefined as never)
     return { owner: settings.owner, round: once, run }
   })
 
