@@ -77,6 +77,9 @@ describe("webhook delivery to a real receiver verifying with standardwebhooks", 
       const perEvent = events.map((e) => receiver.requests.filter((r) => r.headers["webhook-id"] === e.id).length)
       expect(perEvent).toEqual([2, 2])
       for (const request of receiver.requests) expect(verify(secret, request)).toBeTruthy()
+      // The receiver applies an event before the worker records its answer.
+      await eventually("both recorded delivered", () =>
+        runtime.runSync(attempts(created.endpoint.id)).filter((d) => d.status === "delivered").length === 2)
       const log = await runtime.runPromise(attempts(created.endpoint.id))
       const first = log.find((d) => d.eventId === events[0]!.id)!
       const second = log.find((d) => d.eventId === events[1]!.id)!
@@ -88,12 +91,13 @@ describe("webhook delivery to a real receiver verifying with standardwebhooks", 
       // A refused connection: the endpoint's port closes, then listens again.
       await receiver.close()
       const more = await runtime.runPromise(writeEvents(`sub-${unique()}`, 1))
+      // A connection kept alive from before the close may first answer with a reset; a new one is refused.
       await eventually("a refused attempt logged", () => {
         const d = runtime.runSync(attempts(created.endpoint.id)).find((x) => x.eventId === more[0]!.id)
-        return d !== undefined && d.log.length > 0
+        return d !== undefined && d.log.some((a) => /ECONNREFUSED/.test(a.error ?? ""))
       })
       const refused = runtime.runSync(attempts(created.endpoint.id)).find((x) => x.eventId === more[0]!.id)!
-      expect(refused.log[0]!.error).toMatch(/ECONNREFUSED/)
+      expect(refused.log.every((a) => a.statusCode === undefined)).toBe(true)
       expect(refused.status).toBe("pending")
       const again = await startReceiver(() => secret, () => "pass", receiver.port)
       try {

@@ -108,10 +108,12 @@ export const startReceiver = async (secret: () => string, behaviour: Behaviour =
 export const verify = (secret: string, request: Received): unknown =>
   new Webhook(secret).verify(request.body, request.headers as Record<string, string>)
 
-/** Waits until `check` holds, polling; fails with `what` after `timeout` millis. */
-export const eventually = async (what: string, check: () => boolean, timeout = 10_000) => {
+/** Waits until `check` holds, polling (after `refresh`, when given); fails with `what` after `timeout` millis. */
+export const eventually = async (what: string, check: () => boolean, timeout = 10_000, refresh?: () => Promise<void>) => {
   const deadline = Date.now() + timeout
-  while (!check()) {
+  for (;;) {
+    if (refresh !== undefined) await refresh()
+    if (check()) return
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
     await new Promise((r) => setTimeout(r, 10))
   }
