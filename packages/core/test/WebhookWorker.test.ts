@@ -1,0 +1,118 @@
+import * as Instant from "@subshift/core/domain/Instant"
+import * as Webhook from "@subshift/core/domain/Webhook"
+import * as Demo from "@subshift/core/demo/Demo"
+import * as Event from "@subshift/core/domain/Event"
+import { Catalog } from "@subshift/core/ports/Catalog"
+import { Subscriptions } from "@subshift/core/ports/Subscriptions"
+import {
+  type OutboundRequest,
+  type TransportResult,
+  WebhookCrypto,
+  WebhookDeliveries,
+  WebhookEndpoints,
+  WebhookTransport
+} from "@subshift/core/ports/Webhooks"
+import * as WebhookAdmin from "@subshift/core/usecases/WebhookAdmin"
+import * as WebhookWorker from "@subshift/core/usecases/WebhookWorker"
+import { describe, expect, it } from "@effect/vitest"
+import { MemoryStore } from "@subshift/store-memory"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
+import { demoSubscription } from "./support.js"
+
+// A transport that answers from a script and records what it was sent.
+const scripted = (answer: (request: OutboundRequest, n: number) => TransportResult) => {
+  const sent: Array<OutboundRequest> = []
+  return {
+    sent,
+    layer: Layer.succeed(WebhookTransport, { send: (request) => Effect.sync(() => answer(request, sent.push(request))) })
+  }
+}
+
+// Signing is the server's (node:crypto); here a signature only names its secret.
+const crypto = Layer.succeed(WebhookCrypto, {
+  newSecret: Effect.sync(() => ({ secret: "whsec_c2VjcmV0", sealed: `sealed-${Math.random()}` })),
+  sign: (sealed, { id, timestamp }) => Effect.succeed(`v1,${sealed}:${id}:${timestamp}`)
+})
+
+const T0 = Date.parse("2030-01-01T00:00:00Z")
+
+const commit = (n: number) =>
+  Effect.gen(function*() {
+    const subscriptions = yield* Subscriptions
+    yield* (yield* Catalog).put(Demo.offers)
+    const sub = demoSubscription("sub-alice")
+    yield* subscriptions.put(sub)
+    const events = Array.from({ length: n }, (_, i) =>
+      Event.changed({ id: `evt-${i}-${Math.random()}`, occurredAt: Instant.fromEpochMillis(T0), before: sub, after: sub }))
+    yield* subscriptions.save({ ...sub, version: sub.version + 1 }, sub.version, events)
+    return events
+  })
+
+const setup = (answer: (request: OutboundRequest, n: number) => TransportResult) => {
+  const transport = scripted(answer)
+  return { sent: transport.sent, layer: Layer.mergeAll(transport.layer, crypto).pipe(Layer.provideMerge(MemoryStore.layer())) }
+}
+
+const onlyDelivery = Effect.gen(function*() {
+  const endpoint = (yield* (yield* WebhookEndpoints).list({ limit: 1 }))[0]!
+  return (yield* (yield* WebhookDeliveries).list({ endpointId: endpoint.id, limit: 1 }))[0]!
+})
+
+describe("webhook worker on the test clock", () => {
+  it.effect("retries on the schedule for about three days, then fails; the endpoint is disabled once it has failed for 5 days", () => {
+    const { layer, sent } = setup(() => ({ _tag: "Answered", status: 500 }))
+    return Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const { endpoint } = yield* WebhookAdmin.create({ url: "https://billing.example/hook", eventTypes: ["*"] })
+      yield* commit(1)
+      const worker = yield* WebhookWorker.make({ batch: 10 })
+      yield* worker.round
+      for (let i = 0; i < 20; i++) {
+        const delivery = yield* onlyDelivery
+        if (delivery.status !== "pending") break
+        yield* TestClock.setTime(Instant.toEpochMillis(delivery.nextAttemptAt!))
+        yield* worker.round
+      }
+      const failed = yield* onlyDelivery
+      expect(failed.status).toBe("failed")
+      expect(failed.attempts).toBe(Webhook.schedule.length + 1)
+      const span = Date.parse(failed.log.at(-1)!.at) - Date.parse(failed.log[0]!.at)
+      expect(span / 3_600_000).toBeGreaterThan(50)
+      expect(span / 3_600_000).toBeLessThan(90)
+      expect(sent.every((r) => r.headers["webhook-id"] === failed.eventId)).toBe(true)
+      expect(Option.getOrThrow(yield* (yield* WebhookEndpoints).get(endpoint.id)).disabledAt).toBeUndefined()
+      // Day 5 of failing: the next failure disables the endpoint.
+      yield* TestClock.setTime(T0 + Duration.toMillis(Duration.days(5)))
+      yield* commit(1)
+      yield* worker.round
+      const disabled = Option.getOrThrow(yield* (yield* WebhookEndpoints).get(endpoint.id))
+      expect(disabled.disabledReason).toBe("every delivery failed for 5d")
+      expect(disabled.failingSince).toBe(Instant.fromEpochMillis(T0))
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a Retry-After on a 503 sets the next attempt; a 2xx ends the failing streak", () => {
+    const { layer, sent } = setup((_request, n) => (n === 1 ? { _tag: "Answered", status: 503, retryAfter: "120" } : { _tag: "Answered", status: 200 }))
+    return Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const { endpoint } = yield* WebhookAdmin.create({ url: "https://billing.example/hook", eventTypes: ["subscription.changed"] })
+      yield* commit(1)
+      const worker = yield* WebhookWorker.make()
+      yield* worker.round
+      expect((yield* onlyDelivery).nextAttemptAt).toBe(Instant.fromEpochMillis(T0 + 120_000))
+      yield* TestClock.setTime(T0 + 119_000)
+      yield* worker.round
+      expect(sent.length).toBe(1)
+      yield* TestClock.setTime(T0 + 120_000)
+      yield* worker.round
+      expect((yield* onlyDelivery).status).toBe("delivered")
+      expect(Option.getOrThrow(yield* (yield* WebhookEndpoints).get(endpoint.id)).failingSince).toBeUndefined()
+      const body = JSON.parse(sent[1]!.body)
+      expect([body.type, body.sequence, sent[1]!.headers["webhook-timestamp"]]).toEqual(["subscription.changed", 1, String((T0 + 120_000) / 1000)])
+    }).pipe(Effect.provide(layer))
+  })
+})
