@@ -115,6 +115,7 @@ export class WebhooksGroup extends HttpApiGroup.make("adminWebhooks")
     HttpApiEndpoint.post("rotateSecret")`/api/admin/webhooks/${id}/rotate-secret`
       .addSuccess(EndpointWithSecret)
       .addError(NotFound)
+      .addError(Invalid)
       .annotate(OpenApi.Summary, "A new secret; the old one keeps signing beside it for 24 hours")
   )
   .add(

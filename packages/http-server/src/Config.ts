@@ -14,6 +14,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { createHash } from "node:crypto"
 import { BlockList, isIP } from "node:net"
+import * as WebhookConfig from "./webhooks/Config.js"
 import { type ApiKey, parseApiKeys } from "./admin/ApiKeys.js"
 
 /** The development cookie secret; refused in production. */
@@ -110,6 +111,8 @@ export interface ServerConfig {
   readonly docs: boolean
   /** How long a client may take to send a whole request (a long NDJSON import is one request). */
   readonly requestTimeout: Duration.Duration
+  /** Outbound webhooks: the sealing key, the network policy and the worker's settings. */
+  readonly webhooks: WebhookConfig.WebhookConfig
 }
 
 /** Parses `SUBSHIFT_TRUSTED_PROXIES`: addresses and CIDRs (IPv4 or IPv6), comma-separated. */
@@ -326,7 +329,8 @@ export const load: Effect.Effect<ServerConfig, ConfigError.ConfigError> = Effect
     shutdownTimeout: c.shutdownTimeout,
     trustedProxies: trustedProxies.right,
     docs: Option.getOrElse(c.docs, () => (production ? "off" : "on")) === "on",
-    requestTimeout: c.requestTimeout
+    requestTimeout: c.requestTimeout,
+    webhooks: yield* WebhookConfig.load
   }
   return config
 })

@@ -55,6 +55,7 @@ import * as Recaptcha from "./Recaptcha.js"
 import * as Scheduler from "./Scheduler.js"
 import * as Store from "./Store.js"
 import * as Withdrawals from "./Withdrawals.js"
+import { Settings as WebhookSettings } from "./webhooks/Config.js"
 import * as Webhooks from "./webhooks/Worker.js"
 
 const isWrite = (request: HttpServerRequest.HttpServerRequest) =>
@@ -188,7 +189,7 @@ export const servicesLayer = (config: ServerConfig, overrides: Overrides = {}) =
   const seed = overrides.seed ?? config.store.seedDemo
   // The partner reads go to the read replica when there is one; every other call to the store.
   const reads = overrides.store === undefined ? Store.readLayer(config.store) : undefined
-  const prepare = Layer.mergeAll(Store.sweepExpired(config.store.sweepInterval), Scheduler.layer(config.schedulerInterval), Webhooks.layer).pipe(
+  const prepare = Layer.mergeAll(Store.sweepExpired(config.store.sweepInterval), Scheduler.layer(config.schedulerInterval), Webhooks.layer(config.webhooks)).pipe(
     Layer.provide(CatalogFile.layer(config.store.catalogFile)),
     Layer.provide(seed ? Layer.effectDiscard(Effect.orDie(Store.seedDemo)) : Layer.empty)
   )
@@ -213,7 +214,7 @@ export const servicesLayer = (config: ServerConfig, overrides: Overrides = {}) =
     )),
     Layer.provide([Pricing.layer(), Ids.layerRandom]),
     Layer.provideMerge(store),
-    Layer.merge(botCheck)
+    Layer.merge(Layer.merge(botCheck, Layer.succeed(WebhookSettings, config.webhooks)))
   )
 }
 

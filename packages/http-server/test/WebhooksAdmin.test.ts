@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as ApiKeys from "@subshift/http-server/admin/ApiKeys"
-import { request, start, type TestServer } from "./Harness.js"
+import { hashToken } from "@subshift/http-server/Config"
+import { configOf, request, start, type TestServer } from "./Harness.js"
 import { eventually, type Received, startReceiver, verify, writeEvents } from "./webhooks/Support.js"
 
 const hooks = ApiKeys.generate("hooks", ["webhooks:write"])
@@ -87,5 +88,33 @@ describe("webhook endpoints over the admin API (scope webhooks:write)", () => {
       delivered = (await api(`/${id}/deliveries?status=delivered`)).body.items
     })
     expect((await api(`/${id}/deliveries/dlv_000000999999/retry`, { method: "POST" })).status).toBe(404)
+  })
+})
+
+describe("the webhook key in production", () => {
+  const production = {
+    NODE_ENV: "production",
+    SUBSHIFT_COOKIE_SECRET: "a-production-cookie-secret-of-32-chars!",
+    SUBSHIFT_JWT_SECRET: "a-production-jwt-secret-of-at-least-32-chars",
+    SUBSHIFT_PARTNER_TOKENS: `partner-telco:partner+mma:${hashToken("real-token")}`,
+    SUBSHIFT_RECAPTCHA_SECRET: "s",
+    SUBSHIFT_API_KEYS: hooks.entry
+  }
+
+  it("without SUBSHIFT_WEBHOOK_KEY, registering an endpoint is refused, naming the variable; a malformed key stops the start", async () => {
+    const own = await start({ env: production })
+    try {
+      const refused = await request(`${own.url}/api/admin/webhooks`, {
+        method: "POST", headers: auth(hooks.key), body: { url: "https://billing.example.com/hook", eventTypes: ["*"] }
+      })
+      expect([refused.status, refused.body.error.details.problems[0].path]).toEqual([400, "SUBSHIFT_WEBHOOK_KEY"])
+    } finally {
+      await own.close()
+    }
+    const bad = await configOf({ ...production, SUBSHIFT_WEBHOOK_KEY: "too-short" }).then(() => "started", String)
+    expect(bad).toContain("SUBSHIFT_WEBHOOK_KEY")
+    const good = await configOf({ ...production, SUBSHIFT_WEBHOOK_KEY: "ab".repeat(32) })
+    expect(good.webhooks.key._tag).toBe("Some")
+    expect(good.webhooks.policy).toEqual({ production: true, allowPrivate: false })
   })
 })

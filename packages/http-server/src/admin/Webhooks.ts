@@ -15,7 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as WebhookConfig from "../webhooks/Config.js"
-import * as Crypto from "../webhooks/Crypto.js"
+import * as Worker from "../webhooks/Worker.js"
 import * as Network from "../webhooks/Network.js"
 import * as Audit from "./Audit.js"
 
@@ -28,6 +28,13 @@ export const view = (endpoint: Webhook.Endpoint): Endpoint => ({
 const notFound = (id: string) => new WebhookNotFound({ id, message: `no webhook endpoint or delivery ${id}` })
 const orNotFound = (id: string) => <A, E, R>(self: Effect.Effect<Option.Option<A>, E, R>) =>
   Effect.flatMap(self, Option.match({ onNone: () => Effect.fail(notFound(id)), onSome: Effect.succeed }))
+
+// Without a key, a secret could not be opened after a restart: registering and rotating are refused.
+const needKey = (config: WebhookConfig.WebhookConfig) =>
+  Option.isSome(config.key) ? Effect.void : Effect.fail(new InvalidRecord({
+    entity: "webhook endpoint",
+    problems: [{ path: "SUBSHIFT_WEBHOOK_KEY", message: "the server has no key to seal webhook secrets with; set SUBSHIFT_WEBHOOK_KEY" }]
+  }))
 
 const checkUrl = (policy: Network.Policy, url: string | undefined) =>
   url === undefined ? Effect.void : Effect.flatMap(Effect.promise(() => Network.check(policy, url)), (problem) =>
@@ -45,6 +52,7 @@ const handlers = (config: WebhookConfig.WebhookConfig) =>
       return h
         .handle("create", ({ payload }) =>
           Effect.gen(function*() {
+            yield* needKey(config)
             yield* checkUrl(config.policy, payload.url)
             const created = yield* WebhookAdmin.create(payload)
             yield* Audit.record("webhook.create", created.endpoint.id)
@@ -72,6 +80,7 @@ const handlers = (config: WebhookConfig.WebhookConfig) =>
           }))
         .handle("rotateSecret", ({ path }) =>
           Effect.gen(function*() {
+            yield* needKey(config)
             const rotated = yield* orNotFound(path.id)(WebhookAdmin.rotateSecret(path.id))
             yield* Audit.record("webhook.rotate-secret", path.id)
             return { endpoint: view(rotated.endpoint), secret: rotated.secret }
@@ -101,5 +110,5 @@ const handlers = (config: WebhookConfig.WebhookConfig) =>
 
 /** The webhooks group's handlers, with the crypto and network policy of the configuration. */
 export const WebhooksLive = Layer.unwrapEffect(
-  Effect.map(WebhookConfig.load, (config) => handlers(config).pipe(Layer.provide(Crypto.layer(config.key))))
+  Effect.map(WebhookConfig.Settings, (config) => handlers(config).pipe(Layer.provide(Worker.adapters(config))))
 )

@@ -1,7 +1,8 @@
 /**
  * The webhook configuration, read from the environment:
  * - `SUBSHIFT_WEBHOOK_KEY`: the key that seals endpoint secrets at rest (AES-256-GCM), 32 bytes as
- *   64 hex digits or base64; required in production, a fixed development key otherwise.
+ *   64 hex digits or base64. Outside production a fixed development key stands in; in production
+ *   without it webhooks are off (no worker, and registering an endpoint is refused, naming it).
  * - `SUBSHIFT_WEBHOOK_ALLOW_PRIVATE`: in production, allow endpoints on private, loopback and
  *   link-local addresses and plain `http` (`false` unless set).
  * - `SUBSHIFT_WEBHOOKS`: `off` runs no delivery worker in this process (`on` unless set).
@@ -15,6 +16,7 @@
 import * as Webhook from "@subshift/core/domain/Webhook"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -24,7 +26,8 @@ import type * as Network from "./Network.js"
 
 /** The validated webhook configuration. */
 export interface WebhookConfig {
-  readonly key: Buffer
+  /** The sealing key; none in production without `SUBSHIFT_WEBHOOK_KEY`. */
+  readonly key: Option.Option<Buffer>
   readonly policy: Network.Policy
   readonly worker: boolean
   readonly pollInterval: Duration.Duration
@@ -44,19 +47,20 @@ const raw = Config.all({
   schedule: Config.option(Config.string("SUBSHIFT_WEBHOOK_SCHEDULE"))
 })
 
+/** The webhook configuration, for the handlers of the admin routes. */
+export class Settings extends Context.Tag("@subshift/http-server/webhooks/Settings")<Settings, WebhookConfig>() {}
+
 const invalid = (path: string, message: string) => Effect.fail(ConfigError.InvalidData([path], message))
 
 /** Reads and validates the webhook configuration. */
 export const load: Effect.Effect<WebhookConfig, ConfigError.ConfigError> = Effect.gen(function*() {
   const c = yield* raw
   const production = c.nodeEnv === "production"
-  let key = Crypto.DEV_KEY
+  let key: Option.Option<Buffer> = production ? Option.none() : Option.some(Crypto.DEV_KEY)
   if (Option.isSome(c.key)) {
     const parsed = Crypto.parseKey(Redacted.value(c.key.value))
     if (parsed === undefined) return yield* invalid("SUBSHIFT_WEBHOOK_KEY", "must be 32 bytes, as 64 hex digits or base64")
-    key = Buffer.from(parsed)
-  } else if (production) {
-    return yield* invalid("SUBSHIFT_WEBHOOK_KEY", "NODE_ENV=production needs a key to seal webhook secrets with (32 bytes, hex or base64)")
+    key = Option.some(Buffer.from(parsed))
   }
   let schedule = Webhook.schedule
   if (Option.isSome(c.schedule)) {

@@ -6,16 +6,17 @@
 import type { Events } from "@subshift/core/ports/Events"
 import type { WebhookCrypto, WebhookStore, WebhookTransport } from "@subshift/core/ports/Webhooks"
 import * as WebhookWorker from "@subshift/core/usecases/WebhookWorker"
-import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { randomBytes } from "node:crypto"
 import * as Config from "./Config.js"
 import * as Crypto from "./Crypto.js"
 import * as Transport from "./Transport.js"
 
-/** The crypto and transport of a configuration. */
+/** The crypto and transport of a configuration; without a key, secrets are sealed under a random one that dies with the process. */
 export const adapters = (config: Config.WebhookConfig): Layer.Layer<WebhookCrypto | WebhookTransport> =>
-  Layer.merge(Crypto.layer(config.key), Transport.layer(config.policy))
+  Layer.merge(Crypto.layer(Option.getOrElse(config.key, () => randomBytes(32))), Transport.layer(config.policy))
 
 /** The worker, running, over a configuration. */
 export const running = (
@@ -32,7 +33,8 @@ export const running = (
     Layer.provide(adapters(config))
   )
 
-/** The worker as the configuration in the environment asks: running, or not at all. */
-export const layer: Layer.Layer<never, ConfigError.ConfigError, Events | WebhookStore> = Layer.unwrapEffect(
-  Effect.map(Config.load, (config) => (config.worker ? Layer.discard(running(config)) : Layer.empty))
-)
+/** The worker as the configuration asks: running, or not at all (also when there is no key to open secrets with). */
+export const layer = (config: Config.WebhookConfig): Layer.Layer<never, never, Events | WebhookStore> => {
+  if (Option.isNone(config.key)) return Layer.effectDiscard(Effect.logWarning("webhooks are off: set SUBSHIFT_WEBHOOK_KEY to deliver them"))
+  return config.worker ? Layer.discard(running(config)) : Layer.empty
+}

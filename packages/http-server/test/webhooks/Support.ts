@@ -15,6 +15,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Option from "effect/Option"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { Readable } from "node:stream"
@@ -27,7 +28,7 @@ import { receiver } from "./Receiver.js"
 
 /** A configuration with short delays, so that retries happen within a test. */
 export const fastConfig = (overrides: Partial<WebhookConfig.WebhookConfig> = {}): WebhookConfig.WebhookConfig => ({
-  key: Crypto.DEV_KEY,
+  key: Option.some(Crypto.DEV_KEY),
   policy: { production: false, allowPrivate: false } satisfies Network.Policy,
   worker: true,
   pollInterval: Duration.millis(20),
