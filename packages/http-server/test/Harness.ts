@@ -86,6 +86,15 @@ export const flakyStore = (state: StoreControls) =>
     })
   )
 
+/** The least a production start needs: real secrets, a real partner token and the reCAPTCHA secret. */
+export const productionEnv = {
+  NODE_ENV: "production",
+  SUBSHIFT_COOKIE_SECRET: "a-production-cookie-secret-of-32-chars!",
+  SUBSHIFT_JWT_SECRET: "a-production-jwt-secret-of-at-least-32-chars",
+  SUBSHIFT_PARTNER_TOKENS: `partner-telco:partner+mma:${Config.hashToken("real-token")}`,
+  SUBSHIFT_RECAPTCHA_SECRET: "s"
+}
+
 /** The configuration of a test server: development defaults plus `env`. */
 export const configOf = (env: Record<string, string> = {}) =>
   Effect.runPromise(

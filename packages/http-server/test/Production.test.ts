@@ -5,22 +5,14 @@
  * proxies; and the configuration's production defaults and refusals.
  */
 import { Baskets } from "@subshift/core/ports/Baskets"
-import { hashToken } from "@subshift/http-server/Config"
 import * as Edge from "@subshift/http-server/Edge"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { BlockList } from "node:net"
-import { bearer, configOf, cookieOf, initiateBody, request, start, type TestServer } from "./Harness.js"
+import { bearer, configOf, cookieOf, initiateBody, productionEnv, request, start, type TestServer } from "./Harness.js"
 
-const production = {
-  NODE_ENV: "production",
-  SUBSHIFT_COOKIE_SECRET: "a-production-cookie-secret-of-32-chars!",
-  SUBSHIFT_JWT_SECRET: "a-production-jwt-secret-of-at-least-32-chars",
-  SUBSHIFT_PARTNER_TOKENS: `partner-telco:partner+mma:${hashToken("real-token")}`,
-  SUBSHIFT_RECAPTCHA_SECRET: "s",
-  SUBSHIFT_SEED_DEMO: "true"
-}
+const production = { ...productionEnv, SUBSHIFT_SEED_DEMO: "true" }
 
 const failure = (env: Record<string, string>) => configOf(env).then(() => "started", (e) => String(e))
 
