@@ -231,7 +231,7 @@ describe("postgres concurrency", () => {
         const history = yield* Effect.promise(() =>
           TestDatabase.admin<{ readonly migration_id: number }>(schema.url, "SELECT migration_id FROM subshift_migrations ORDER BY migration_id")
         )
-        expect(history.map((r) => r.migration_id)).toEqual([1, 2, 3, 4, 5, 6])
+        expect(history.map((r) => r.migration_id)).toEqual([1, 2, 3, 4, 5, 6, 7])
       }), 120_000)
   })
 })
