@@ -14,12 +14,17 @@ import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import parse, { type Family, type Sample } from "parse-prometheus-text-format"
+import pgDriver from "pg"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import { bearer, configOf, cookieOf, flakyStore, initiateBody, request, storeControls, tokens, type TestServer } from "./Harness.js"
+import { admin, databaseUrl } from "./PgStores.js"
 
-const serve = async (env: Record<string, string>) => {
+const serve = async (env: Record<string, string>, options: { readonly configuredStore?: boolean } = {}) => {
   const config = await configOf(env)
   const runtime = ManagedRuntime.make(
-    Server.layer(config, { store: flakyStore(storeControls()), botCheck: CoreBotCheck.layerAcceptAll })
+    Server.layer(config, { store: options.configuredStore ? undefined : flakyStore(storeControls()), botCheck: CoreBotCheck.layerAcceptAll })
   )
   const url = await runtime.runPromise(Server.baseUrl)
   const metrics = await runtime.runPromise(Prometheus.MetricsEndpoint)
@@ -167,4 +172,57 @@ describe("/metrics", () => {
       await plain.runtime.dispose()
     }
   })
+
+  it("reads the Postgres store's pool: connections in use and idle, and calls waiting", async () => {
+    // The server at TEST_DATABASE_URL on a fresh schema, or else the embedded engine.
+    const schema = `metrics_${process.pid}_${Date.now()}`
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "subshift-metrics-"))
+    let env: Record<string, string> = { SUBSHIFT_STORE: "embedded", SUBSHIFT_DATA_DIR: dir }
+    if (databaseUrl !== undefined) {
+      await admin(databaseUrl, `CREATE SCHEMA ${schema}`)
+      const url = new URL(databaseUrl)
+      url.searchParams.set("options", `-c search_path=${schema}`)
+      env = { SUBSHIFT_STORE: "postgres", DATABASE_URL: url.toString() }
+    }
+    const pg = await serve({ ...env, SUBSHIFT_METRICS_PORT: "0" }, { configuredStore: true })
+    try {
+      expect((await request(`${pg.url}/api/ready`)).status).toBe(200)
+      const text = await (await fetch(Option.getOrThrow(pg.metrics))).text()
+      const scraped = { text, families: parse(text), samples: [] }
+      const inUse = value(scraped, "subshift_store_pool_connections", { state: "in_use" })
+      const idle = value(scraped, "subshift_store_pool_connections", { state: "idle" })
+      // At rest no connection is lent; the pool keeps the ones it opened, at most its size.
+      expect(family(scraped, "subshift_store_pool_connections")?.type).toBe("GAUGE")
+      expect(inUse).toBe(0)
+      expect(idle).toBeGreaterThanOrEqual(1)
+      expect(idle).toBeLessThanOrEqual(databaseUrl === undefined ? 4 : 10)
+      expect(value(scraped, "subshift_store_pool_waiting")).toBe(0)
+      expect(family(scraped, "subshift_store_pool_waiting")?.type).toBe("GAUGE")
+      if (databaseUrl !== undefined) {
+        // A read waiting on a table lock holds its connection: the pool lends one.
+        const locker = new pgDriver.Client({ connectionString: databaseUrl })
+        await locker.connect()
+        try {
+          await locker.query("BEGIN")
+          await locker.query(`LOCK TABLE ${schema}.subshift_subscriptions IN ACCESS EXCLUSIVE MODE`)
+          const telco = await Effect.runPromise(Demo.sign(pg.config.jwt, { subject: "ops@telco", partnerOrg: "partner-telco", scopes: ["partner", "mma"] }))
+          const blocked = request(`${pg.url}/api/partner/mma/subscriptions/sub-carol`, { headers: bearer(telco) })
+          let lent = 0
+          for (let i = 0; i < 100 && lent === 0; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 20))
+            lent = value({ text: "", families: parse(await (await fetch(Option.getOrThrow(pg.metrics))).text()), samples: [] }, "subshift_store_pool_connections", { state: "in_use" })
+          }
+          expect(lent).toBe(1)
+          await locker.query("COMMIT")
+          expect((await blocked).status).toBe(200)
+        } finally {
+          await locker.end()
+        }
+      }
+    } finally {
+      await pg.runtime.dispose()
+      if (databaseUrl !== undefined) await admin(databaseUrl, `DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+      Fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
 })
