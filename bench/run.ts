@@ -15,7 +15,8 @@ const sections: Record<string, () => Promise<{ run: () => Promise<Section> }>> =
   http: () => import("./http.js"),
   postgres: () => import("./postgres.js"),
   embedded: () => import("./embedded.js"),
-  import: () => import("./import.js")
+  import: () => import("./import.js"),
+  observe: () => import("./observe.js")
 }
 
 const docs = fileURLToPath(new URL("../docs/", import.meta.url))

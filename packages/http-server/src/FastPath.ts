@@ -86,7 +86,6 @@ export const make = (config: Pick<ServerConfig, "bodyLimit" | "slowRequestMs" | 
       started: number,
       program: Effect.Effect<Edge.Answer, Edge.ContractError>
     ) => {
-      if (observation.metrics) Metrics.setRoute(request, PATH)
       const answered = Effect.catchAllCause(program, (cause) => Edge.answerFailure(cause, request))
       const observed = observation.tracing ? Tracing.serverSpan(request, PATH, answerStatus, noRoute)(answered) : answered
       runCallback(observed.pipe(Edge.annotateRequest(request)), {

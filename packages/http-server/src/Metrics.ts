@@ -111,30 +111,25 @@ const statusHook = (hooks: MethodHooks, route: string, method: string, status: n
   return hook
 }
 
-const ROUTE = Symbol.for("@subshift/http-server/Metrics/route")
-
-interface Routed {
-  [ROUTE]?: string
-}
+/** The route templates the router matched, by request (the fast path and the page name theirs directly). */
+const routes = new WeakMap<IncomingMessage, string>()
 
 /** Names the route template that answered a request, for its metrics. */
 export const setRoute = (request: IncomingMessage, route: string): void => {
-  ;(request as Routed)[ROUTE] = route
+  routes.set(request, route)
 }
-
-/** The route template named for a request, if any. */
-export const routeOf = (request: IncomingMessage): string | undefined => (request as Routed)[ROUTE]
 
 /**
  * Records a request once its answer is written (or its connection closed first: status 499, as
- * proxies count a client that went away), `started` being `performance.now()` at its arrival.
+ * proxies count a client that went away), `started` being `performance.now()` at its arrival;
+ * `route` when the caller knows it, else the one `setRoute` named.
  */
-export const recordRequest = (request: IncomingMessage, response: ServerResponse, started: number): void => {
-  const route = (request as Routed)[ROUTE] ?? UNMATCHED
+export const recordRequest = (request: IncomingMessage, response: ServerResponse, started: number, route?: string): void => {
+  const template = route ?? routes.get(request) ?? UNMATCHED
   const method = request.method !== undefined && METHODS.has(request.method) ? request.method : "OTHER"
-  const hooks = hooksOf(route, method)
+  const hooks = hooksOf(template, method)
   hooks.duration.update((performance.now() - started) / 1000)
-  statusHook(hooks, route, method, response.writableFinished ? response.statusCode : 499).update(1)
+  statusHook(hooks, template, method, response.writableFinished ? response.statusCode : 499).update(1)
 }
 
 // ---------------------------------------------------------------------------------------------

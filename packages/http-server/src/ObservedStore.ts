@@ -44,9 +44,10 @@ const observeCall = (call: string, observation: Observation): ((effect: AnyEffec
   return (effect) =>
     traced(Effect.suspend(() => {
       const started = performance.now()
-      return Effect.onExit(effect, (exit) => {
+      // Timed whether it succeeds or fails (an interrupted call is not); the timing never changes its outcome.
+      return Effect.flatMap(Effect.exit(effect), (exit) => {
         ;(Exit.isSuccess(exit) ? hooks.ok : hooks.failed).update((performance.now() - started) / 1000)
-        return Effect.void
+        return exit
       })
     }))
 }

@@ -280,10 +280,11 @@ const withFastPath = (server: NodeServer, fast: Edge.Slot, page: Edge.Slot, inFl
       inFlight.count++
       let done = false
       const started = metrics ? performance.now() : 0
+      let route: string | undefined
       const finished = () => {
         if (done) return
         done = true
-        if (metrics) Metrics.recordRequest(request, response, started)
+        if (metrics) Metrics.recordRequest(request, response, started, route)
         inFlight.count--
         if (inFlight.count === 0) inFlight.onIdle?.()
       }
@@ -291,10 +292,13 @@ const withFastPath = (server: NodeServer, fast: Edge.Slot, page: Edge.Slot, inFl
       response.once("close", finished)
       if (inFlight.draining) response.setHeader("connection", "close")
       for (const [name, value] of Object.entries(Edge.answerHeaders(request.url))) response.setHeader(name, value)
-      if (fast.current?.handle(request, response) === true) return
+      if (fast.current?.handle(request, response) === true) {
+        route = FastPath.PATH
+        return
+      }
       // The page serves fixed paths only: each is its own route.
       if (page.current?.handle(request, response) === true) {
-        if (metrics) Metrics.setRoute(request, request.url!.split("?")[0]!)
+        if (metrics) route = request.url!.split("?")[0]!
         return
       }
       ;(listener as Listener)(request, response)
