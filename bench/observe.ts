@@ -8,10 +8,24 @@
  * alternating run by run in the same section.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { load, type Measured, openBasket, putBody, token as checkoutToken } from "./checkout.js"
 import { bundleServer, freePort, root, rssMb, startNode, stop } from "./processes.js"
 import { cell, num, ratio, type Section, spread, table, verdict } from "./report.js"
+
+/** One load run, with the server's CPU time per request. */
+interface Run extends Measured {
+  readonly cpuUs: number
+}
+
+/** The CPU time (user and system) a process has used, in seconds. */
+const cpuSeconds = (pid: number): number => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  // utime and stime, the 14th and 15th fields, counted from the state (the 3rd), in ticks of 1/100 s.
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
 
 const STARTS = Number(process.env["BENCH_STARTS"] ?? 5)
 const DURATION = Number(process.env["BENCH_HTTP_SECONDS"] ?? 4)
@@ -74,57 +88,87 @@ export async function run(): Promise<Section> {
   const token = await checkoutToken()
   const script = await bundleServer("server-observe", ["@subshift/store-postgres"])
   const receiverPort = await freePort()
-  const ports = { off: await freePort(), metrics: await freePort(), tracing: await freePort() }
   const metricsPort = await freePort()
   const extra: Record<Side, Record<string, string>> = {
     off: {},
     metrics: { SUBSHIFT_METRICS_PORT: String(metricsPort) },
     tracing: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${receiverPort}`, OTEL_SERVICE_NAME: "subshift-bench" }
   }
-  const children: Array<ChildProcess> = []
-  const runs: Record<Side, Array<Measured>> = { off: [], metrics: [], tracing: [] }
+  const runs: Record<Side, Array<Run>> = { off: [], metrics: [], tracing: [] }
+  const baselines: Record<"metrics" | "tracing", Array<Run>> = { metrics: [], tracing: [] }
   let scrapes = 0
   let scrapeFailures = 0
+  const receiver = await startNode(["-e", RECEIVER], { PORT: String(receiverPort) }, `http://127.0.0.1:${receiverPort}/`)
   try {
-    children.push(await startNode(["-e", RECEIVER], { PORT: String(receiverPort) }, `http://127.0.0.1:${receiverPort}/`))
-    const sides: Array<Side> = ["off", "metrics", "tracing"]
-    const urls = {} as Record<Side, string>
-    const cookies = {} as Record<Side, string>
-    for (const side of sides) {
-      children.push(await startNode([script], { ...serverEnv(ports[side]), ...extra[side] }, `http://127.0.0.1:${ports[side]}/health`))
-      urls[side] = `http://127.0.0.1:${ports[side]}/api/checkout/subscription`
-      cookies[side] = await openBasket(urls[side], token)
-    }
-    // Prometheus scrapes every 15 s or so; once a second is more than any deployment pays.
-    const scraper = setInterval(() => {
-      fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text()).then(() => scrapes++, () => scrapeFailures++)
-    }, 1000)
-    try {
-      const options = (side: Side) => ({
-        url: urls[side],
-        method: "PUT" as const,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json", cookie: cookies[side] },
-        body: putBody
-      })
-      for (const side of sides) await load(options(side), CONNECTIONS, 2)
-      for (let round = 0; round < ROUNDS; round++) {
-        const order = round % 2 === 0 ? sides : [...sides].reverse()
-        for (const side of order) runs[side].push(await load(options(side), CONNECTIONS, DURATION))
+    // Two phases, each against a server with both off started with it: the tracing server goes on
+    // exporting after a run, so it is never up while metrics are measured.
+    for (const observed of ["metrics", "tracing"] as const) {
+      const servers = {} as Record<"off" | typeof observed, { child: ChildProcess; url: string; cookie: string }>
+      try {
+        for (const side of ["off", observed] as const) {
+          const port = await freePort()
+          const child = await startNode([script], { ...serverEnv(port), ...extra[side] }, `http://127.0.0.1:${port}/health`)
+          const url = `http://127.0.0.1:${port}/api/checkout/subscription`
+          servers[side] = { child, url, cookie: await openBasket(url, token) }
+        }
+        // Prometheus scrapes every 15 s or so; once a second is more than any deployment pays.
+        const scraper = observed === "metrics"
+          ? setInterval(() => {
+            fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text()).then(() => scrapes++, () => scrapeFailures++)
+          }, 1000)
+          : undefined
+        try {
+          const measure = async (side: "off" | typeof observed) => {
+            const { child, cookie, url } = servers[side]
+            const before = cpuSeconds(child.pid!)
+            const measured = await load({
+              url,
+              method: "PUT",
+              headers: { authorization: `Bearer ${token}`, "content-type": "application/json", cookie },
+              body: putBody
+            }, CONNECTIONS, DURATION)
+            const cpu = cpuSeconds(child.pid!) - before
+            // Let a tracing server send what it still holds before the next run.
+            if (side === "tracing") await new Promise((r) => setTimeout(r, 3000))
+            return { ...measured, cpuUs: (cpu / Math.max(1, measured.rps * DURATION)) * 1e6 }
+          }
+          for (const side of ["off", observed] as const) await measure(side)
+          for (let round = 0; round < ROUNDS; round++) {
+            const order = round % 2 === 0 ? (["off", observed] as const) : ([observed, "off"] as const)
+            for (const side of order) {
+              const measured = await measure(side)
+              if (side === "off") baselines[observed].push(measured)
+              else runs[side].push(measured)
+            }
+          }
+        } finally {
+          if (scraper !== undefined) clearInterval(scraper)
+        }
+      } finally {
+        for (const server of Object.values(servers)) await stop(server.child)
       }
-    } finally {
-      clearInterval(scraper)
     }
   } finally {
-    for (const child of children) await stop(child)
+    await stop(receiver)
   }
 
   const ms = (which: "production" | "tsx") => spread(starts[which].map((s) => s.ms))
   const rss = (which: "production" | "tsx") => spread(starts[which].map((s) => s.rss))
-  const rps = (side: Side) => spread(runs[side].map((m) => m.rps))
-  const errors = (side: Side) => runs[side].reduce((n, m) => n + m.errors, 0)
-  const p99 = (side: Side) => spread(runs[side].map((m) => m.p99))
-  const metricsRatio = rps("metrics").median / rps("off").median
-  const tracingRatio = rps("tracing").median / rps("off").median
+  const rps = (runs: ReadonlyArray<Run>) => spread(runs.map((m) => m.rps))
+  const cpu = (runs: ReadonlyArray<Run>) => spread(runs.map((m) => m.cpuUs))
+  const errors = (runs: ReadonlyArray<Run>) => runs.reduce((n, m) => n + m.errors, 0)
+  const p99 = (runs: ReadonlyArray<Run>) => spread(runs.map((m) => m.p99))
+  const row = (name: string, these: ReadonlyArray<Run>, base: ReadonlyArray<Run>) => [
+    name,
+    cell(rps(these)),
+    ratio(rps(these).median, rps(base).median),
+    num(p99(these).median),
+    cell(cpu(these)),
+    ratio(cpu(these).median, cpu(base).median),
+    String(errors(these))
+  ]
+  const metricsRatio = rps(runs.metrics).median / rps(baselines.metrics).median
+  const tracingRatio = rps(runs.tracing).median / rps(baselines.tracing).median
   const markdown = [
     "## Production start and the cost of observing",
     "",
@@ -143,14 +187,18 @@ export async function run(): Promise<Section> {
     "### PUT with metrics and with tracing",
     "",
     `PUT \`/api/checkout/subscription\` on the in-memory store at ${CONNECTIONS} connections, ${DURATION} s per run after a 2 s warm-up, ` +
-    `median (min – max) of ${ROUNDS} runs; the three servers are the same bundle, alternating run by run. Metrics on: \`SUBSHIFT_METRICS_PORT\` set and ` +
+    `median (min – max) of ${ROUNDS} runs of each. Each observed server runs beside a server with both off, the same bundle, ` +
+    "the two alternating run by run; the metrics pair, then the tracing pair (the tracing server goes on exporting after a run, so it " +
+    "is never up while metrics are measured, and each of its runs is followed by 3 s for its exports). The server's CPU time per request " +
+    `(user and system, from \`/proc\`) is what the observing costs the server itself, less swayed than req/s by the machine's other load. Metrics on: \`SUBSHIFT_METRICS_PORT\` set and ` +
     `\`/metrics\` scraped every second (${scrapes} scrapes, ${scrapeFailures} failed). Tracing on: \`OTEL_EXPORTER_OTLP_ENDPOINT\` at a local OTLP/HTTP receiver ` +
     "in its own process, every request exported (a server span, its use-case span and its store calls' spans).",
     "",
-    table(["server", "req/s", "ratio to off", "p99 ms", "non-2xx"], [
-      ["metrics and tracing off (baseline)", cell(rps("off")), "1.00", num(p99("off").median), String(errors("off"))],
-      ["metrics on", cell(rps("metrics")), ratio(rps("metrics").median, rps("off").median), num(p99("metrics").median), String(errors("metrics"))],
-      ["tracing on", cell(rps("tracing")), ratio(rps("tracing").median, rps("off").median), num(p99("tracing").median), String(errors("tracing"))]
+    table(["server", "req/s", "ratio to off", "p99 ms", "server CPU µs per request", "CPU ratio to off", "non-2xx"], [
+      row("off (baseline of the metrics runs)", baselines.metrics, baselines.metrics),
+      row("metrics on", runs.metrics, baselines.metrics),
+      row("off (baseline of the tracing runs)", baselines.tracing, baselines.tracing),
+      row("tracing on", runs.tracing, baselines.tracing)
     ]),
     "",
     `Target: metrics on ≥ 0.9 of off: ${metricsRatio.toFixed(2)} ${verdict(metricsRatio >= 0.9)}. Tracing on: ${tracingRatio.toFixed(2)} of off (reported, no target).`
