@@ -125,8 +125,13 @@ export class MetricsEndpoint extends Context.Tag("@subshift/http-server/MetricsE
   Option.Option<string>
 >() {}
 
+/** The metrics listener could not listen (its port taken, its address not local...). */
+export class MetricsListenError extends Error {
+  override readonly name = "MetricsListenError"
+}
+
 const listen = (options: { readonly port: number; readonly host: string }) =>
-  Effect.async<{ readonly server: Server; readonly loop: LoopDelay }, Error>((resume) => {
+  Effect.async<{ readonly server: Server; readonly loop: LoopDelay }, MetricsListenError>((resume) => {
     const loop = makeLoopDelay()
     const server = createServer((request, response) => {
       const path = request.url?.split("?")[0]
@@ -142,7 +147,7 @@ const listen = (options: { readonly port: number; readonly host: string }) =>
     })
     server.once("error", (error) => {
       loop.disable()
-      resume(Effect.fail(error))
+      resume(Effect.fail(new MetricsListenError(`the metrics listener cannot listen on ${options.host}:${options.port}: ${error.message}`)))
     })
     server.listen(options.port, options.host, () => resume(Effect.succeed({ server, loop })))
   })
@@ -151,7 +156,7 @@ const listen = (options: { readonly port: number; readonly host: string }) =>
  * Serves `/metrics` where the configuration says, for as long as the layer lives; without a
  * port, nothing is served.
  */
-export const layer = (metrics: Option.Option<{ readonly port: number; readonly host: string }>): Layer.Layer<MetricsEndpoint, Error> =>
+export const layer = (metrics: Option.Option<{ readonly port: number; readonly host: string }>): Layer.Layer<MetricsEndpoint, MetricsListenError> =>
   Option.match(metrics, {
     onNone: () => Layer.succeed(MetricsEndpoint, Option.none()),
     onSome: (options) =>

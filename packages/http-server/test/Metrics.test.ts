@@ -16,6 +16,8 @@ import * as Option from "effect/Option"
 import parse, { type Family, type Sample } from "parse-prometheus-text-format"
 import pgDriver from "pg"
 import * as Fs from "node:fs"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { bearer, configOf, cookieOf, flakyStore, initiateBody, request, storeControls, tokens, type TestServer } from "./Harness.js"
@@ -162,6 +164,17 @@ describe("/metrics", () => {
     expect((await fetch(new URL("/other", url))).status).toBe(404)
     expect((await fetch(url, { method: "POST" })).status).toBe(405)
     expect((await request(`${server.url}/metrics`)).status).toBe(404)
+  })
+
+  it("a metrics port already taken stops the server with a message naming it", async () => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve))
+    const port = (taken.address() as AddressInfo).port
+    try {
+      await expect(serve({ SUBSHIFT_METRICS_PORT: String(port) })).rejects.toThrow(`the metrics listener cannot listen on 127.0.0.1:${port}`)
+    } finally {
+      await new Promise((resolve) => taken.close(resolve))
+    }
   })
 
   it("is off by default: no listener", async () => {
