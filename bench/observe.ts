@@ -28,8 +28,10 @@ const cpuSeconds = (pid: number): number => {
 }
 
 const STARTS = Number(process.env["BENCH_STARTS"] ?? 5)
-const DURATION = Number(process.env["BENCH_HTTP_SECONDS"] ?? 4)
-const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3)
+// Short runs, many pairs: on a shared machine the load drifts, and a ratio within one pair of
+// adjacent runs cancels most of that drift.
+const DURATION = Number(process.env["BENCH_OBSERVE_SECONDS"] ?? 2)
+const ROUNDS = Number(process.env["BENCH_OBSERVE_PAIRS"] ?? 9)
 const CONNECTIONS = 50
 
 const serverEnv = (port: number): Record<string, string> => ({
@@ -158,17 +160,20 @@ export async function run(): Promise<Section> {
   const cpu = (runs: ReadonlyArray<Run>) => spread(runs.map((m) => m.cpuUs))
   const errors = (runs: ReadonlyArray<Run>) => runs.reduce((n, m) => n + m.errors, 0)
   const p99 = (runs: ReadonlyArray<Run>) => spread(runs.map((m) => m.p99))
+  /** The ratios of `value` within each pair of adjacent runs (observed over off). */
+  const pairs = (these: ReadonlyArray<Run>, base: ReadonlyArray<Run>, value: (run: Run) => number) =>
+    spread(these.map((run, i) => value(run) / value(base[i]!)))
   const row = (name: string, these: ReadonlyArray<Run>, base: ReadonlyArray<Run>) => [
     name,
     cell(rps(these)),
-    ratio(rps(these).median, rps(base).median),
+    these === base ? "1.00" : cell(pairs(these, base, (r) => r.rps), 2),
     num(p99(these).median),
     cell(cpu(these)),
-    ratio(cpu(these).median, cpu(base).median),
+    these === base ? "1.00" : cell(pairs(these, base, (r) => r.cpuUs), 2),
     String(errors(these))
   ]
-  const metricsRatio = rps(runs.metrics).median / rps(baselines.metrics).median
-  const tracingRatio = rps(runs.tracing).median / rps(baselines.tracing).median
+  const metricsRatio = pairs(runs.metrics, baselines.metrics, (r) => r.rps).median
+  const tracingRatio = pairs(runs.tracing, baselines.tracing, (r) => r.rps).median
   const markdown = [
     "## Production start and the cost of observing",
     "",
@@ -187,14 +192,15 @@ export async function run(): Promise<Section> {
     "### PUT with metrics and with tracing",
     "",
     `PUT \`/api/checkout/subscription\` on the in-memory store at ${CONNECTIONS} connections, ${DURATION} s per run after a 2 s warm-up, ` +
-    `median (min – max) of ${ROUNDS} runs of each. Each observed server runs beside a server with both off, the same bundle, ` +
-    "the two alternating run by run; the metrics pair, then the tracing pair (the tracing server goes on exporting after a run, so it " +
+    `median (min – max) of ${ROUNDS} pairs of runs. Each observed server runs beside a server with both off, the same bundle, ` +
+    "the two alternating run by run, and each ratio is the median (min – max) of the ratios within each pair of adjacent runs; " +
+    "the metrics pair of servers, then the tracing pair (the tracing server goes on exporting after a run, so it " +
     "is never up while metrics are measured, and each of its runs is followed by 3 s for its exports). The server's CPU time per request " +
     `(user and system, from \`/proc\`) is what the observing costs the server itself, less swayed than req/s by the machine's other load. Metrics on: \`SUBSHIFT_METRICS_PORT\` set and ` +
     `\`/metrics\` scraped every second (${scrapes} scrapes, ${scrapeFailures} failed). Tracing on: \`OTEL_EXPORTER_OTLP_ENDPOINT\` at a local OTLP/HTTP receiver ` +
     "in its own process, every request exported (a server span, its use-case span and its store calls' spans).",
     "",
-    table(["server", "req/s", "ratio to off", "p99 ms", "server CPU µs per request", "CPU ratio to off", "non-2xx"], [
+    table(["server", "req/s", "req/s ratio to off", "p99 ms", "server CPU µs per request", "CPU ratio to off", "non-2xx"], [
       row("off (baseline of the metrics runs)", baselines.metrics, baselines.metrics),
       row("metrics on", runs.metrics, baselines.metrics),
       row("off (baseline of the tracing runs)", baselines.tracing, baselines.tracing),
