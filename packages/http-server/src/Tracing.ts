@@ -1,5 +1,5 @@
 /**
- * Traces over OTLP/HTTP (JSON), with `@effect/opentelemetry`'s exporter, when
+ * Traces over OTLP/HTTP (JSON), with `@effect/opentelemetry`'s exporter (`OtlpExport.ts`), when
  * `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`OtlpConfig.ts`). Each request runs in one server span,
  * `http.server <METHOD>`, with its route template (`http.route`), its status and its request id;
  * a `traceparent` header on the request makes the span a child of the caller's. Store calls are
@@ -13,79 +13,28 @@
  * With metrics on but no tracing, the router still names the route it matched: a probe standing
  * for the request's span receives the router's `http.route` and hands it to the metrics.
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import * as OtlpSerialization from "@effect/opentelemetry/OtlpSerialization"
-import * as OtlpTracer from "@effect/opentelemetry/OtlpTracer"
-import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
 import * as Tracer from "effect/Tracer"
 import type { IncomingMessage } from "node:http"
 import * as Metrics from "./Metrics.js"
 import type { Observation } from "./Metrics.js"
 import type { OtlpConfig } from "./OtlpConfig.js"
 
-/** What a failed span says of its failure: the type only. */
-class WithheldFailure extends Error {
-  constructor(type: string) {
-    super(`${type} (details are not exported)`)
-    this.name = type
-    this.stack = `${type}: details are not exported`
-  }
-}
-
-const failureType = (error: unknown): string => {
-  if (typeof error === "object" && error !== null) {
-    const tag = (error as { readonly _tag?: unknown })._tag
-    if (typeof tag === "string" && /^[A-Za-z][A-Za-z0-9]{0,63}$/.test(tag)) return tag
-  }
-  return "Error"
-}
-
-/** An exit fit to export: a failure keeps its type only. */
-export const withholdDetails = (exit: Exit.Exit<unknown, unknown>): Exit.Exit<unknown, unknown> => {
-  if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) return exit
-  const failure = Cause.failureOption(exit.cause)
-  return Exit.fail(new WithheldFailure(Option.isSome(failure) ? failureType(failure.value) : "Defect"))
-}
-
-/** The exporter's tracer, its spans withholding failure details and log events. */
-const withholding = (inner: Tracer.Tracer): Tracer.Tracer =>
-  Tracer.make({
-    span(name, parent, context, links, startTime, kind, options) {
-      const span = inner.span(name, parent, context, links, startTime, kind, options)
-      const end = span.end
-      span.end = (endTime, exit) => end.call(span, endTime, withholdDetails(exit))
-      span.event = () => {}
-      return span
-    },
-    context: inner.context
-  })
-
-/** The tracer exporting to the configured endpoint, for as long as the layer lives; nothing without one. */
+/**
+ * The tracer exporting to the configured endpoint, for as long as the layer lives; nothing without
+ * one. The exporter's modules are loaded only when an endpoint is configured.
+ */
 export const layer = (config: Option.Option<OtlpConfig>): Layer.Layer<never> =>
   Option.match(config, {
     onNone: () => Layer.empty,
-    onSome: (otlp) =>
-      Layer.unwrapScoped(
-        Effect.map(
-          OtlpTracer.make({
-            url: otlp.url,
-            headers: Redacted.value(otlp.headers),
-            resource: { serviceName: otlp.serviceName, attributes: otlp.resourceAttributes },
-            exportInterval: otlp.exportIntervalMs
-          }),
-          (tracer) => Layer.setTracer(withholding(tracer))
-        )
-      ).pipe(Layer.provide([FetchHttpClient.layer, OtlpSerialization.layerJson]))
+    onSome: (otlp) => Layer.unwrapEffect(Effect.map(Effect.promise(() => import("./OtlpExport.js")), (exporter) => exporter.layer(otlp)))
   })
 
 /** Stands for the request's span with metrics on and tracing off: it only hears the route. */
