@@ -7,8 +7,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as CoreBotCheck from "@subshift/core/ports/BotCheck"
+import { StoreUnavailable } from "@subshift/core/domain/Errors"
+import { ScheduledChanges } from "@subshift/core/usecases/ScheduledChanges"
 import * as Demo from "@subshift/http-server/Demo"
 import * as Prometheus from "@subshift/http-server/Prometheus"
+import * as Scheduler from "@subshift/http-server/Scheduler"
 import * as Server from "@subshift/http-server/Server"
 import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
@@ -145,6 +148,22 @@ describe("/metrics", () => {
     expect(value(scraped, "subshift_scheduler_runs_total", { outcome: "ok" })).toBeGreaterThanOrEqual(1)
     expect(value(scraped, "subshift_scheduler_runs_total", { outcome: "failed" })).toBe(0)
     expect(family(scraped, "subshift_scheduler_changes_applied_total")?.metrics[0]?.value).toBeDefined()
+  })
+
+  it("counts a scheduler run's applied changes, and a failed run by its outcome", async () => {
+    const before = await scrape()
+    const outcomes = [
+      Effect.succeed({ examined: 3, applied: 2 }),
+      Effect.fail(new StoreUnavailable({ message: "the database is not answering" }))
+    ]
+    for (const outcome of outcomes) {
+      await Effect.runPromise(Scheduler.runOnce.pipe(Effect.provideService(ScheduledChanges, ScheduledChanges.make({ applyDue: () => outcome }))))
+    }
+    const after = await scrape()
+    const delta = (name: string, labels: Record<string, string> = {}) => value(after, name, labels) - value(before, name, labels)
+    expect(delta("subshift_scheduler_runs_total", { outcome: "ok" })).toBe(1)
+    expect(delta("subshift_scheduler_runs_total", { outcome: "failed" })).toBe(1)
+    expect(delta("subshift_scheduler_changes_applied_total")).toBe(2)
   })
 
   it("serves the process's own figures", async () => {
