@@ -219,8 +219,16 @@ describe("/metrics", () => {
     const pg = await serve({ ...env, SUBSHIFT_METRICS_PORT: "0" }, { configuredStore: true })
     try {
       expect((await request(`${pg.url}/api/ready`)).status).toBe(200)
-      const text = await (await fetch(Option.getOrThrow(pg.metrics))).text()
-      const scraped = { text, families: parse(text), samples: [] }
+      const scrapePool = async () => {
+        const text = await (await fetch(Option.getOrThrow(pg.metrics))).text()
+        return { text, families: parse(text), samples: [] }
+      }
+      // The scheduler's and the sweep's first runs may still hold a connection just after start.
+      let scraped = await scrapePool()
+      for (let i = 0; i < 100 && value(scraped, "subshift_store_pool_connections", { state: "in_use" }) !== 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50))
+        scraped = await scrapePool()
+      }
       const inUse = value(scraped, "subshift_store_pool_connections", { state: "in_use" })
       const idle = value(scraped, "subshift_store_pool_connections", { state: "idle" })
       // At rest no connection is lent; the pool keeps the ones it opened, at most its size.
@@ -242,7 +250,7 @@ describe("/metrics", () => {
           let lent = 0
           for (let i = 0; i < 100 && lent === 0; i++) {
             await new Promise((resolve) => setTimeout(resolve, 20))
-            lent = value({ text: "", families: parse(await (await fetch(Option.getOrThrow(pg.metrics))).text()), samples: [] }, "subshift_store_pool_connections", { state: "in_use" })
+            lent = value(await scrapePool(), "subshift_store_pool_connections", { state: "in_use" })
           }
           expect(lent).toBe(1)
           await locker.query("COMMIT")
