@@ -163,7 +163,7 @@ describe("OTLP traces", () => {
       for (const span of own) expect(span.traceId).toBe(server(id).traceId)
     }
     const fastPathCalls = storeSpans.filter((s) => serverOf(s)?.spanId === server("trace-test-2").spanId).map((s) => s.name)
-    expect(fastPathCalls).toContain("store Baskets.findById")
+    expect(fastPathCalls.some((name) => name.startsWith("store Baskets.find"))).toBe(true)
     expect(fastPathCalls).toContain("store Baskets.save")
     const initiateStoreSpan = storeSpans.find((s) => serverOf(s)?.spanId === initiate.spanId)!
     expect(initiateStoreSpan.kind).toBe(3)
