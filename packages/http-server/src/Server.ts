@@ -190,10 +190,7 @@ export interface Overrides {
  * configured), with the demo seeded when asked, then the sweep and the scheduler running.
  */
 export const servicesLayer = (config: ServerConfig, overrides: Overrides = {}) => {
-  const store = ObservedStore.layer(
-    (overrides.store ?? Store.layer(config.store)) as Layer.Layer<Store.Ports, Store.StoreStartError>,
-    Metrics.observationOf(config)
-  )
+  const store = ObservedStore.layer((overrides.store ?? Store.layer(config.store)) as Layer.Layer<Store.Ports, Store.StoreStartError>, Metrics.observationOf(config))
   const seed = overrides.seed ?? config.store.seedDemo
   // The partner reads go to the read replica when there is one; every other call to the store.
   const reads = overrides.store === undefined ? Store.readLayer(config.store) : undefined
@@ -377,10 +374,7 @@ const serverLayer = (config: ServerConfig, overrides: Overrides, shifted: Option
     Layer.provide(Layer.setTracerEnabled(Option.isSome(config.tracing))),
     Layer.provideMerge(Prometheus.layer(config.metrics)),
     Layer.provideMerge(
-      NodeHttpServer.layer(
-        () => withFastPath(ClientErrors.answer(createServer({ requestTimeout: Duration.toMillis(config.requestTimeout) })), fast, page, inFlight, Option.isSome(config.metrics)),
-        { port: config.port, host: config.host }
-      )
+      NodeHttpServer.layer(() => withFastPath(ClientErrors.answer(createServer({ requestTimeout: Duration.toMillis(config.requestTimeout) })), fast, page, inFlight, Option.isSome(config.metrics)), { port: config.port, host: config.host })
     )
   )))
 }

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as CoreBotCheck from "@subshift/core/ports/BotCheck"
 import { StoreUnavailable } from "@subshift/core/domain/Errors"
+import { PriceMigrations } from "@subshift/core/usecases/PriceMigrations"
 import { ScheduledChanges } from "@subshift/core/usecases/ScheduledChanges"
 import * as Demo from "@subshift/http-server/Demo"
 import * as Prometheus from "@subshift/http-server/Prometheus"
@@ -162,7 +163,10 @@ describe("/metrics", () => {
       Effect.fail(new StoreUnavailable({ message: "the database is not answering" }))
     ]
     for (const outcome of outcomes) {
-      await Effect.runPromise(Scheduler.runOnce.pipe(Effect.provideService(ScheduledChanges, ScheduledChanges.make({ applyDue: () => outcome }))))
+      await Effect.runPromise(Scheduler.runOnce.pipe(
+        Effect.provideService(ScheduledChanges, ScheduledChanges.make({ applyDue: () => outcome })),
+        Effect.provideService(PriceMigrations, PriceMigrations.make({ applyDue: () => Effect.succeed({ version: undefined, examined: 0, migrated: 0 }) }))
+      ))
     }
     const after = await scrape()
     const delta = (name: string, labels: Record<string, string> = {}) => value(after, name, labels) - value(before, name, labels)
