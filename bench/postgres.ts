@@ -411,8 +411,7 @@ const httpBench = async (url: string): Promise<string> => {
       DATABASE_URL: schemaUrl,
       SUBSHIFT_STORE: "postgres",
       LOG_LEVEL: "Error",
-      NODE_ENV: "development",
-      SUBSHIFT_TRACING: "false"
+      NODE_ENV: "development"
     }, `http://127.0.0.1:${port}/health`)
     const base = `http://127.0.0.1:${port}`
     const token = await aliceToken()

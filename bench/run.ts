@@ -16,7 +16,8 @@ const sections: Record<string, () => Promise<{ run: () => Promise<Section> }>> =
   postgres: () => import("./postgres.js"),
   embedded: () => import("./embedded.js"),
   import: () => import("./import.js"),
-  webhooks: () => import("./webhooks.js")
+  webhooks: () => import("./webhooks.js"),
+  observe: () => import("./observe.js")
 }
 
 const docs = fileURLToPath(new URL("../docs/", import.meta.url))

@@ -26,9 +26,9 @@ export const RULES = {
   },
   "@subshift/store-memory": { allow: ["@subshift/core", "effect"], builtins: false, tests: testKit },
   "@subshift/store-postgres": {
-    allow: ["@subshift/core", "effect", "@effect/sql", "@effect/sql-pg", "@effect/platform", "@effect/experimental", "@electric-sql/pglite", "@electric-sql/pglite-socket"],
+    allow: ["@subshift/core", "effect", "@effect/sql", "@effect/sql-pg", "@effect/platform", "@effect/experimental", "@electric-sql/pglite", "@electric-sql/pglite-socket", "pg"],
     builtins: true,
-    tests: [...testKit, "pg"]
+    tests: testKit
   },
   "@subshift/http-api": { allow: ["@subshift/core", "effect", "@effect/platform"], builtins: false, tests: testKit },
   "@subshift/http-server": { allow: "*", builtins: true, tests: "*" }

@@ -22,9 +22,27 @@ import * as AdminSecurity from "./AdminSecurity.js"
 import * as HttpErrors from "./HttpErrors.js"
 import * as Wire from "./Wire.js"
 
+type Json = { readonly [key: string]: unknown }
+
+/**
+ * A JSON Schema with its `$defs` written in place: the OpenAPI generator moves an annotated
+ * schema into `components` as it is, where `#/$defs/…` references would not resolve.
+ */
+const inlined = (root: JSONSchema.JsonSchema7Root): Json => {
+  const defs = (root.$defs ?? {}) as Record<string, unknown>
+  const go = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(go)
+    if (node === null || typeof node !== "object") return node
+    const ref = (node as Json)["$ref"]
+    if (typeof ref === "string" && ref.startsWith("#/$defs/")) return go(defs[ref.slice("#/$defs/".length)])
+    return Object.fromEntries(Object.entries(node).filter(([key]) => key !== "$schema" && key !== "$defs").map(([key, value]) => [key, go(value)]))
+  }
+  return go(root) as Json
+}
+
 /** A JSON body the core decodes, documented with its schema. */
 const documented = <A, I>(schema: Schema.Schema<A, I>, identifier: string) =>
-  Schema.Unknown.annotations({ identifier, jsonSchema: JSONSchema.make(schema) })
+  Schema.Unknown.annotations({ identifier, jsonSchema: inlined(JSONSchema.make(schema)) })
 
 /** Headers of a record write. */
 export const RecordWriteHeaders = Schema.Struct({

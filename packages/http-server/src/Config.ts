@@ -16,6 +16,7 @@ import { createHash } from "node:crypto"
 import { BlockList, isIP } from "node:net"
 import * as WebhookConfig from "./webhooks/Config.js"
 import { type ApiKey, parseApiKeys } from "./admin/ApiKeys.js"
+import * as Otlp from "./OtlpConfig.js"
 
 /** The development cookie secret; refused in production. */
 export const DEV_COOKIE_SECRET = "subshift-dev-cookie-secret-not-for-production"
@@ -94,7 +95,10 @@ export interface ServerConfig {
   readonly bodyLimit: number
   readonly logLevel: LogLevel.LogLevel
   readonly slowRequestMs: number
-  readonly tracing: boolean
+  /** Where `/metrics` is served (a listener of its own), when it is. */
+  readonly metrics: Option.Option<{ readonly port: number; readonly host: string }>
+  /** Where spans are exported over OTLP/HTTP, when they are. */
+  readonly tracing: Option.Option<Otlp.OtlpConfig>
   /** Serve the change-plan page at `/account/change-plan`. */
   readonly page: boolean
   /** Answer GET and PUT `/api/checkout/subscription` through the fast path (else only the router). */
@@ -190,7 +194,11 @@ const raw = Config.all({
   bodyLimit: Config.integer("SUBSHIFT_BODY_LIMIT").pipe(Config.withDefault(64 * 1024)),
   logLevel: Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info)),
   slowRequestMs: Config.integer("SUBSHIFT_SLOW_REQUEST_MS").pipe(Config.withDefault(500)),
-  tracing: Config.boolean("SUBSHIFT_TRACING").pipe(Config.withDefault(false)),
+  metricsPort: Config.option(Config.integer("SUBSHIFT_METRICS_PORT").pipe(
+    Config.validate({ message: "Expected a port number from 0 (any free port) to 65535", validation: (n) => n >= 0 && n <= 65_535 })
+  )),
+  metricsHost: Config.option(Config.string("SUBSHIFT_METRICS_HOST")),
+  otlp: Otlp.config,
   page: Config.option(Config.literal("on", "off")("SUBSHIFT_PAGE")),
   fastPath: Config.literal("on", "off")("SUBSHIFT_FAST_PATH").pipe(Config.withDefault("on" as const)),
   schedulerInterval: Config.duration("SUBSHIFT_SCHEDULER_INTERVAL").pipe(Config.withDefault(Duration.seconds(60))),
@@ -321,7 +329,8 @@ export const load: Effect.Effect<ServerConfig, ConfigError.ConfigError> = Effect
     bodyLimit: c.bodyLimit,
     logLevel: c.logLevel,
     slowRequestMs: c.slowRequestMs,
-    tracing: c.tracing,
+    metrics: Option.map(c.metricsPort, (port) => ({ port, host: Option.getOrElse(c.metricsHost, () => c.host) })),
+    tracing: c.otlp,
     page: Option.getOrElse(c.page, () => (production ? "off" : "on")) === "on",
     fastPath: c.fastPath === "on",
     schedulerInterval: c.schedulerInterval,

@@ -21,6 +21,8 @@ import * as Auth from "./Auth.js"
 import type { ServerConfig } from "./Config.js"
 import * as Edge from "./Edge.js"
 import * as Handlers from "./Handlers.js"
+import * as Metrics from "./Metrics.js"
+import * as Tracing from "./Tracing.js"
 
 /** Answers a request of the one path, or declines it for the router. */
 export type FastPath = Edge.RawRoute
@@ -32,8 +34,9 @@ const decodeUpdate = Edge.decoder(Wire.UpdateRequest)
 const decodeWriteHeaders = Edge.decoder(Wire.WriteHeaders)
 
 /** Builds the fast path over the running services. */
-export const make = (config: Pick<ServerConfig, "bodyLimit" | "slowRequestMs">) =>
+export const make = (config: Pick<ServerConfig, "bodyLimit" | "slowRequestMs" | "metrics" | "tracing">) =>
   Effect.gen(function*() {
+    const observation = Metrics.observationOf(config)
     const runtime = yield* Effect.runtime<never>()
     const identities = yield* Auth.Identities
     const baskets = yield* Handlers.BasketHandlers
@@ -83,7 +86,9 @@ export const make = (config: Pick<ServerConfig, "bodyLimit" | "slowRequestMs">) 
       started: number,
       program: Effect.Effect<Edge.Answer, Edge.ContractError>
     ) => {
-      runCallback(Effect.catchAllCause(program, (cause) => Edge.answerFailure(cause, request)).pipe(Edge.annotateRequest(request)), {
+      const answered = Effect.catchAllCause(program, (cause) => Edge.answerFailure(cause, request))
+      const observed = observation.tracing ? Tracing.serverSpan(request, PATH, answerStatus, noRoute)(answered) : answered
+      runCallback(observed.pipe(Edge.annotateRequest(request)), {
         onExit: (exit) => {
           Edge.send(response, Exit.isSuccess(exit) ? exit.value : Edge.internal)
           const slow = Edge.slowLog(request, started, config.slowRequestMs)
@@ -119,6 +124,9 @@ export const make = (config: Pick<ServerConfig, "bodyLimit" | "slowRequestMs">) 
 
     return { handle } satisfies FastPath
   })
+
+const answerStatus = (answer: Edge.Answer) => answer.status
+const noRoute = () => {}
 
 const header = (request: IncomingMessage, name: string): string | undefined => {
   const value = request.headers[name]

@@ -50,12 +50,15 @@ import type { ServerConfig } from "./Config.js"
 import * as Edge from "./Edge.js"
 import * as FastPath from "./FastPath.js"
 import * as Handlers from "./Handlers.js"
+import * as Metrics from "./Metrics.js"
+import * as ObservedStore from "./ObservedStore.js"
 import * as Page from "./Page.js"
+import * as Prometheus from "./Prometheus.js"
 import * as Recaptcha from "./Recaptcha.js"
 import * as Scheduler from "./Scheduler.js"
 import * as Store from "./Store.js"
+import * as Tracing from "./Tracing.js"
 import * as Withdrawals from "./Withdrawals.js"
-import { Settings as WebhookSettings } from "./webhooks/Config.js"
 import * as Webhooks from "./webhooks/Worker.js"
 
 const isWrite = (request: HttpServerRequest.HttpServerRequest) =>
@@ -127,12 +130,13 @@ const translate = (cause: Cause.Cause<unknown>, request: HttpServerRequest.HttpS
  * through the edge, so bad input is never a 500 and never shows a stack trace, and every error
  * answer is the contract's.
  */
-export const guards = (config: Pick<ServerConfig, "bodyLimit" | "slowRequestMs" | "testClock" | "trustedProxies">) =>
-  HttpApiBuilder.middleware((app: HttpApp.Default) =>
+export const guards = (config: Pick<ServerConfig, "bodyLimit" | "slowRequestMs" | "testClock" | "trustedProxies" | "metrics" | "tracing">) => {
+  const observe = Tracing.observeApp(Metrics.observationOf(config))
+  return HttpApiBuilder.middleware((app: HttpApp.Default) =>
     Effect.withFiberRuntime<HttpServerResponse.HttpServerResponse, unknown, unknown>((fiber) => {
       const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
       const start = Date.now()
-      return Effect.suspend((): Effect.Effect<HttpServerResponse.HttpServerResponse, unknown, unknown> => {
+      const handled = Effect.suspend((): Effect.Effect<HttpServerResponse.HttpServerResponse, unknown, unknown> => {
         // Without the test clock its routes do not exist: a 404 before the body is even read.
         if (!config.testClock && request.url.startsWith(TEST_CLOCK_PATH)) {
           const path = request.url.split("?")[0]!
@@ -167,8 +171,10 @@ export const guards = (config: Pick<ServerConfig, "bodyLimit" | "slowRequestMs" 
         Effect.ensuring(Effect.suspend(() => Edge.slowLog(request, start, config.slowRequestMs) ?? Effect.void)),
         Edge.annotateRequest(request)
       )
+      return observe === undefined ? handled : observe(request)(handled)
     }) as unknown as HttpApp.Default<never, never>
   )
+}
 
 /** Options that tests and embedders may override. */
 export interface Overrides {
@@ -185,9 +191,8 @@ export interface Overrides {
  * configured), with the demo seeded when asked, then the sweep and the scheduler running.
  */
 export const servicesLayer = (config: ServerConfig, overrides: Overrides = {}) => {
-  const store = (overrides.store ?? Store.layer(config.store)) as Layer.Layer<Store.Ports, Store.StoreStartError>
+  const store = ObservedStore.layer((overrides.store ?? Store.layer(config.store)) as Layer.Layer<Store.Ports, Store.StoreStartError>, Metrics.observationOf(config))
   const seed = overrides.seed ?? config.store.seedDemo
-  // The partner reads go to the read replica when there is one; every other call to the store.
   const reads = overrides.store === undefined ? Store.readLayer(config.store) : undefined
   const prepare = Layer.mergeAll(Store.sweepExpired(config.store.sweepInterval), Scheduler.layer(config.schedulerInterval), Webhooks.layer(config.webhooks)).pipe(
     Layer.provide(CatalogFile.layer(config.store.catalogFile)),
@@ -214,7 +219,7 @@ export const servicesLayer = (config: ServerConfig, overrides: Overrides = {}) =
     )),
     Layer.provide([Pricing.layer(), Ids.layerRandom]),
     Layer.provideMerge(store),
-    Layer.merge(Layer.merge(botCheck, Layer.succeed(WebhookSettings, config.webhooks)))
+    Layer.merge(Layer.merge(botCheck, Layer.succeed(Webhooks.Settings, config.webhooks)))
   )
 }
 
@@ -254,7 +259,7 @@ interface InFlight {
  * embedded store takes seconds), so until the platform attaches its listener every request is
  * answered 503 with `Retry-After` rather than left without an answer.
  */
-const withFastPath = (server: NodeServer, fast: Edge.Slot, page: Edge.Slot, inFlight: InFlight): NodeServer => {
+const withFastPath = (server: NodeServer, fast: Edge.Slot, page: Edge.Slot, inFlight: InFlight, metrics: boolean): NodeServer => {
   type Listener = (request: IncomingMessage, response: ServerResponse) => void
   const wrapped = new Map<Listener, Listener>()
   const on = server.on.bind(server) as (event: string, listener: (...args: Array<any>) => void) => NodeServer
@@ -271,9 +276,12 @@ const withFastPath = (server: NodeServer, fast: Edge.Slot, page: Edge.Slot, inFl
       Edge.tagRequest(request, response)
       inFlight.count++
       let done = false
+      const started = metrics ? performance.now() : 0
+      let route: string | undefined
       const finished = () => {
         if (done) return
         done = true
+        if (metrics) Metrics.recordRequest(request, response, started, route)
         inFlight.count--
         if (inFlight.count === 0) inFlight.onIdle?.()
       }
@@ -281,9 +289,16 @@ const withFastPath = (server: NodeServer, fast: Edge.Slot, page: Edge.Slot, inFl
       response.once("close", finished)
       if (inFlight.draining) response.setHeader("connection", "close")
       for (const [name, value] of Object.entries(Edge.answerHeaders(request.url))) response.setHeader(name, value)
-      if (fast.current?.handle(request, response) !== true && page.current?.handle(request, response) !== true) {
-        ;(listener as Listener)(request, response)
+      if (fast.current?.handle(request, response) === true) {
+        route = FastPath.PATH
+        return
       }
+      // The page serves fixed paths only: each is its own route.
+      if (page.current?.handle(request, response) === true) {
+        if (metrics) route = request.url!.split("?")[0]!
+        return
+      }
+      ;(listener as Listener)(request, response)
     }
     wrapped.set(listener as Listener, first)
     return on(event, first)
@@ -353,10 +368,13 @@ const serverLayer = (config: ServerConfig, overrides: Overrides, shifted: Option
     Layer.provide(guards(config)),
     Layer.provide(Layer.mergeAll(apiLayer(config, edge), installFastPath, installPage)),
     Layer.provide(Layer.merge(servicesLayer(config, overrides), Layer.succeed(Handlers.TestClockControl, shifted))),
-    HttpMiddleware.withTracerDisabledWhen(() => !config.tracing),
-    Layer.provide(Layer.setTracerEnabled(config.tracing)),
+    // The platform's request span is never made: it records raw paths and headers. `Tracing` makes the request's span.
+    HttpMiddleware.withTracerDisabledWhen(() => true),
+    Layer.provide(Tracing.layer(config.tracing)),
+    Layer.provide(Layer.setTracerEnabled(Option.isSome(config.tracing))),
+    Layer.provideMerge(Prometheus.layer(config.metrics)),
     Layer.provideMerge(
-      NodeHttpServer.layer(() => withFastPath(ClientErrors.answer(createServer({ requestTimeout: Duration.toMillis(config.requestTimeout) })), fast, page, inFlight), { port: config.port, host: config.host })
+      NodeHttpServer.layer(() => withFastPath(ClientErrors.answer(createServer({ requestTimeout: Duration.toMillis(config.requestTimeout) })), fast, page, inFlight, Option.isSome(config.metrics)), { port: config.port, host: config.host })
     )
   )))
 }

@@ -26,6 +26,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Path from "node:path"
 import type { ServerConfig } from "./Config.js"
+import * as Metrics from "./Metrics.js"
 
 /** Every port a store provides: the core's `StorePorts` and the webhook stores, under the name the server's modules use. */
 export type Ports = StorePorts | WebhookStore
@@ -94,6 +95,7 @@ const withPoolerHint = (message: string) =>
 const postgres = (config: ServerConfig["store"]): Layer.Layer<Ports, StoreStartError> =>
   Layer.unwrapEffect(
     Effect.map(loadPgStore(), (pg): Layer.Layer<Ports, StoreUnavailable | StoreStartError> => {
+      Metrics.setPoolSource(() => pg.poolFigures() ?? { total: 0, idle: 0, waiting: 0 })
       if (config.kind === "embedded") return pg.layerEmbedded({ dataDir: dataDirOf(config) })
       return Option.match(config.databaseUrl, {
         onNone: () => Layer.fail(new StoreStartError("SUBSHIFT_STORE=postgres needs DATABASE_URL")),

@@ -47,6 +47,7 @@ import * as PgEvents from "./internal/PgEvents.js"
 import * as PgIdempotency from "./internal/PgIdempotency.js"
 import * as PgCatalogVersions from "./internal/PgCatalogVersions.js"
 import * as PgSubscriptions from "./internal/PgSubscriptions.js"
+import * as Pool from "./internal/pool.js"
 import * as Pooled from "./internal/Pooled.js"
 import * as ServerCheck from "./internal/ServerCheck.js"
 import * as PgWebhooks from "./internal/PgWebhooks.js"
@@ -183,6 +184,12 @@ export const layerWithoutClient: Layer.Layer<Ports, StoreUnavailable, PgClient.P
     migrate.pipe(Effect.provideService(SqlClient.SqlClient, client), Effect.zipRight(make)))
 )
 
+/**
+ * The figures (connections open, idle, and calls waiting) of the pools that `layerUrl` and
+ * `layerEmbedded` have open, added up; `undefined` while none is open.
+ */
+export const poolFigures: () => Pool.PoolFigures | undefined = Pool.figures
+
 /** Connection options of the store's own pool. */
 export interface ClientOptions {
   /** Connections in the pool; 10 unless set. */
@@ -296,11 +303,11 @@ export const clientLayer = (
     const check = pooled ? checkPooledDefault(options.statementTimeout) : Layer.empty
     const listen = options.directUrl === undefined ? Layer.empty : listenClient(options.directUrl, config)
     if (options.queryTimeout === undefined) {
-      return Layer.mergeAll(local, check, listen).pipe(Layer.provideMerge(clientUnavailable(PgClient.layer(config))))
+      return Layer.mergeAll(local, check, listen).pipe(Layer.provideMerge(clientUnavailable(Pool.layer(config))))
     }
     const timeout = Duration.millis(millisOf(options.queryTimeout))
     const watchdog = Watchdog.make(Duration.toMillis(timeout))
-    const client = clientUnavailable(PgClient.layer({ ...config, stream: watchdog.socket }))
+    const client = clientUnavailable(Pool.layer({ ...config, stream: watchdog.socket }))
     // Built after the client, whose first connection has told the watchdog whether it is TLS.
     const callTimeout = Layer.sync(CallTimeout, () => (watchdog.blind() ? Option.some(timeout) : Option.none()))
     return Layer.mergeAll(callTimeout, local, check, listen).pipe(Layer.provideMerge(client))
@@ -366,7 +373,7 @@ export const layerEmbedded = (options: EmbeddedOptions = {}): Layer.Layer<Ports,
       Embedded.start({ dataDir: options.dataDir, port: options.port, maxConnections: poolSize + 2 }),
       (server) =>
         layerWithoutClient.pipe(
-          Layer.provide(clientUnavailable(PgClient.layer({
+          Layer.provide(clientUnavailable(Pool.layer({
             host: server.host,
             port: server.port,
             username: "postgres",

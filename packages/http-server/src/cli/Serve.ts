@@ -8,6 +8,7 @@ import * as Logger from "effect/Logger"
 import * as CatalogFile from "../CatalogFile.js"
 import * as Config from "../Config.js"
 import * as Demo from "../Demo.js"
+import * as Prometheus from "../Prometheus.js"
 import * as Server from "../Server.js"
 import * as Store from "../Store.js"
 
@@ -27,7 +28,8 @@ export const serve = Effect.gen(function*() {
 }).pipe(
   Effect.catchIf(ConfigError.isConfigError, (e) =>
     Effect.zipRight(Console.error(`Subshift cannot start: bad configuration\n  ${String(e)}`), Effect.sync(() => process.exit(1)))),
-  Effect.catchIf((e): e is Store.StoreStartError => e instanceof Store.StoreStartError, (e) =>
+  Effect.catchIf((e): e is Store.StoreStartError | Prometheus.MetricsListenError =>
+    e instanceof Store.StoreStartError || e instanceof Prometheus.MetricsListenError, (e) =>
     Effect.zipRight(Console.error(`Subshift cannot start: ${e.message}`), Effect.sync(() => process.exit(1)))),
   Effect.catchIf((e): e is CatalogFile.CatalogFileError => e instanceof CatalogFile.CatalogFileError, (e) =>
     Effect.zipRight(Console.error(`Subshift cannot start: ${e.message}`), Effect.sync(() => process.exit(1)))),

@@ -38,3 +38,6 @@ export const layer = (config: Config.WebhookConfig): Layer.Layer<never, never, E
   if (Option.isNone(config.key)) return Layer.effectDiscard(Effect.logWarning("webhooks are off: set SUBSHIFT_WEBHOOK_KEY to deliver them"))
   return config.worker ? Layer.discard(running(config)) : Layer.empty
 }
+
+/** The webhook settings the admin routes read. */
+export { Settings } from "./Config.js"
