@@ -207,5 +207,5 @@ export const samplePool = (): void => {
   pool.gauges.waiting.update(figures.waiting)
 }
 
-// Webhook deliveries: the server sends no webhooks yet, so it has no such series; their counter
-// (`subshift_webhook_deliveries_total` by outcome) belongs in this module with the sender.
+// Webhook deliveries are counted by the core's delivery worker (`subshift_webhook_attempts_total`
+// by outcome), in the same registry, so the exposition renders them with the rest.

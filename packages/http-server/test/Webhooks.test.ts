@@ -7,6 +7,8 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import * as Prometheus from "@subshift/http-server/Prometheus"
+import parse from "parse-prometheus-text-format"
 import { bench, eventually, fastConfig, type Received, startReceiver, verify, writeEvents } from "./webhooks/Support.js"
 
 const unique = () => globalThis.crypto.randomUUID().slice(0, 8)
@@ -160,6 +162,27 @@ describe("webhook delivery to a real receiver verifying with standardwebhooks", 
       expect(verify(created.secret, request)).toBeTruthy()
       expect(verify(rotated.secret, request)).toBeTruthy()
       expect(() => verify(`whsec_${Buffer.from("not the secret at all!!!").toString("base64")}`, request)).toThrow()
+    } finally {
+      await runtime.dispose()
+      await receiver.close()
+    }
+  })
+  it("counts delivery attempts by outcome in the /metrics exposition", async () => {
+    const delivered = () => {
+      const family = parse(Prometheus.render()).find((f) => f.name === "subshift_webhook_attempts_total")
+      const sample = family?.metrics.find((m) => m.labels?.["outcome"] === "delivered")
+      return sample === undefined ? 0 : Number(sample.value)
+    }
+    let secret = ""
+    const receiver = await startReceiver(() => secret)
+    const runtime = bench(fastConfig())
+    try {
+      const before = delivered()
+      secret = (await runtime.runPromise(create(receiver.url))).secret
+      await runtime.runPromise(writeEvents(`sub-${unique()}`, 2))
+      await eventually("two events applied", () => receiver.applied.length === 2)
+      await eventually("two attempts counted as delivered", () => delivered() - before === 2)
+      expect(delivered() - before).toBe(2)
     } finally {
       await runtime.dispose()
       await receiver.close()
