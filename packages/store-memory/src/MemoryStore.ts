@@ -106,6 +106,15 @@ const repositories = (seed: Seed): Effect.Effect<Context.Context<StorePorts>, In
           const id = state.subscriptionsByName.get(name)
           return Option.fromNullable(id === undefined ? undefined : state.subscriptions.get(id))
         }),
+      findMany: ({ ids, names }) =>
+        Effect.sync(() => {
+          const found = new Map<string, Subscription.Subscription>()
+          for (const id of [...ids, ...names.map((name) => state.subscriptionsByName.get(name))]) {
+            const subscription = id === undefined ? undefined : state.subscriptions.get(id)
+            if (subscription !== undefined) found.set(subscription.id, subscription)
+          }
+          return Array.from(found.values())
+        }),
       listByOwner: (owner) =>
         Effect.sync(() => Array.from(state.subscriptions.values()).filter((s) => s.owner === owner).sort(byId)),
       listByPartner: ({ after, limit, ownerId, partnerOrg }) =>

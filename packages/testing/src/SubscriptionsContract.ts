@@ -38,6 +38,69 @@ export const subscriptionsSuite = <E>(name: string, layer: Layer.Layer<StorePort
         expect(Option.isNone(yield* subscriptions.findByName(`NOPE${Fixtures.unique()}`))).toBe(true)
       }))
 
+    it.effect("findMany answers the stored subscriptions named by id or by name, each once, and none for an empty query", () =>
+      Effect.gen(function*() {
+        const subscriptions = yield* Subscriptions
+        const [a, b, c] = [Fixtures.subscription(), Fixtures.subscription(), Fixtures.subscription()]
+        yield* Effect.forEach([a, b, c], subscriptions.put)
+        const found = yield* subscriptions.findMany({
+          ids: [a.id, b.id, `sub-${Fixtures.unique()}`],
+          names: [b.name, c.name, `NOPE${Fixtures.unique()}`]
+        })
+        expect([...found].sort((x, y) => x.id < y.id ? -1 : 1)).toEqual([a, b, c].sort((x, y) => x.id < y.id ? -1 : 1))
+        expect(yield* subscriptions.findMany({ ids: [], names: [] })).toEqual([])
+        expect(yield* subscriptions.findMany({ ids: [`sub-${Fixtures.unique()}`], names: [] })).toEqual([])
+      }))
+
+    it.effect("commit creates and replaces many subscriptions at once, each with its events", () =>
+      Effect.gen(function*() {
+        const subscriptions = yield* Subscriptions
+        const events = yield* Events
+        const stored = [Fixtures.subscription(), Fixtures.subscription({ version: 3 })]
+        yield* Effect.forEach(stored, subscriptions.put)
+        const created = Array.from({ length: 5 }, () => Fixtures.subscription({ version: 1 }))
+        const replaced = stored.map((s) => ({ ...s, owner: `${s.owner}-moved`, version: s.version + 1 }))
+        yield* subscriptions.commit({
+          amendments: [],
+          events: [...created, ...replaced].map((s) => Fixtures.event(s)),
+          subscriptions: [
+            ...created.map((next) => ({ next, expectedVersion: undefined })),
+            ...replaced.map((next) => ({ next, expectedVersion: next.version - 1 }))
+          ]
+        })
+        for (const s of [...created, ...replaced]) {
+          expect(Option.getOrThrow(yield* subscriptions.findById(s.id))).toEqual(s)
+          expect((yield* events.list({ subscriptionId: s.id, limit: 10 })).length).toBe(1)
+        }
+      }))
+
+    it.effect("commit of many subscriptions, one of them new under a name already taken, writes nothing at all", () =>
+      Effect.gen(function*() {
+        const subscriptions = yield* Subscriptions
+        const events = yield* Events
+        const holder = Fixtures.subscription()
+        const stored = Fixtures.subscription()
+        yield* Effect.forEach([holder, stored], subscriptions.put)
+        const fresh = Fixtures.subscription({ version: 1 })
+        const clash = Fixtures.subscription({ version: 1, name: holder.name })
+        const replaced = { ...stored, owner: `${stored.owner}-moved`, version: stored.version + 1 }
+        const error = yield* conflictOf(subscriptions.commit({
+          amendments: [],
+          events: [fresh, clash, replaced].map((s) => Fixtures.event(s)),
+          subscriptions: [
+            { next: fresh, expectedVersion: undefined },
+            { next: clash, expectedVersion: undefined },
+            { next: replaced, expectedVersion: stored.version }
+          ]
+        }))
+        expect(error).toBe("VersionConflict")
+        expect(Option.isNone(yield* subscriptions.findById(fresh.id))).toBe(true)
+        expect(Option.isNone(yield* subscriptions.findById(clash.id))).toBe(true)
+        expect(Option.getOrThrow(yield* subscriptions.findById(stored.id))).toEqual(stored)
+        expect(yield* events.list({ subscriptionId: fresh.id, limit: 10 })).toEqual([])
+        expect(yield* events.list({ subscriptionId: stored.id, limit: 10 })).toEqual([])
+      }))
+
     it.effect("listByOwner answers the owner's subscriptions only, in id order", () =>
       Effect.gen(function*() {
         const subscriptions = yield* Subscriptions

@@ -48,6 +48,10 @@ export class Subscriptions extends Context.Tag("@subshift/core/Subscriptions")<
   {
     readonly findById: (id: string) => Effect.Effect<Option.Option<Subscription>, StoreUnavailable>
     readonly findByName: (name: string) => Effect.Effect<Option.Option<Subscription>, StoreUnavailable>
+    /** The subscriptions with any of these ids or any of these names, each once, in no particular order (one read for a whole batch). */
+    readonly findMany: (
+      query: { readonly ids: ReadonlyArray<string>; readonly names: ReadonlyArray<string> }
+    ) => Effect.Effect<ReadonlyArray<Subscription>, StoreUnavailable>
     readonly listByOwner: (owner: string) => Effect.Effect<ReadonlyArray<Subscription>, StoreUnavailable>
     readonly listByPartner: (query: PartnerQuery) => Effect.Effect<ReadonlyArray<Subscription>, StoreUnavailable>
     readonly listByBillGroup: (billGroupId: string) => Effect.Effect<ReadonlyArray<Subscription>, StoreUnavailable>

@@ -112,6 +112,12 @@ const sameSubscription = (a: Subscription.Subscription, b: Subscription.Subscrip
 /** Reads catalog offers by id. */
 export type OffersOf = (ids: Iterable<string>) => Effect.Effect<ReadonlyMap<string, Offer>, StoreUnavailable>
 
+/** Reads stored subscriptions by id and by name: the store's, or answers read ahead for a batch. */
+export interface StoredOf {
+  readonly findById: (id: string) => Effect.Effect<Option.Option<Subscription.Subscription>, StoreUnavailable>
+  readonly findByName: (name: string) => Effect.Effect<Option.Option<Subscription.Subscription>, StoreUnavailable>
+}
+
 /** A checked subscription write: `unchanged`, or what to commit. */
 export type Prepared =
   | { readonly outcome: "unchanged"; readonly subscription: Subscription.Subscription; readonly event?: undefined; readonly expectedVersion?: undefined }
@@ -131,7 +137,7 @@ export class OperatorRecords extends Effect.Service<OperatorRecords>()("@subshif
     const ids = yield* Ids
 
     /** Every problem of a decoded subscription against the store: catalog, bill group, name. */
-    const subscriptionProblems = (record: Subscription.Subscription, offersOf: OffersOf) =>
+    const subscriptionProblems = (record: Subscription.Subscription, offersOf: OffersOf, stored: StoredOf) =>
       Effect.gen(function*() {
         const offers = yield* offersOf([record.offer.offerId, ...record.addOns.map((l) => l.offerId)])
         const problems: Array<Problem> = Subscription.problems(record, offers.values()).map((p) => ({ path: p.field, message: p.message }))
@@ -153,7 +159,7 @@ export class OperatorRecords extends Effect.Service<OperatorRecords>()("@subshif
             problems.push({ path: "billGroupId", message: `bill group ${record.billGroupId} bills in ${group.value.currency}, the subscription in ${record.currency}` })
           }
         }
-        const named = yield* subscriptions.findByName(record.name)
+        const named = yield* stored.findByName(record.name)
         if (Option.isSome(named) && named.value.id !== record.id) {
           problems.push({ path: "name", message: `subscription ${named.value.id} already has the name ${record.name}` })
         }
@@ -164,14 +170,14 @@ export class OperatorRecords extends Effect.Service<OperatorRecords>()("@subshif
      * Everything a subscription write checks, without writing: the record decoded and checked,
      * the precondition and the pending change; `unchanged`, or the subscription and event to commit.
      */
-    const prepare = (input: unknown, options: WriteOptions, author: Author, offersOf: OffersOf) =>
+    const prepare = (input: unknown, options: WriteOptions, author: Author, offersOf: OffersOf, storedOf: StoredOf = subscriptions) =>
       Effect.gen(function*() {
         const problems: Array<Problem> = []
         const decoded = decodeSubscription(withId(input, options.id, problems))
         if (Either.isLeft(decoded)) return yield* new InvalidRecord({ entity: "subscription", problems: [...problems, ...decoded.left] })
         const record = decoded.right
         const clock = yield* Clock.now
-        const stored = Option.getOrUndefined(yield* subscriptions.findById(record.id))
+        const stored = Option.getOrUndefined(yield* storedOf.findById(record.id))
         const { pendingChange: given, ...fields } = record
         const pendingChange = given === "discard" ? undefined : given
         const next: Subscription.Subscription = {
@@ -180,7 +186,7 @@ export class OperatorRecords extends Effect.Service<OperatorRecords>()("@subshif
           version: stored === undefined ? 1 : stored.version + 1,
           updatedAt: clock.now
         }
-        problems.push(...(yield* subscriptionProblems(next, offersOf)))
+        problems.push(...(yield* subscriptionProblems(next, offersOf, storedOf)))
         if (problems.length > 0) return yield* new InvalidRecord({ entity: "subscription", problems })
         yield* precondition("subscription", record.id, stored?.version, options)
         if (stored?.pendingChange !== undefined && given === undefined) {

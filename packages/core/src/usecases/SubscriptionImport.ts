@@ -6,14 +6,16 @@
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { StoreUnavailable } from "../domain/Errors.js"
 import type * as Event from "../domain/Event.js"
 import type { Offer } from "../domain/Offer.js"
+import type { Subscription } from "../domain/Subscription.js"
 import type { Problem } from "../domain/Operator.js"
 import { Catalog } from "../ports/Catalog.js"
 import { Subscriptions } from "../ports/Subscriptions.js"
-import { type Author, type OffersOf, OperatorRecords, type Outcome, type Prepared, writeOf } from "./OperatorRecords.js"
+import { type Author, type OffersOf, OperatorRecords, type Outcome, type Prepared, type StoredOf, writeOf } from "./OperatorRecords.js"
 
 /** The outcome of one import line. */
 export interface LineReport {
@@ -72,6 +74,12 @@ const rounds = (lines: ReadonlyArray<ParsedLine>): ReadonlyArray<ReadonlyArray<P
   return result
 }
 
+/** The string field of a line's JSON object, if it has one. */
+const field = (value: unknown, key: string): string | undefined => {
+  const found = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined
+  return typeof found === "string" ? found : undefined
+}
+
 /** The subscription import. */
 export class SubscriptionImport extends Effect.Service<SubscriptionImport>()("@subshift/core/SubscriptionImport", {
   effect: Effect.gen(function*() {
@@ -105,12 +113,38 @@ export class SubscriptionImport extends Effect.Service<SubscriptionImport>()("@s
         })
       }
       const concurrency = options.concurrency ?? 8
+      // The stored subscriptions a round's lines name, by id and by name, in one read; a line
+      // whose id or name was not read ahead (it is not a string) is read on its own.
+      const readAhead = (round: ReadonlyArray<ParsedLine>): Effect.Effect<StoredOf, StoreUnavailable> => {
+        const ids = new Set<string>()
+        const names = new Set<string>()
+        for (const line of round) {
+          if (line.problems !== undefined) continue
+          const id = field(line.value, "id")
+          const name = field(line.value, "name")
+          if (id !== undefined) ids.add(id)
+          if (name !== undefined) names.add(name)
+        }
+        return Effect.map(subscriptions.findMany({ ids: Array.from(ids), names: Array.from(names) }), (found) => {
+          const byId = new Map<string, Subscription>()
+          const byName = new Map<string, Subscription>()
+          for (const s of found) {
+            byId.set(s.id, s)
+            byName.set(s.name, s)
+          }
+          return {
+            findById: (id) => ids.has(id) ? Effect.succeed(Option.fromNullable(byId.get(id))) : subscriptions.findById(id),
+            findByName: (name) => names.has(name) ? Effect.succeed(Option.fromNullable(byName.get(name))) : subscriptions.findByName(name)
+          }
+        })
+      }
       const runRound = (round: ReadonlyArray<ParsedLine>) =>
         Effect.gen(function*() {
+          const storedOf = yield* readAhead(round)
           const results = yield* Effect.forEach(round, (line) =>
             line.problems !== undefined
               ? Effect.succeed({ line, outcome: Either.left(line.problems) })
-              : prepare(line.value, { requireIfMatch: false }, author, offersOf).pipe(
+              : prepare(line.value, { requireIfMatch: false }, author, offersOf, storedOf).pipe(
                 Effect.map((prepared) => ({ line, outcome: Either.right(prepared) })),
                 Effect.catchTags({
                   InvalidRecord: (e) => Effect.succeed({ line, outcome: Either.left(e.problems) }),

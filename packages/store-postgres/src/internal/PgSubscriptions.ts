@@ -13,6 +13,7 @@ import type { InsertAmendments } from "./PgAmendments.js"
 import type { SaveBasket } from "./PgBaskets.js"
 import type { InsertEvents } from "./PgEvents.js"
 import * as Generation from "./Generation.js"
+import { writeMany } from "./PgSubscriptionBatch.js"
 import type { GenerationRow } from "./Generation.js"
 import { type CachedDecode, count, decodeFirst, decodeRows, encodeJson, type TextRow } from "./Rows.js"
 import { written } from "./Versioned.js"
@@ -49,6 +50,7 @@ export const make = (
   const { insertAmendments, insertEvents, saveBasket } = deps
   const { edge, observed, read, sql } = context
   const finish = written(context)
+  const writeAll = writeMany(context)
 
   // A subscription is read before the catalog in every change, so its read carries the catalog's generation.
   const subscriptionById = (id: string) =>
@@ -57,6 +59,9 @@ export const make = (
   const subscriptionByName = (name: string) =>
     sql<TextRow & GenerationRow>`SELECT data::text AS data, ${sql.literal(Generation.column)}
       FROM subshift_subscriptions WHERE name = ${name}`.withoutTransform.pipe(Effect.tap(observed.note))
+  const subscriptionsByIdsOrNames = (ids: ReadonlyArray<string>, names: ReadonlyArray<string>) =>
+    sql<TextRow>`SELECT data::text AS data FROM subshift_subscriptions
+      WHERE id = ANY(${ids}::text[]) OR name = ANY(${names}::text[])`.withoutTransform
   const subscriptionsByOwner = (owner: string) =>
     sql<TextRow>`SELECT data::text AS data FROM subshift_subscriptions WHERE owner = ${owner} ORDER BY id`.withoutTransform
   const subscriptionsByBillGroup = (billGroupId: string) =>
@@ -142,6 +147,10 @@ export const make = (
   return Subscriptions.of({
     findById: (id) => subscriptionById(id).pipe(Effect.flatMap(one), read("Subscriptions.findById")),
     findByName: (name) => subscriptionByName(name).pipe(Effect.flatMap(one), read("Subscriptions.findByName")),
+    findMany: ({ ids, names }) =>
+      ids.length === 0 && names.length === 0
+        ? Effect.succeed([])
+        : subscriptionsByIdsOrNames(ids, names).pipe(Effect.flatMap(all), read("Subscriptions.findMany")),
     listByOwner: (owner) =>
       subscriptionsByOwner(owner).pipe(Effect.flatMap(all), read("Subscriptions.listByOwner")),
     listByPartner: ({ after, limit, ownerId, partnerOrg }) => {
@@ -197,9 +206,17 @@ export const make = (
       transaction(sql)(Effect.gen(function*() {
         // Subscriptions are locked in id order so that two commits over the same subscriptions
         // wait for each other instead of deadlocking.
-        for (const { expectedVersion, next } of [...commit.subscriptions].sort(byId)) {
-          yield* (expectedVersion === undefined ? insertSubscription(next) : updateSubscription(next, expectedVersion))
-            .pipe(finish("subscription", next, expectedVersion, decodeSubscription.remember))
+        const sorted = [...commit.subscriptions].sort(byId)
+        if (sorted.length > 1) {
+          yield* Effect.flatMap(
+            Effect.forEach(sorted, ({ expectedVersion, next }) => Effect.map(columns(next), (c) => ({ columns: c, expected: expectedVersion }))),
+            writeAll
+          )
+        } else {
+          for (const { expectedVersion, next } of sorted) {
+            yield* (expectedVersion === undefined ? insertSubscription(next) : updateSubscription(next, expectedVersion))
+              .pipe(finish("subscription", next, expectedVersion, decodeSubscription.remember))
+          }
         }
         if (commit.basket !== undefined) yield* saveBasket(commit.basket.next, commit.basket.expectedVersion)
         if (commit.amendments.length > 0) yield* insertAmendments(commit.amendments)
