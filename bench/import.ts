@@ -12,7 +12,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Readable } from "node:stream"
 import pg from "pg"
-import { bundleServer, freePort, rssMb, startNode, stop } from "./processes.js"
+import { bundleServer, freePort, profileFlags, rssMb, startNode, stop } from "./processes.js"
 import { num, ratio, type Section, table, verdict } from "./report.js"
 
 const LINES = Number(process.env["BENCH_IMPORT_LINES"] ?? 100_000)
@@ -91,7 +91,7 @@ export const run = async (): Promise<Section> => {
   let server: Awaited<ReturnType<typeof startNode>> | undefined
   try {
     const pgRate = await baseline(withSchema(url, schemas[1]!), rows)
-    server = await startNode([script], {
+    server = await startNode([...profileFlags(), script], {
       PORT: String(port),
       HOST: "127.0.0.1",
       DATABASE_URL: withSchema(url, schemas[0]!),
@@ -99,7 +99,8 @@ export const run = async (): Promise<Section> => {
       SUBSHIFT_API_KEYS: key.entry,
       LOG_LEVEL: "Error",
       NODE_ENV: "development",
-      SUBSHIFT_TRACING: "false"
+      SUBSHIFT_TRACING: "false",
+      ...(process.env["BENCH_SERVER_NODE_OPTIONS"] ? { NODE_OPTIONS: process.env["BENCH_SERVER_NODE_OPTIONS"] } : {})
     }, `http://127.0.0.1:${port}/ready`)
     const pid = server.pid!
     const before = rssMb(pid)

@@ -6,6 +6,7 @@
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { StoreUnavailable } from "../domain/Errors.js"
@@ -113,9 +114,14 @@ export class SubscriptionImport extends Effect.Service<SubscriptionImport>()("@s
         })
       }
       const concurrency = options.concurrency ?? 8
-      // The stored subscriptions a round's lines name, by id and by name, in one read; a line
-      // whose id or name was not read ahead (it is not a string) is read on its own.
-      const readAhead = (round: ReadonlyArray<ParsedLine>): Effect.Effect<StoredOf, StoreUnavailable> => {
+      // Commits run one at a time, in line order, each while the next round is read and checked:
+      // `pending` is the last commit (with the report of its lines), and `pendingKeys` the ids and
+      // names it writes or frees. A round naming any of them waits for it before reading, so that
+      // every line sees the lines before it; the store is otherwise the same before and after.
+      let pending: Fiber.RuntimeFiber<void, StoreUnavailable> | undefined
+      let pendingKeys = new Set<string>()
+      const settle = Effect.suspend(() => pending === undefined ? Effect.void : Fiber.join(pending))
+      const keysOf = (round: ReadonlyArray<ParsedLine>) => {
         const ids = new Set<string>()
         const names = new Set<string>()
         for (const line of round) {
@@ -125,35 +131,30 @@ export class SubscriptionImport extends Effect.Service<SubscriptionImport>()("@s
           if (id !== undefined) ids.add(id)
           if (name !== undefined) names.add(name)
         }
-        return Effect.map(subscriptions.findMany({ ids: Array.from(ids), names: Array.from(names) }), (found) => {
+        return { ids, names }
+      }
+      // The stored subscriptions a round's lines name, by id and by name, in one read; an id or
+      // name not read ahead (the line's field was not that string) is read on its own.
+      const readAhead = ({ ids, names }: { readonly ids: ReadonlySet<string>; readonly names: ReadonlySet<string> }) =>
+        Effect.map(subscriptions.findMany({ ids: Array.from(ids), names: Array.from(names) }), (found) => {
           const byId = new Map<string, Subscription>()
           const byName = new Map<string, Subscription>()
           for (const s of found) {
             byId.set(s.id, s)
             byName.set(s.name, s)
           }
-          return {
-            findById: (id) => ids.has(id) ? Effect.succeed(Option.fromNullable(byId.get(id))) : subscriptions.findById(id),
-            findByName: (name) => names.has(name) ? Effect.succeed(Option.fromNullable(byName.get(name))) : subscriptions.findByName(name)
+          const storedOf: StoredOf = {
+            findById: (id) => ids.has(id) ? Effect.succeed(Option.fromNullable(byId.get(id))) : Effect.zipRight(settle, subscriptions.findById(id)),
+            findByName: (name) => names.has(name) ? Effect.succeed(Option.fromNullable(byName.get(name))) : Effect.zipRight(settle, subscriptions.findByName(name))
           }
+          return { byId, storedOf }
         })
-      }
-      const runRound = (round: ReadonlyArray<ParsedLine>) =>
+      type Checked = { readonly line: ParsedLine; readonly outcome: Either.Either<Prepared, ReadonlyArray<Problem>> }
+      type Write = { readonly line: ParsedLine; readonly prepared: Prepared & { readonly event: Event.Event } }
+      // Writes a round's records together in one transaction (or one by one, should that conflict
+      // with another writer), and answers each line's report.
+      const commitRound = (results: ReadonlyArray<Checked>, writes: ReadonlyArray<Write>) =>
         Effect.gen(function*() {
-          const storedOf = yield* readAhead(round)
-          const results = yield* Effect.forEach(round, (line) =>
-            line.problems !== undefined
-              ? Effect.succeed({ line, outcome: Either.left(line.problems) })
-              : prepare(line.value, { requireIfMatch: false }, author, offersOf, storedOf).pipe(
-                Effect.map((prepared) => ({ line, outcome: Either.right(prepared) })),
-                Effect.catchTags({
-                  InvalidRecord: (e) => Effect.succeed({ line, outcome: Either.left(e.problems) }),
-                  PendingChangeConflict: (e) => Effect.succeed({ line, outcome: Either.left([{ path: "pendingChange", message: e.message }]) }),
-                  PreconditionRequired: (e) => Effect.succeed({ line, outcome: Either.left([{ path: "id", message: e.message }]) }),
-                  VersionConflict: (e) => Effect.succeed({ line, outcome: Either.left([{ path: "id", message: e.message }]) })
-                })
-              ), { concurrency })
-          const writes = results.flatMap((r) => Either.isRight(r.outcome) && r.outcome.right.event !== undefined ? [{ line: r.line, prepared: r.outcome.right as Prepared & { readonly event: Event.Event } }] : [])
           const failed = new Map<number, ReadonlyArray<Problem>>()
           if (writes.length > 0) {
             const together = yield* Effect.either(subscriptions.commit({
@@ -182,6 +183,36 @@ export class SubscriptionImport extends Effect.Service<SubscriptionImport>()("@s
             }
           })
         })
+      const runRound = (round: ReadonlyArray<ParsedLine>, collected: Array<LineReport>, last: boolean) =>
+        Effect.gen(function*() {
+          const keys = keysOf(round)
+          if ([...keys.ids, ...keys.names].some((key) => pendingKeys.has(key))) yield* settle
+          const { byId, storedOf } = yield* readAhead(keys)
+          const results: ReadonlyArray<Checked> = yield* Effect.forEach(round, (line) =>
+            line.problems !== undefined
+              ? Effect.succeed({ line, outcome: Either.left(line.problems) })
+              : prepare(line.value, { requireIfMatch: false }, author, offersOf, storedOf).pipe(
+                Effect.map((prepared) => ({ line, outcome: Either.right(prepared) })),
+                Effect.catchTags({
+                  InvalidRecord: (e) => Effect.succeed({ line, outcome: Either.left(e.problems) }),
+                  PendingChangeConflict: (e) => Effect.succeed({ line, outcome: Either.left([{ path: "pendingChange", message: e.message }]) }),
+                  PreconditionRequired: (e) => Effect.succeed({ line, outcome: Either.left([{ path: "id", message: e.message }]) }),
+                  VersionConflict: (e) => Effect.succeed({ line, outcome: Either.left([{ path: "id", message: e.message }]) })
+                })
+              ), { concurrency })
+          const writes = results.flatMap((r): Array<Write> =>
+            Either.isRight(r.outcome) && r.outcome.right.event !== undefined ? [{ line: r.line, prepared: r.outcome.right as Write["prepared"] }] : []
+          )
+          yield* settle
+          pendingKeys = new Set(writes.flatMap((w) => {
+            const before = byId.get(w.prepared.subscription.id)
+            return [w.prepared.subscription.id, w.prepared.subscription.name, ...(before === undefined ? [] : [before.name])]
+          }))
+          pending = yield* Effect.forkDaemon(Effect.map(commitRound(results, writes), (reports) => {
+            collected.push(...reports)
+            if (last) for (const line of collected.sort((a, b) => a.line - b.line)) report(line)
+          }))
+        })
       let number = 0
       return lines.pipe(
         Stream.map((text): ParsedLine | undefined => {
@@ -190,11 +221,14 @@ export class SubscriptionImport extends Effect.Service<SubscriptionImport>()("@s
         }),
         Stream.filter((line): line is ParsedLine => line !== undefined),
         Stream.grouped(options.chunk ?? 200),
-        Stream.runForEach((chunk) =>
-          Effect.map(Effect.forEach(rounds(Chunk.toReadonlyArray(chunk)), runRound), (reports) => {
-            for (const line of reports.flat().sort((a, b) => a.line - b.line)) report(line)
-          })
-        )
+        Stream.runForEach((chunk) => {
+          const collected: Array<LineReport> = []
+          const all = rounds(Chunk.toReadonlyArray(chunk))
+          return Effect.forEach(all, (round, i) => runRound(round, collected, i === all.length - 1), { discard: true })
+        }),
+        // The last commit finishes even when the lines fail or the import is interrupted.
+        Effect.ensuring(Effect.suspend(() => pending === undefined ? Effect.void : Fiber.await(pending))),
+        Effect.zipRight(settle)
       )
     }
 
