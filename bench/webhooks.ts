@@ -74,7 +74,7 @@ const writeEvents = (subscriptions: number, each: number) =>
 // The store with the endpoint registered, the crypto and transport of the default configuration,
 // and a way to start the worker on them.
 const setup = async (url: string) => {
-  const settings = await Effect.runPromise(WebhookConfig.load)
+  const settings = await Effect.runPromise(WebhookConfig.load())
   const runtime = ManagedRuntime.make(Worker.adapters(settings).pipe(Layer.provideMerge(MemoryStore.layer())))
   await runtime.runPromise(WebhookAdmin.create({ url, eventTypes: ["*"] }))
   await runtime.runPromise(Effect.flatMap(Catalog, (catalog) => catalog.put([offer])))

@@ -47,6 +47,14 @@ describe("configuration", () => {
     expect(await failure({ SUBSHIFT_DB_STATEMENT_TIMEOUT: "0 millis" })).toContain("SUBSHIFT_DB_STATEMENT_TIMEOUT")
   })
 
+  it("the webhook worker runs on a Postgres server and in memory unless SUBSHIFT_WEBHOOKS=off, and on the embedded engine only when asked", async () => {
+    expect((await configOf()).webhooks.worker).toBe(false)
+    expect((await configOf({ SUBSHIFT_WEBHOOKS: "on" })).webhooks.worker).toBe(true)
+    expect((await configOf({ SUBSHIFT_STORE: "memory" })).webhooks.worker).toBe(true)
+    expect((await configOf({ DATABASE_URL: "postgres://db.example/subshift" })).webhooks.worker).toBe(true)
+    expect((await configOf({ DATABASE_URL: "postgres://db.example/subshift", SUBSHIFT_WEBHOOKS: "off" })).webhooks.worker).toBe(false)
+  })
+
   it("the fast path is on unless SUBSHIFT_FAST_PATH=off; another value stops the start naming the variable", async () => {
     expect((await configOf()).fastPath).toBe(true)
     expect((await configOf({ SUBSHIFT_FAST_PATH: "off" })).fastPath).toBe(false)
