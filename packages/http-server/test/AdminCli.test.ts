@@ -3,20 +3,15 @@
  * subscriptions` (through the admin API, never the store), `migrate` on a fresh Postgres schema,
  * and the command run as a process.
  */
-import * as Command from "@effect/cli/Command"
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { root } from "@subshift/http-server/cli/index"
 import { CommandFailed } from "@subshift/http-server/cli/Remote"
-import * as ConfigProvider from "effect/ConfigProvider"
-import * as Console from "effect/Console"
-import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { execFile } from "node:child_process"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
+import { cli } from "./CliRunner.js"
 import { adminKeys, key, subscriptionRecord } from "./AdminHarness.js"
 import { admin, databaseUrl } from "./PgStores.js"
 import { request, start, type TestServer } from "./Harness.js"
@@ -29,23 +24,6 @@ beforeAll(async () => {
 })
 afterAll(() => server.close())
 
-/** Runs the command line in this process with these arguments and environment; answers what it printed and how it ended. */
-const cli = async (args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
-  const out: Array<string> = []
-  const console: Console.Console = {
-    ...Effect.runSync(Effect.console),
-    log: (...line: ReadonlyArray<unknown>) => Effect.sync(() => void out.push(line.join(" "))),
-    error: (...line: ReadonlyArray<unknown>) => Effect.sync(() => void out.push(line.join(" ")))
-  } as Console.Console
-  const exit = await Effect.runPromiseExit(
-    Command.run(root, { name: "subshift", version: "0.0.0" })(["node", "subshift", ...args]).pipe(
-      Effect.withConsole(console),
-      Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
-      Effect.provide(NodeContext.layer)
-    )
-  )
-  return { out: out.join("\n"), exit }
-}
 
 const failure = (exit: Exit.Exit<unknown, unknown>) =>
   Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined

@@ -1,18 +1,14 @@
 /** `subshift catalog validate` offline and `subshift catalog publish` against a real listening server. */
-import * as Command from "@effect/cli/Command"
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Demo from "@subshift/core/demo/Demo"
 import { CatalogVersions } from "@subshift/core/ports/CatalogVersions"
-import { root } from "@subshift/http-server/cli/index"
-import * as ConfigProvider from "effect/ConfigProvider"
-import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Yaml from "yaml"
+import { cli } from "./CliRunner.js"
 import { adminKeys } from "./AdminHarness.js"
 import { start, type TestServer } from "./Harness.js"
 
@@ -24,22 +20,6 @@ beforeAll(async () => {
 })
 afterAll(() => server.close())
 
-const cli = async (args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
-  const out: Array<string> = []
-  const console = {
-    ...Effect.runSync(Console.consoleWith(Effect.succeed)),
-    log: (...line: ReadonlyArray<unknown>) => Effect.sync(() => void out.push(line.join(" "))),
-    error: (...line: ReadonlyArray<unknown>) => Effect.sync(() => void out.push(line.join(" ")))
-  } as Console.Console
-  const exit = await Effect.runPromiseExit(
-    Command.run(root, { name: "subshift", version: "0.0.0" })(["node", "subshift", ...args]).pipe(
-      Effect.withConsole(console),
-      Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
-      Effect.provide(NodeContext.layer)
-    )
-  )
-  return { out: out.join("\n"), exit }
-}
 const failureMessage = (exit: Exit.Exit<unknown, unknown>) =>
   Exit.isFailure(exit) && exit.cause._tag === "Fail" ? (exit.cause.error as { message: string }).message : ""
 
