@@ -20,9 +20,9 @@ export const table = "subshift_migration_lease"
 /** How long a claim lasts unless extended. */
 export const TTL = Duration.seconds(30)
 
-// Two processes creating the same table at once: one may fail on the catalog's unique index or
-// find the table created under it; the second attempt sees the table.
-const raceStates = new Set(["23505", "42P07"])
+// Two processes creating the same table at once: one may fail on the catalog's unique index,
+// find the table (42P07) or its row type (42710) created under it; the next attempt sees the table.
+const raceStates = new Set(["23505", "42P07", "42710"])
 
 const createTable = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
