@@ -2,7 +2,9 @@
  * Webhook delivery: events per second that the worker delivers to a local receiver, against a
  * plain loop POSTing the same signed payloads to the same receiver (same concurrency, kept-alive
  * connections) in the same run; and the time from a commit to the receiver getting its event on
- * an idle server (the worker at its default poll interval), p50 and p99.
+ * an idle server (the worker at its default poll interval), p50 and p99. On the in-memory store,
+ * and on Postgres when `BENCH_DATABASE_URL` is set (a fresh schema per run, dropped after), where
+ * the statements the worker sends per delivered event are counted too.
  */
 import { Catalog } from "@subshift/core/ports/Catalog"
 import { Subscriptions } from "@subshift/core/ports/Subscriptions"
@@ -11,7 +13,10 @@ import * as WebhookAdmin from "@subshift/core/usecases/WebhookAdmin"
 import * as WebhookConfig from "@subshift/http-server/webhooks/Config"
 import * as Worker from "@subshift/http-server/webhooks/Worker"
 import * as WebhookWorker from "@subshift/core/usecases/WebhookWorker"
+import type { StorePorts } from "@subshift/core/ports/StorePorts"
+import type { WebhookStore } from "@subshift/core/ports/Webhooks"
 import { MemoryStore } from "@subshift/store-memory"
+import { PgStore } from "@subshift/store-postgres"
 import * as Fixtures from "@subshift/testing/Fixtures"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -20,6 +25,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import { createHmac } from "node:crypto"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
+import pg from "pg"
 import { cell, median, num, ratio, type Section, spread, table, verdict } from "./report.js"
 
 const ROUNDS = 3
@@ -71,11 +77,49 @@ const writeEvents = (subscriptions: number, each: number) =>
     }
   })
 
+// Every statement sent to Postgres by any pool of this process, counted (pg is left out of the bundle,
+// so this is the client the store's pool uses).
+let statements = 0
+const query = pg.Client.prototype.query
+pg.Client.prototype.query = function(this: pg.Client, ...args: Array<unknown>) {
+  statements++
+  return (query as (...a: Array<unknown>) => unknown).apply(this, args)
+} as typeof query
+
+/** A store to run on: made fresh for each run, and dropped after. */
+interface Store {
+  readonly name: string
+  readonly open: () => Promise<{ readonly layer: Layer.Layer<StorePorts | WebhookStore, unknown>; readonly drop: () => Promise<void> }>
+}
+
+const memory: Store = { name: "in-memory", open: async () => ({ layer: MemoryStore.layer(), drop: async () => {} }) }
+
+const postgres = (serverUrl: string): Store => ({
+  name: "Postgres",
+  open: async () => {
+    const schema = `bench_hooks_${process.pid}_${Math.random().toString(36).slice(2, 10)}`
+    const admin = async (text: string) => {
+      const client = new pg.Client({ connectionString: serverUrl })
+      await client.connect()
+      try {
+        await client.query(text)
+      } finally {
+        await client.end()
+      }
+    }
+    await admin(`CREATE SCHEMA ${schema}`)
+    const url = new URL(serverUrl)
+    url.searchParams.set("options", `-c search_path=${schema}`)
+    return { layer: PgStore.layerUrl(url.toString(), { maxConnections: 10 }), drop: () => admin(`DROP SCHEMA ${schema} CASCADE`) }
+  }
+})
+
 // The store with the endpoint registered, the crypto and transport of the default configuration,
 // and a way to start the worker on them.
-const setup = async (url: string) => {
+const setup = async (url: string, store: Store) => {
   const settings = await Effect.runPromise(WebhookConfig.load())
-  const runtime = ManagedRuntime.make(Worker.adapters(settings).pipe(Layer.provideMerge(MemoryStore.layer())))
+  const opened = await store.open()
+  const runtime = ManagedRuntime.make(Worker.adapters(settings).pipe(Layer.provideMerge(opened.layer)))
   await runtime.runPromise(WebhookAdmin.create({ url, eventTypes: ["*"] }))
   await runtime.runPromise(Effect.flatMap(Catalog, (catalog) => catalog.put([offer])))
   const start = () =>
@@ -83,20 +127,27 @@ const setup = async (url: string) => {
       WebhookWorker.make({ pollInterval: settings.pollInterval, timeout: settings.timeout, leaseFor: settings.lease, schedule: settings.schedule, batch: CONCURRENCY }),
       (worker) => worker.run
     ))
-  return { runtime, start }
+  const close = async () => {
+    await runtime.dispose()
+    await opened.drop()
+  }
+  return { runtime, start, close }
 }
 
-// The worker delivering EVENTS events already in the outbox; events per second.
-const workerRun = async (url: string, until: (n: number) => Promise<void>): Promise<number> => {
-  const { runtime, start } = await setup(url)
+// The worker delivering EVENTS events already in the outbox: events per second, and statements
+// sent per delivered event.
+const workerRun = async (url: string, until: (n: number) => Promise<void>, store: Store) => {
+  const { close, runtime, start } = await setup(url, store)
   await runtime.runPromise(writeEvents(SUBSCRIPTIONS, EVENTS / SUBSCRIPTIONS))
+  const before = statements
   const started = performance.now()
   const worker = start()
   await until(EVENTS)
   const seconds = (performance.now() - started) / 1000
+  const sent = statements - before
   await runtime.runPromise(Fiber.interrupt(worker))
-  await runtime.dispose()
-  return EVENTS / seconds
+  await close()
+  return { perSecond: EVENTS / seconds, statements: sent / EVENTS }
 }
 
 // A plain loop POSTing the same signed payloads, CONCURRENCY at a time; events per second.
@@ -138,8 +189,8 @@ const plainRun = async (url: string, until: (n: number) => Promise<void>): Promi
 }
 
 // Commit-to-receipt on an idle worker at the default poll interval, one event at a time.
-const latency = async (target: Awaited<ReturnType<typeof receiver>>): Promise<ReadonlyArray<number>> => {
-  const { runtime, start } = await setup(target.url)
+const latency = async (target: Awaited<ReturnType<typeof receiver>>, store: Store): Promise<ReadonlyArray<number>> => {
+  const { close, runtime, start } = await setup(target.url, store)
   const worker = start()
   const samples: Array<number> = []
   for (let i = 0; i < LATENCY_SAMPLES; i++) {
@@ -153,41 +204,56 @@ const latency = async (target: Awaited<ReturnType<typeof receiver>>): Promise<Re
     await new Promise((r) => setTimeout(r, Math.random() * 50))
   }
   await runtime.runPromise(Fiber.interrupt(worker))
-  await runtime.dispose()
+  await close()
   return samples.sort((a, b) => a - b)
 }
 
 const percentile = (sorted: ReadonlyArray<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!
 
+// One store's figures: worker and plain loop interleaved, then the latency.
+const measure = async (target: Awaited<ReturnType<typeof receiver>>, store: Store) => {
+  const worker: Array<number> = []
+  const plain: Array<number> = []
+  const perEvent: Array<number> = []
+  for (let round = 0; round < ROUNDS; round++) {
+    target.reset()
+    const run = await workerRun(target.url, target.until, store)
+    worker.push(run.perSecond)
+    perEvent.push(run.statements)
+    target.reset()
+    plain.push(await plainRun(target.url, target.until))
+  }
+  target.reset()
+  const samples = await latency(target, store)
+  return { worker, plain, perEvent, p50: percentile(samples, 50), p99: percentile(samples, 99) }
+}
+
 /** Runs the section. */
 export const run = async (): Promise<Section> => {
   const target = await receiver()
-  const worker: Array<number> = []
-  const plain: Array<number> = []
+  const serverUrl = process.env["BENCH_DATABASE_URL"]
+  const stores = serverUrl === undefined || serverUrl === "" ? [memory] : [memory, postgres(serverUrl)]
   try {
-    for (let round = 0; round < ROUNDS; round++) {
-      target.reset()
-      worker.push(await workerRun(target.url, target.until))
-      target.reset()
-      plain.push(await plainRun(target.url, target.until))
+    const rows: Array<ReadonlyArray<string>> = []
+    for (const store of stores) {
+      const m = await measure(target, store)
+      const r = median(m.worker) / median(m.plain)
+      const statementsCell = store === memory ? "" : `; ${num(median(m.perEvent), 2)} statements per event`
+      rows.push(
+        [`${store.name}: events delivered/s`, `${cell(spread(m.worker))}${statementsCell}`, `plain loop: ${cell(spread(m.plain))}`, ratio(median(m.worker), median(m.plain)), `≥ 0.50: ${verdict(r >= 0.5)}`],
+        [`${store.name}: commit-to-receipt p50 / p99`, `${num(m.p50)} / ${num(m.p99)} ms`, "", "", `p99 < 1 s: ${verdict(m.p99 < 1000)}`]
+      )
     }
-    target.reset()
-    const samples = await latency(target)
-    const p50 = percentile(samples, 50)
-    const p99 = percentile(samples, 99)
-    const r = median(worker) / median(plain)
     const markdown = [
       "## Webhook delivery",
       "",
-      `${num(EVENTS)} events of ${SUBSCRIPTIONS} subscriptions (order kept per subscription) delivered by the worker on the in-memory ` +
-      `store, ${CONCURRENCY} at a time, to a local receiver; the baseline is a plain loop POSTing the same signed payloads to the ` +
-      `same receiver, ${CONCURRENCY} at a time, in the same run. Latency is from a commit to the receiver getting the event, ` +
-      `${LATENCY_SAMPLES} commits one at a time on an idle worker at its default poll interval.`,
+      `${num(EVENTS)} events of ${SUBSCRIPTIONS} subscriptions (order kept per subscription) delivered by the worker, ` +
+      `${CONCURRENCY} at a time, to a local receiver, on the in-memory store and (with \`BENCH_DATABASE_URL\`) on Postgres; ` +
+      `the baseline is a plain loop POSTing the same signed payloads to the same receiver, ${CONCURRENCY} at a time, in the same run. ` +
+      `Statements are all those the process sent to Postgres while the worker delivered, per event. Latency is from a commit ` +
+      `to the receiver getting the event, ${LATENCY_SAMPLES} commits one at a time on an idle worker at its default poll interval.`,
       "",
-      table(["figure", "worker", "baseline", "ratio", "target"], [
-        ["events delivered/s", cell(spread(worker)), `plain loop: ${cell(spread(plain))}`, ratio(median(worker), median(plain)), `≥ 0.50: ${verdict(r >= 0.5)}`],
-        ["commit-to-receipt p50 / p99", `${num(p50)} / ${num(p99)} ms`, "", "", `p99 < 1 s: ${verdict(p99 < 1000)}`]
-      ])
+      table(["figure", "worker", "baseline", "ratio", "target"], rows)
     ].join("\n")
     console.log(markdown)
     return { markdown }

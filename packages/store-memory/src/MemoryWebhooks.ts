@@ -23,6 +23,8 @@ interface State {
   readonly endpoints: Map<string, Webhook.Endpoint>
   readonly rows: Map<string, Row>
   readonly sequences: Map<string, number>
+  /** The pending rows of each (endpoint, order key), in sequence order: a claim looks at their heads only. */
+  readonly pending: Map<string, Array<Row>>
   cursor: number
   nextId: number
 }
@@ -35,18 +37,37 @@ const enabled = (endpoint: Webhook.Endpoint | undefined): endpoint is Webhook.En
 
 /** Both webhook stores over one fresh state. */
 export const make = Effect.sync(() => {
-  const state: State = { endpoints: new Map(), rows: new Map(), sequences: new Map(), cursor: 0, nextId: 0 }
+  const state: State = { endpoints: new Map(), rows: new Map(), sequences: new Map(), pending: new Map(), cursor: 0, nextId: 0 }
 
   const insert = (endpointId: string, event: Webhook.OutboundEvent, sequence: number, now: Instant): string => {
     const id = `dlv_${(++state.nextId).toString().padStart(12, "0")}`
-    state.rows.set(id, {
+    const row: Row = {
       delivery: {
         id, endpointId, eventId: event.id, eventType: event.type, orderKey: event.orderKey, sequence,
         status: "pending", attempts: 0, nextAttemptAt: now, createdAt: now, log: []
       },
       payload: { type: event.type, id: event.id, timestamp: event.timestamp, sequence, data: event.data }
-    })
+    }
+    state.rows.set(id, row)
+    markPending(row)
     return id
+  }
+  const queueKey = (delivery: Webhook.Delivery) => `${delivery.endpointId}\u0000${delivery.orderKey}`
+  const markPending = (row: Row) => {
+    const key = queueKey(row.delivery)
+    const queue = state.pending.get(key) ?? []
+    if (queue.includes(row)) return
+    const at = queue.findIndex((other) => other.delivery.sequence > row.delivery.sequence)
+    if (at === -1) queue.push(row)
+    else queue.splice(at, 0, row)
+    state.pending.set(key, queue)
+  }
+  const settled = (row: Row) => {
+    const key = queueKey(row.delivery)
+    const queue = state.pending.get(key) ?? []
+    const at = queue.indexOf(row)
+    if (at !== -1) queue.splice(at, 1)
+    if (queue.length === 0) state.pending.delete(key)
   }
   const nextSequence = (orderKey: string) => {
     const next = (state.sequences.get(orderKey) ?? 0) + 1
@@ -78,7 +99,11 @@ export const make = Effect.sync(() => {
       }),
     remove: (id) =>
       Effect.sync(() => {
-        for (const [key, row] of state.rows) if (row.delivery.endpointId === id) state.rows.delete(key)
+        for (const [key, row] of state.rows) {
+          if (row.delivery.endpointId !== id) continue
+          state.rows.delete(key)
+          settled(row)
+        }
         return state.endpoints.delete(id)
       }),
     disable: (id, reason, now) =>
@@ -89,15 +114,8 @@ export const make = Effect.sync(() => {
   })
 
   // The first pending delivery of each (endpoint, order key): the only one of them that may be claimed.
-  const heads = () => {
-    const first = new Map<string, Row>()
-    for (const row of state.rows.values()) {
-      if (row.delivery.status !== "pending") continue
-      const key = `${row.delivery.endpointId}\u0000${row.delivery.orderKey}`
-      const current = first.get(key)
-      if (current === undefined || row.delivery.sequence < current.delivery.sequence) first.set(key, row)
-    }
-    return first.values()
+  const heads = function*() {
+    for (const queue of state.pending.values()) yield queue[0]!
   }
 
   const deliveries = WebhookDeliveries.of({
@@ -122,35 +140,44 @@ export const make = Effect.sync(() => {
           (row.delivery.nextAttemptAt ?? now) <= now &&
           (row.leaseUntil === undefined || row.leaseUntil <= now) &&
           enabled(state.endpoints.get(row.delivery.endpointId))
-        ).sort((a, b) => ((a.delivery.nextAttemptAt ?? "") < (b.delivery.nextAttemptAt ?? "") ? -1 : a.delivery.id < b.delivery.id ? -1 : 1))
+        ).sort((a, b) => {
+          const [x, y] = [a.delivery.nextAttemptAt ?? "", b.delivery.nextAttemptAt ?? ""]
+          return x !== y ? (x < y ? -1 : 1) : a.delivery.id < b.delivery.id ? -1 : 1
+        })
         return due.slice(0, Math.max(0, limit)).map((row): ClaimedDelivery => {
           row.leaseOwner = owner
           row.leaseUntil = plus(now, leaseFor)
           return { delivery: row.delivery, payload: row.payload, endpoint: state.endpoints.get(row.delivery.endpointId)! }
         })
       }),
-    record: (result, now) =>
+    record: (results, now) =>
       Effect.sync(() => {
-        const row = state.rows.get(result.deliveryId)
-        if (row === undefined) return Option.none()
-        const { nextAttemptAt: _next, ...delivery } = row.delivery
-        const current = row.leaseOwner === result.owner
-        row.delivery = {
-          ...(current ? delivery : row.delivery),
-          attempts: row.delivery.attempts + 1,
-          log: [...row.delivery.log, result.attempt],
-          ...(current ? { status: result.status } : {}),
-          ...(current && result.nextAttemptAt !== undefined ? { nextAttemptAt: result.nextAttemptAt } : {})
+        for (const result of results) {
+          const row = state.rows.get(result.deliveryId)
+          if (row === undefined) continue
+          const { nextAttemptAt: _next, ...delivery } = row.delivery
+          const current = row.leaseOwner === result.owner
+          row.delivery = {
+            ...(current ? delivery : row.delivery),
+            attempts: row.delivery.attempts + 1,
+            log: [...row.delivery.log, result.attempt],
+            ...(current ? { status: result.status } : {}),
+            ...(current && result.nextAttemptAt !== undefined ? { nextAttemptAt: result.nextAttemptAt } : {})
+          }
+          if (current) {
+            row.leaseOwner = undefined
+            row.leaseUntil = undefined
+            if (result.status !== "pending") settled(row)
+          }
+          const endpoint = state.endpoints.get(row.delivery.endpointId)
+          if (endpoint !== undefined) state.endpoints.set(endpoint.id, Webhook.afterAttempt(endpoint, result.endpointOk, now))
         }
-        if (current) {
-          row.leaseOwner = undefined
-          row.leaseUntil = undefined
+        const failing = new Map<string, Instant>()
+        for (const result of results) {
+          const since = state.endpoints.get(result.endpointId)?.failingSince
+          if (since !== undefined) failing.set(result.endpointId, since)
         }
-        const endpoint = state.endpoints.get(row.delivery.endpointId)
-        if (endpoint === undefined) return Option.none()
-        const updated = Webhook.afterAttempt(endpoint, result.endpointOk, now)
-        state.endpoints.set(endpoint.id, updated)
-        return Option.fromNullable(updated.failingSince)
+        return failing
       }),
     get: (id) => Effect.sync(() => Option.map(Option.fromNullable(state.rows.get(id)), (row) => row.delivery)),
     list: ({ after, endpointId, limit, status }) =>
@@ -164,6 +191,7 @@ export const make = Effect.sync(() => {
         const row = state.rows.get(id)
         if (row === undefined) return Option.none()
         row.delivery = { ...row.delivery, status: "pending", nextAttemptAt: now }
+        markPending(row)
         return Option.some(row.delivery)
       })
   })

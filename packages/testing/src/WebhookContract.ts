@@ -55,9 +55,19 @@ const enqueue = (events: ReadonlyArray<Webhook.OutboundEvent>, now = at(0)) =>
 const claim = (now: Instant.Instant, owner = "owner-a", leaseFor = Duration.seconds(60)) =>
   Effect.flatMap(WebhookDeliveries, (d) => d.claim({ owner, now, leaseFor, limit: 100 }))
 
+const delivered = (claimed: { readonly delivery: Webhook.Delivery }, owner = "owner-a", now = at(1)) => ({
+  deliveryId: claimed.delivery.id, endpointId: claimed.delivery.endpointId, owner,
+  attempt: { at: now, statusCode: 200, latencyMs: 3 }, status: "delivered" as const, endpointOk: true
+})
+
+const failedAttempt = (claimed: { readonly delivery: Webhook.Delivery }, now: Instant.Instant, next?: Instant.Instant) => ({
+  deliveryId: claimed.delivery.id, endpointId: claimed.delivery.endpointId, owner: "owner-a",
+  attempt: { at: now, statusCode: 500, latencyMs: 9, error: "the endpoint answered 500" },
+  status: next === undefined ? "failed" as const : "pending" as const, nextAttemptAt: next, endpointOk: false
+})
+
 const done = (claimed: { readonly delivery: Webhook.Delivery }, owner = "owner-a", now = at(1)) =>
-  Effect.flatMap(WebhookDeliveries, (d) =>
-    d.record({ deliveryId: claimed.delivery.id, owner, attempt: { at: now, statusCode: 200, latencyMs: 3 }, status: "delivered", endpointOk: true }, now))
+  Effect.flatMap(WebhookDeliveries, (d) => d.record([delivered(claimed, owner, now)], now))
 
 /** Registers the webhook store contract. */
 export const suite = <E>(name: string, layer: Layer.Layer<StorePorts | WebhookStore, E>) =>
@@ -139,20 +149,20 @@ export const suite = <E>(name: string, layer: Layer.Layer<StorePorts | WebhookSt
         const deliveries = yield* WebhookDeliveries
         yield* enqueue([event(type, `sub-${unique()}`)])
         const [claimed] = yield* claim(at(1))
-        const since = yield* deliveries.record({
-          deliveryId: claimed!.delivery.id, owner: "owner-a", status: "pending", nextAttemptAt: at(100), endpointOk: false,
+        const since = yield* deliveries.record([{
+          deliveryId: claimed!.delivery.id, endpointId: a.id, owner: "owner-a", status: "pending", nextAttemptAt: at(100), endpointOk: false,
           attempt: { at: at(1), statusCode: 500, latencyMs: 12, error: "the endpoint answered 500" }
-        }, at(1))
-        expect(since).toEqual(Option.some(at(1)))
+        }], at(1))
+        expect(since).toEqual(new Map([[a.id, at(1)]]))
         expect(yield* claim(at(99))).toEqual([])
         const [again] = yield* claim(at(100))
         expect(again!.delivery.attempts).toBe(1)
         expect(again!.delivery.log).toEqual([{ at: at(1), statusCode: 500, latencyMs: 12, error: "the endpoint answered 500" }])
-        const second = yield* deliveries.record({
-          deliveryId: again!.delivery.id, owner: "owner-a", status: "failed", endpointOk: false,
+        const second = yield* deliveries.record([{
+          deliveryId: again!.delivery.id, endpointId: a.id, owner: "owner-a", status: "failed", endpointOk: false,
           attempt: { at: at(100), latencyMs: 15000, error: "timed out" }
-        }, at(100))
-        expect(second).toEqual(Option.some(at(1)))
+        }], at(100))
+        expect(second).toEqual(new Map([[a.id, at(1)]]))
         const failed = Option.getOrThrow(yield* deliveries.get(again!.delivery.id))
         expect([failed.status, failed.attempts, failed.nextAttemptAt]).toEqual(["failed", 2, undefined])
         expect(yield* deliveries.list({ endpointId: a.id, status: "failed", limit: 10 })).toEqual([failed])
@@ -163,6 +173,35 @@ export const suite = <E>(name: string, layer: Layer.Layer<StorePorts | WebhookSt
         const [third] = yield* claim(at(200))
         yield* done(third!, "owner-a", at(201))
         expect(Option.getOrThrow(yield* (yield* WebhookEndpoints).get(a.id)).failingSince).toBeUndefined()
+      }))
+    })
+
+    it.effect("records a batch at once: each delivery settled, each endpoint's streak as after the attempts in order", () => {
+      const type = `t.${unique()}`
+      const [a, b, c] = [endpoint([type]), endpoint([type]), endpoint([type], { failingSince: at(0) })]
+      return withEndpoints([a, b, c], Effect.gen(function*() {
+        const deliveries = yield* WebhookDeliveries
+        const sub = `sub-${unique()}`
+        yield* enqueue([event(type, sub, 1), event(type, `sub-${unique()}`, 2), event(type, sub, 3)])
+        const claimed = yield* claim(at(1))
+        const of = (e: Webhook.Endpoint) => claimed.filter((x) => x.endpoint.id === e.id)
+        // Two heads per endpoint: the later event of `sub` waits for the earlier.
+        expect([of(a).length, of(b).length, of(c).length]).toEqual([2, 2, 2])
+        // a: a failure then a success (no streak); b: a success then a failure (a streak from now);
+        // c: failing since 0, fails twice (the streak goes on).
+        const failing = yield* deliveries.record([
+          failedAttempt(of(a)[0]!, at(5), at(50)), delivered(of(a)[1]!, "owner-a", at(5)),
+          delivered(of(b)[0]!, "owner-a", at(5)), failedAttempt(of(b)[1]!, at(5)),
+          failedAttempt(of(c)[0]!, at(5), at(50)), failedAttempt(of(c)[1]!, at(5), at(50))
+        ], at(5))
+        expect(failing).toEqual(new Map([[b.id, at(5)], [c.id, at(0)]]))
+        const endpoints = yield* WebhookEndpoints
+        expect(Option.getOrThrow(yield* endpoints.get(a.id)).failingSince).toBeUndefined()
+        const statuses = yield* Effect.forEach(claimed, (x) => Effect.map(deliveries.get(x.delivery.id), (d) => Option.getOrThrow(d).status))
+        expect(statuses.filter((s) => s === "pending").length).toBe(3)
+        // The next event of `sub` to b is claimable now that the first is settled; a's waits for its retry.
+        const next = yield* claim(at(6))
+        expect(next.map((x) => [x.endpoint.id, x.delivery.sequence])).toEqual([[b.id, 2]])
       }))
     })
 

@@ -170,3 +170,20 @@ export const afterAttempt = (endpoint: Endpoint, ok: boolean, now: Instant): End
   const { failingSince: _since, ...rest } = endpoint
   return ok ? rest : { ...endpoint, failingSince: endpoint.failingSince ?? now }
 }
+
+/**
+ * What attempts recorded together at one instant do to each endpoint's failing streak, the same
+ * as `afterAttempt` one after another: `clear` when its last attempt succeeded; `restart` (the
+ * streak starts now) when a failure follows a success; `start` (unless one is running) when all
+ * failed.
+ */
+export const streakChanges = (
+  results: ReadonlyArray<{ readonly endpointId: string; readonly endpointOk: boolean }>
+): ReadonlyMap<string, "clear" | "restart" | "start"> => {
+  const changes = new Map<string, "clear" | "restart" | "start">()
+  for (const { endpointId, endpointOk } of results) {
+    const current = changes.get(endpointId)
+    changes.set(endpointId, endpointOk ? "clear" : current === "clear" || current === "restart" ? "restart" : "start")
+  }
+  return changes
+}

@@ -49,6 +49,7 @@ export interface ClaimedDelivery {
 /** The outcome of an attempt, as the store records it. */
 export interface AttemptResult {
   readonly deliveryId: string
+  readonly endpointId: string
   /** The lease holder; a result from a process whose lease was taken over is still logged. */
   readonly owner: string
   readonly attempt: Webhook.Attempt
@@ -99,8 +100,13 @@ export class WebhookDeliveries extends Context.Tag("@subshift/core/WebhookDelive
       readonly leaseFor: Duration.Duration
       readonly limit: number
     }) => Effect.Effect<ReadonlyArray<ClaimedDelivery>, StoreUnavailable>
-    /** Logs an attempt, sets the delivery's status and releases its lease; the endpoint's failing streak start after it. */
-    readonly record: (result: AttemptResult, now: Instant) => Effect.Effect<Option.Option<Instant>, StoreUnavailable>
+    /**
+     * Logs attempts, in the order given, at once: sets each delivery's status and releases its
+     * lease, and moves each endpoint's failing streak (`Webhook.afterAttempt`, in order, at
+     * `now`). Answers the endpoints of the results that are failing after it, with the start of
+     * their streak.
+     */
+    readonly record: (results: ReadonlyArray<AttemptResult>, now: Instant) => Effect.Effect<ReadonlyMap<string, Instant>, StoreUnavailable>
     readonly get: (deliveryId: string) => Effect.Effect<Option.Option<Webhook.Delivery>, StoreUnavailable>
     readonly list: (query: DeliveryQuery) => Effect.Effect<ReadonlyArray<Webhook.Delivery>, StoreUnavailable>
     /** Makes a delivery pending and due now, whatever its state; the delivery, or `None`. */

@@ -5,6 +5,7 @@
  * and a lease that a dead process leaves expires, so its delivery is attempted again (at least
  * once; receivers dedupe by `webhook-id`, which is the event id on every attempt).
  */
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -12,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
 import * as Random from "effect/Random"
 import type { StoreUnavailable } from "../domain/Errors.js"
 import type { StoredEvent } from "../domain/Event.js"
@@ -19,6 +21,7 @@ import * as Instant from "../domain/Instant.js"
 import * as Webhook from "../domain/Webhook.js"
 import { Events } from "../ports/Events.js"
 import {
+  type AttemptResult,
   type ClaimedDelivery,
   WebhookCrypto,
   WebhookDeliveries,
@@ -32,7 +35,7 @@ export interface Options {
   readonly owner?: string | undefined
   /** The wait between rounds that found nothing to do; 100 ms unless set. */
   readonly pollInterval?: Duration.DurationInput | undefined
-  /** Deliveries claimed (and attempted at once) per round; 32 unless set. */
+  /** The most attempts in flight at once (and deliveries claimed per round); 32 unless set. */
   readonly batch?: number | undefined
   /** How long a claim holds a delivery; keep it well above `timeout`. 60 s unless set. */
   readonly leaseFor?: Duration.DurationInput | undefined
@@ -51,6 +54,13 @@ export const attemptsTotal = Metric.counter("subshift_webhook_attempts_total", {
   description: "Webhook delivery attempts by outcome",
   incremental: true
 })
+
+const attemptsBy = {
+  delivered: Metric.tagged(attemptsTotal, "outcome", "delivered"),
+  retry: Metric.tagged(attemptsTotal, "outcome", "retry"),
+  failed: Metric.tagged(attemptsTotal, "outcome", "failed"),
+  gone: Metric.tagged(attemptsTotal, "outcome", "gone")
+}
 
 const settingsOf = (options: Options) => ({
   owner: options.owner ?? `worker-${globalThis.crypto.randomUUID()}`,
@@ -90,7 +100,10 @@ export const signedHeaders = (claimed: ClaimedDelivery, body: string, nowMillis:
     const crypto = yield* WebhookCrypto
     const timestamp = Math.floor(nowMillis / 1000)
     const secrets = Webhook.activeSecrets(claimed.endpoint, Instant.fromEpochMillis(nowMillis))
-    const signatures = yield* Effect.forEach(secrets, (s) => crypto.sign(s.sealed, { id: claimed.payload.id, timestamp, body }))
+    const content = { id: claimed.payload.id, timestamp, body }
+    const signatures = secrets.length === 1
+      ? [yield* crypto.sign(secrets[0]!.sealed, content)]
+      : yield* Effect.forEach(secrets, (s) => crypto.sign(s.sealed, content))
     return {
       "content-type": "application/json",
       "user-agent": "Subshift-Webhooks",
@@ -100,7 +113,8 @@ export const signedHeaders = (claimed: ClaimedDelivery, body: string, nowMillis:
     }
   })
 
-type Outcome = "delivered" | "retry" | "failed" | "gone"
+/** What came of an attempt. */
+export type Outcome = "delivered" | "retry" | "failed" | "gone"
 
 // The next attempt's instant after a failed one, or `None` once the schedule is spent; a
 // `Retry-After` the endpoint asked for replaces the scheduled delay.
@@ -112,11 +126,18 @@ const nextAfterFailure = (settings: Settings, attempts: number, at: number, want
     return Option.some(Instant.fromEpochMillis(at + Duration.toMillis(delay)))
   })
 
-/** Attempts one claimed delivery and records the outcome. */
-export const attempt = (settings: Settings) => (claimed: ClaimedDelivery) =>
+/** An attempt made, to record: the result for the store, and what the worker does after. */
+export interface Attempted {
+  readonly result: AttemptResult
+  readonly outcome: Outcome
+  /** When the answer (or its absence) came, in epoch millis. */
+  readonly ended: number
+}
+
+/** Attempts one claimed delivery; records nothing (see `settle`). */
+export const attempt = (settings: Settings) => (claimed: ClaimedDelivery): Effect.Effect<Attempted, never, WebhookTransport | WebhookCrypto> =>
   Effect.gen(function*() {
     const transport = yield* WebhookTransport
-    const deliveries = yield* WebhookDeliveries
     const started = yield* Clock.currentTimeMillis
     const body = Webhook.body(claimed.payload)
     const headers = yield* signedHeaders(claimed, body, started)
@@ -144,48 +165,137 @@ export const attempt = (settings: Settings) => (claimed: ClaimedDelivery) =>
         ? { ...base, statusCode: result.status, error: `the endpoint answered ${result.status}` }
         : { ...base, error: result.error }
     }
-    const failingSince = yield* deliveries.record({
-      deliveryId: claimed.delivery.id,
-      owner: settings.owner,
-      attempt: attemptLog,
-      status: outcome === "delivered" ? "delivered" : outcome === "failed" ? "failed" : "pending",
-      nextAttemptAt: Option.getOrUndefined(next),
-      endpointOk: outcome === "delivered"
-    }, Instant.fromEpochMillis(ended))
-    yield* Metric.increment(Metric.tagged(attemptsTotal, "outcome", outcome))
-    const endpoints = yield* WebhookEndpoints
-    if (outcome === "gone") {
-      yield* endpoints.disable(claimed.endpoint.id, "the endpoint answered 410 Gone", Instant.fromEpochMillis(ended))
-    } else if (
-      Option.isSome(failingSince) &&
-      Instant.toEpochMillis(failingSince.value) + Duration.toMillis(settings.disableAfter) <= ended
-    ) {
-      yield* endpoints.disable(claimed.endpoint.id, `every delivery failed for ${Duration.format(settings.disableAfter)}`, Instant.fromEpochMillis(ended))
-      yield* Effect.logWarning("webhook endpoint disabled after failing every delivery").pipe(
-        Effect.annotateLogs({ endpointId: claimed.endpoint.id })
-      )
+    return {
+      outcome,
+      ended,
+      result: {
+        deliveryId: claimed.delivery.id,
+        endpointId: claimed.endpoint.id,
+        owner: settings.owner,
+        attempt: attemptLog,
+        status: outcome === "delivered" ? "delivered" : outcome === "failed" ? "failed" : "pending",
+        nextAttemptAt: Option.getOrUndefined(next),
+        endpointOk: outcome === "delivered"
+      }
     }
-    return outcome
   })
 
-const LOOPS = 4
+/**
+ * Records attempts in one write, then disables the endpoints that answered 410 Gone, and those
+ * that have now failed everything for `disableAfter`; each disabling writes its outbox event.
+ */
+export const settle = (settings: Settings, attempted: ReadonlyArray<Attempted>) =>
+  Effect.gen(function*() {
+    if (attempted.length === 0) return
+    const ended = Math.max(...attempted.map((a) => a.ended))
+    const failing = yield* (yield* WebhookDeliveries).record(attempted.map((a) => a.result), Instant.fromEpochMillis(ended))
+    for (const a of attempted) yield* Metric.increment(attemptsBy[a.outcome])
+    const endpoints = yield* WebhookEndpoints
+    const gone = new Set(attempted.filter((a) => a.outcome === "gone").map((a) => a.result.endpointId))
+    for (const endpointId of gone) {
+      yield* endpoints.disable(endpointId, "the endpoint answered 410 Gone", Instant.fromEpochMillis(ended))
+    }
+    for (const [endpointId, since] of failing) {
+      if (gone.has(endpointId) || Instant.toEpochMillis(since) + Duration.toMillis(settings.disableAfter) > ended) continue
+      yield* endpoints.disable(endpointId, `every delivery failed for ${Duration.format(settings.disableAfter)}`, Instant.fromEpochMillis(ended))
+      yield* Effect.logWarning("webhook endpoint disabled after failing every delivery").pipe(Effect.annotateLogs({ endpointId }))
+    }
+  })
 
 type Requirements = Events | WebhookDeliveries | WebhookEndpoints | WebhookTransport | WebhookCrypto
 
-/** One round: a page of outbox events enqueued, then a batch of due deliveries attempted at once. */
-export const round = (options: Options = {}) => {
-  const settings = settingsOf(options)
-  return roundOf(settings)
-}
+/** One round: a page of outbox events enqueued, then a batch of due deliveries attempted at once and recorded together. */
+export const round = (options: Options = {}) => roundOf(settingsOf(options))
 
 const roundOf = (settings: Settings): Effect.Effect<{ readonly enqueued: number; readonly attempted: number }, StoreUnavailable, Requirements> =>
   Effect.gen(function*() {
     const enqueued = yield* pump()
     const deliveries = yield* WebhookDeliveries
     const claimed = yield* deliveries.claim({ owner: settings.owner, now: yield* now, leaseFor: settings.leaseFor, limit: settings.batch })
-    yield* Effect.forEach(claimed, attempt(settings), { concurrency: "unbounded", discard: true })
+    const attempted = yield* Effect.forEach(claimed, attempt(settings), { concurrency: "unbounded" })
+    yield* settle(settings, attempted)
     return { enqueued, attempted: claimed.length }
   })
+
+// How long the recorder waits for more results after the first.
+const GATHER = Duration.millis(1)
+
+const logOutage = (what: string) => (error: StoreUnavailable) =>
+  Effect.logWarning(`webhook worker: store unavailable while ${what}`, error.message).pipe(Effect.zipRight(Effect.sleep(Duration.seconds(1))))
+
+/**
+ * The worker running: up to `batch` attempts in flight at once across subscriptions. Three fibers
+ * share the work: the pump moves outbox events into deliveries; the claimer leases due deliveries
+ * in one statement, up to twice `batch` claimed and not yet recorded, so that the next attempts
+ * are at hand while a claim is under way, and starts each attempt as a place frees; the recorder
+ * takes every attempt that has finished and records them together in one write. Each record
+ * wakes the claimer, since it frees places and may have made the next event of a subscription
+ * due (a later event of a subscription is claimable only once the earlier one is recorded). An
+ * attempt that waited so long that its lease could end before its answer is not made: the
+ * delivery is claimed again once the lease has expired.
+ */
+const running = (settings: Settings): Effect.Effect<never, never, Requirements> =>
+  Effect.scoped(Effect.gen(function*() {
+    const deliveries = yield* WebhookDeliveries
+    const finished = yield* Queue.unbounded<Attempted>()
+    const wake = yield* Queue.sliding<void>(1)
+    const signal = Queue.offer(wake, undefined)
+    // Whether a signal came (true) or the poll interval passed (false).
+    const waitForWork = Effect.raceFirst(Effect.as(Queue.take(wake), true), Effect.as(Effect.sleep(settings.pollInterval), false))
+    // Claimed and not yet recorded.
+    let inFlight = 0
+    const places = yield* Effect.makeSemaphore(settings.batch)
+    const outstanding = 2 * settings.batch
+    const dropped = Effect.zipRight(Effect.sync(() => void (inFlight -= 1)), signal)
+    const start = (claimed: ClaimedDelivery, leaseEnds: number) =>
+      places.withPermits(1)(Effect.flatMap(Clock.currentTimeMillis, (at) =>
+        at + Duration.toMillis(settings.timeout) >= leaseEnds
+          ? dropped
+          : Effect.flatMap(attempt(settings)(claimed), (a) => Queue.offer(finished, a))))
+
+    const pumpLoop = pump().pipe(
+      Effect.flatMap((moved) => (moved > 0 ? signal : Effect.sleep(settings.pollInterval))),
+      Effect.catchAll(logOutage("moving outbox events")),
+      Effect.forever
+    )
+    // A result that cannot be recorded is dropped: its lease expires and the delivery is attempted again.
+    // With many attempts in flight, the recorder lets a moment pass after the first result, so
+    // that those finishing meanwhile are recorded in the same write.
+    const gather = Effect.flatMap(Queue.take(finished), (first) =>
+      inFlight > 1
+        ? Effect.map(Effect.zipRight(Effect.sleep(GATHER), Queue.takeUpTo(finished, settings.batch - 1)), (more) => Chunk.prepend(more, first))
+        : Effect.succeed(Chunk.of(first)))
+    const recordLoop = gather.pipe(
+      Effect.flatMap((chunk) =>
+        settle(settings, Chunk.toReadonlyArray(chunk)).pipe(
+          Effect.catchAll(logOutage("recording attempts")),
+          Effect.ensuring(Effect.zipRight(Effect.sync(() => void (inFlight -= chunk.length)), signal))
+        )),
+      Effect.forever
+    )
+    // Woken by a record, the claimer claims once a quarter of `batch` is free, so that claims and
+    // records come in batches; after a quiet poll interval it claims for any free place.
+    const quarter = Math.max(1, Math.floor(settings.batch / 4))
+    const claimLoop = (woken: boolean): Effect.Effect<never, never, Requirements> =>
+      Effect.gen(function*() {
+        const free = outstanding - inFlight
+        if (free >= (woken ? quarter : 1)) {
+          const at = yield* Clock.currentTimeMillis
+          const claimed = yield* deliveries.claim({ owner: settings.owner, now: Instant.fromEpochMillis(at), leaseFor: settings.leaseFor, limit: free })
+          inFlight += claimed.length
+          const leaseEnds = at + Duration.toMillis(settings.leaseFor)
+          for (const c of claimed) yield* Effect.fork(start(c, leaseEnds))
+        }
+        return yield* waitForWork
+      }).pipe(
+        Effect.catchAll((error) => Effect.as(logOutage("claiming deliveries")(error), false)),
+        Effect.flatMap(claimLoop)
+      )
+
+    yield* Effect.forkScoped(pumpLoop)
+    yield* Effect.forkScoped(recordLoop)
+    return yield* claimLoop(false)
+  }))
 
 /** The worker as a service: one round on demand, or rounds until interrupted. */
 export class WebhookWorker extends Context.Tag("@subshift/core/WebhookWorker")<
@@ -193,7 +303,7 @@ export class WebhookWorker extends Context.Tag("@subshift/core/WebhookWorker")<
   {
     readonly owner: string
     readonly round: Effect.Effect<{ readonly enqueued: number; readonly attempted: number }, StoreUnavailable>
-    /** Rounds forever, waiting `pollInterval` after one that found nothing; a store outage is logged and waited out. */
+    /** Delivers until interrupted, waiting `pollInterval` when idle; a store outage is logged and waited out. */
     readonly run: Effect.Effect<never>
   }
 >() {}
@@ -203,26 +313,7 @@ export const make = (options: Options = {}): Effect.Effect<WebhookWorker["Type"]
   Effect.gen(function*() {
     const settings = settingsOf(options)
     const context = yield* Effect.context<Requirements>()
-    const once = Effect.provide(roundOf(settings), context)
-    // Several loops, each claiming its share of the batch, so that one slow endpoint's attempt
-    // does not hold back the claims of the others: a loop claims again as soon as its own
-    // attempts are done. Claims are atomic, so loops never share a delivery.
-    const loops = Math.max(1, Math.min(LOOPS, settings.batch))
-    const share = Effect.provide(roundOf({ ...settings, batch: Math.ceil(settings.batch / loops) }), context)
-    // A loop that found nothing waits for the poll interval, or until another loop settles
-    // attempts (which may have made the next event of a subscription due).
-    const settled = yield* Effect.makeLatch(false)
-    const loop = share.pipe(
-      Effect.flatMap(({ attempted, enqueued }) =>
-        attempted > 0
-          ? settled.release
-          : enqueued === 0 ? Effect.raceFirst(Effect.sleep(settings.pollInterval), settled.await) : Effect.void),
-      Effect.catchAll((error) =>
-        Effect.logWarning("webhook worker: store unavailable", error.message).pipe(Effect.zipRight(Effect.sleep(Duration.seconds(1))))),
-      Effect.forever
-    )
-    const run = Effect.as(Effect.all(Array.from({ length: loops }, () => loop), { concurrency: "unbounded", discard: true }), undefined as never)
-    return { owner: settings.owner, round: once, run }
+    return { owner: settings.owner, round: Effect.provide(roundOf(settings), context), run: Effect.provide(running(settings), context) }
   })
 
 /** The worker service, not running. */

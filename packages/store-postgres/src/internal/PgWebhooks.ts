@@ -137,16 +137,21 @@ export const make = ({ edge, read, sql }: PortContext) => {
         Effect.map((rows) => Option.fromNullable(rows[0]?.id)),
         edge("WebhookDeliveries.enqueueFor")
       ),
+    // The heads (the first pending delivery of each endpoint and order key, read off the partial
+    // order index) that are due and free, locked with SKIP LOCKED; the lock re-checks that each
+    // is still pending and free, so a row another claimer or recorder just took is skipped.
     claim: ({ leaseFor, limit, now, owner }) =>
-      sql<ClaimRow>`WITH due AS (
+      sql<ClaimRow>`WITH heads AS (
+          SELECT DISTINCT ON (endpoint_id, order_key) n, next_attempt_at, lease_until, endpoint_id
+          FROM subshift_webhook_deliveries WHERE status = 'pending'
+          ORDER BY endpoint_id, order_key, sequence
+        ), due AS (
           SELECT d.n FROM subshift_webhook_deliveries d
-          JOIN subshift_webhook_endpoints w ON w.id = d.endpoint_id
-          WHERE d.status = 'pending' AND d.next_attempt_at <= ${now}
-            AND (d.lease_until IS NULL OR d.lease_until <= ${now})
-            AND NOT (w.data ? 'disabledAt')
-            AND NOT EXISTS (SELECT 1 FROM subshift_webhook_deliveries p
-              WHERE p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key AND p.status = 'pending' AND p.sequence < d.sequence)
-          ORDER BY d.next_attempt_at, d.n
+          JOIN heads h ON h.n = d.n
+          JOIN subshift_webhook_endpoints w ON w.id = h.endpoint_id
+          WHERE h.next_attempt_at <= ${now} AND (h.lease_until IS NULL OR h.lease_until <= ${now}) AND NOT (w.data ? 'disabledAt')
+            AND d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until <= ${now})
+          ORDER BY h.next_attempt_at, d.n
           LIMIT ${count(limit)}
           FOR UPDATE OF d SKIP LOCKED
         )
@@ -155,36 +160,57 @@ export const make = ({ edge, read, sql }: PortContext) => {
         WHERE d.n = due.n AND w.id = d.endpoint_id
         RETURNING (${sql.literal(deliveryJson)})::text AS delivery, d.payload::text AS payload, w.data::text AS endpoint`.withoutTransform.pipe(
         Effect.flatMap((rows) =>
-          Effect.forEach(rows, (row) =>
-            Effect.all({
-              delivery: decodeDelivery(row.delivery),
-              payload: decodePayload(row.payload),
-              endpoint: decodeEndpoint(row.endpoint)
-            }) satisfies Effect.Effect<ClaimedDelivery, unknown>)),
+          // Deliveries to one endpoint share its row: it is decoded once.
+          Effect.flatMap(Effect.forEach(new Set(rows.map((row) => row.endpoint)), (text) => Effect.map(decodeEndpoint(text), (e) => [text, e] as const)), (decoded) => {
+            const endpoints = new Map(decoded)
+            return Effect.forEach(rows, (row) =>
+              Effect.all({
+                delivery: decodeDelivery(row.delivery),
+                payload: decodePayload(row.payload),
+                endpoint: Effect.succeed(endpoints.get(row.endpoint)!)
+              }) satisfies Effect.Effect<ClaimedDelivery, unknown>)
+          })),
         edge("WebhookDeliveries.claim")
       ),
-    record: (result, now) =>
-      sql.withTransaction(Effect.gen(function*() {
-        const rows = yield* sql<{ readonly endpoint_id: string }>`UPDATE subshift_webhook_deliveries SET
-            attempts = attempts + 1,
-            log = log || jsonb_build_array(${JSON.stringify(result.attempt)}::jsonb),
-            status = CASE WHEN lease_owner = ${result.owner} THEN ${result.status} ELSE status END,
-            next_attempt_at = CASE WHEN lease_owner = ${result.owner} THEN ${result.nextAttemptAt ?? null} ELSE next_attempt_at END,
-            lease_until = CASE WHEN lease_owner = ${result.owner} THEN NULL ELSE lease_until END,
-            lease_owner = CASE WHEN lease_owner = ${result.owner} THEN NULL ELSE lease_owner END
-          WHERE id = ${result.deliveryId} RETURNING endpoint_id`.withoutTransform
-        const endpointId = rows[0]?.endpoint_id
-        if (endpointId === undefined) return Option.none<Instant>()
-        // Only a change of streak writes the endpoint row, so deliveries to one endpoint do not queue on it.
-        const streak = yield* sql<{ readonly since: string | null }>`UPDATE subshift_webhook_endpoints SET data =
-            CASE WHEN ${result.endpointOk} THEN data - 'failingSince' ELSE data || jsonb_build_object('failingSince', ${now}::text) END
-          WHERE id = ${endpointId} AND (data ? 'failingSince') = ${result.endpointOk}
-          RETURNING data->>'failingSince' AS since`.withoutTransform
-        if (streak.length > 0 || result.endpointOk) return Option.fromNullable(streak[0]?.since as Instant | null | undefined)
-        const current = yield* sql<{ readonly since: string | null }>`SELECT data->>'failingSince' AS since
-          FROM subshift_webhook_endpoints WHERE id = ${endpointId}`.withoutTransform
-        return Option.fromNullable(current[0]?.since as Instant | null | undefined)
-      })).pipe(edge("WebhookDeliveries.record")),
+    // One statement: every delivery's attempt logged and its lease released (when still its
+    // holder's), every endpoint's streak moved where it changes (so deliveries to one endpoint
+    // seldom write its row), and the streaks read back.
+    record: (results, now) => {
+      if (results.length === 0) return Effect.succeed(new Map<string, Instant>())
+      const attempts = JSON.stringify(results.map((r) => ({
+        id: r.deliveryId, owner: r.owner, attempt: r.attempt, status: r.status, next: r.nextAttemptAt ?? null
+      })))
+      const streaks = JSON.stringify([...Webhook.streakChanges(results)].map(([id, change]) => ({ id, change })))
+      return sql<{ readonly id: string; readonly since: string | null }>`WITH r AS (
+          SELECT * FROM jsonb_to_recordset(${attempts}::jsonb) AS r(id text, owner text, attempt jsonb, status text, next text)
+        ), logged AS (
+          UPDATE subshift_webhook_deliveries d SET
+            attempts = d.attempts + 1,
+            log = d.log || jsonb_build_array(r.attempt),
+            status = CASE WHEN d.lease_owner = r.owner THEN r.status ELSE d.status END,
+            next_attempt_at = CASE WHEN d.lease_owner = r.owner THEN r.next ELSE d.next_attempt_at END,
+            lease_until = CASE WHEN d.lease_owner = r.owner THEN NULL ELSE d.lease_until END,
+            lease_owner = CASE WHEN d.lease_owner = r.owner THEN NULL ELSE d.lease_owner END
+          FROM r WHERE d.id = r.id
+          RETURNING d.id
+        ), s AS (
+          SELECT * FROM jsonb_to_recordset(${streaks}::jsonb) AS s(id text, change text)
+        ), moved AS (
+          UPDATE subshift_webhook_endpoints w SET data = CASE s.change
+              WHEN 'clear' THEN w.data - 'failingSince'
+              ELSE w.data || jsonb_build_object('failingSince', ${now}::text) END
+          FROM s WHERE w.id = s.id AND CASE s.change
+              WHEN 'clear' THEN w.data ? 'failingSince'
+              WHEN 'start' THEN NOT (w.data ? 'failingSince')
+              ELSE true END
+          RETURNING w.id, w.data->>'failingSince' AS since
+        )
+        SELECT s.id, CASE WHEN moved.id IS NULL THEN w.data->>'failingSince' ELSE moved.since END AS since
+        FROM s JOIN subshift_webhook_endpoints w ON w.id = s.id LEFT JOIN moved ON moved.id = s.id`.withoutTransform.pipe(
+        Effect.map((rows) => new Map(rows.flatMap((row) => (row.since === null ? [] : [[row.id, row.since as Instant] as const])))),
+        edge("WebhookDeliveries.record")
+      )
+    },
     get: (id) =>
       sql<TextRow>`SELECT (${sql.literal(deliveryJson)})::text AS data FROM subshift_webhook_deliveries d WHERE d.id = ${id}`.withoutTransform.pipe(
         Effect.flatMap(decodeFirst(decodeDelivery)),
