@@ -7,6 +7,7 @@ import {
   type CatalogVersion,
   InvalidEffectiveFrom
 } from "@subshift/core/domain/CatalogDocument"
+import * as Event from "@subshift/core/domain/Event"
 import type { Instant } from "@subshift/core/domain/Instant"
 import type { Offer } from "@subshift/core/domain/Offer"
 import * as Catalog from "@subshift/core/ports/Catalog"
@@ -68,8 +69,11 @@ export const makeState = (offers: ReadonlyArray<Offer>): CatalogState => {
   return state
 }
 
-/** The `Catalog` and `CatalogVersions` ports over a state. */
-export const ports = (state: CatalogState) => {
+/**
+ * The `Catalog` and `CatalogVersions` ports over a state; a publish appends its
+ * `catalog.published` event to the outbox through `record`, in the same step.
+ */
+export const ports = (state: CatalogState, record: (events: ReadonlyArray<Event.Event>) => void) => {
   const catalog = Catalog.Catalog.of({
     getMany: (ids) => Effect.map(viewNow(state), (view) => History.getMany(view, ids)),
     getWithNeighbours: (ids) => Effect.map(viewNow(state), (view) => History.getWithNeighbours(view, ids)),
@@ -89,10 +93,12 @@ export const ports = (state: CatalogState) => {
       })
   })
   const versions = CatalogVersions.of({
-    publish: (input) =>
+    publish: ({ actor, reason, ...input }) =>
       Effect.suspend(() => {
         const result = publish(state, input)
-        return result instanceof InvalidEffectiveFrom ? Effect.fail(result) : Effect.succeed(result)
+        if (result instanceof InvalidEffectiveFrom) return Effect.fail(result)
+        record([Event.catalogPublished({ version: result.version, effectiveFrom: result.effectiveFrom, occurredAt: result.publishedAt, actor, reason })])
+        return Effect.succeed(result)
       }),
     list: Effect.sync(() => state.versions.map(summaryOf)),
     get: (n) => Effect.sync(() => Option.fromNullable(state.versions[n - 1])),

@@ -76,8 +76,11 @@ const checkSeed = (seed: Seed): Effect.Effect<void, InvalidInput> =>
 
 const byId = (a: { readonly id: string }, b: { readonly id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
-/** Builds the repository ports over a fresh state. */
-const repositories = (seed: Seed): Effect.Effect<Context.Context<StorePorts>, InvalidInput> =>
+/** Builds the repository ports over a fresh state, and the way other stores append to its outbox. */
+const repositories = (seed: Seed): Effect.Effect<{
+  readonly context: Context.Context<StorePorts>
+  readonly append: (events: ReadonlyArray<Event.Event>) => void
+}, InvalidInput> =>
   Effect.map(checkSeed(seed), () => {
     const state: State = {
       catalog: MemoryCatalog.makeState(seed.offers ?? []),
@@ -94,7 +97,8 @@ const repositories = (seed: Seed): Effect.Effect<Context.Context<StorePorts>, In
     for (const s of seed.subscriptions ?? []) putSubscription(state, s)
     for (const g of seed.billGroups ?? []) state.billGroups.set(g.id, g)
 
-    const { catalog, versions } = MemoryCatalog.ports(state.catalog)
+    const append = (events: ReadonlyArray<Event.Event>) => appendEvents(state, events)
+    const { catalog, versions } = MemoryCatalog.ports(state.catalog, append)
 
     const conflict = (entity: VersionConflict["entity"], id: string, expected: number | undefined, actual?: number) =>
       new VersionConflict({ entity, id, expected: expected ?? 0, ...(actual === undefined ? {} : { actual }) })
@@ -321,7 +325,7 @@ const repositories = (seed: Seed): Effect.Effect<Context.Context<StorePorts>, In
       list: ({ after, limit }) => Effect.sync(() => state.audit.slice(Math.max(0, after ?? 0), Math.max(0, after ?? 0) + Math.max(0, limit)))
     })
 
-    return Context.make(Catalog.Catalog, catalog).pipe(
+    const context = Context.make(Catalog.Catalog, catalog).pipe(
       Context.add(CatalogVersions, versions),
       Context.add(Subscriptions, subscriptions),
       Context.add(Baskets, baskets),
@@ -331,11 +335,12 @@ const repositories = (seed: Seed): Effect.Effect<Context.Context<StorePorts>, In
       Context.add(Idempotency.Idempotency, idempotency),
       Context.add(AuditLog, audit)
     )
+    return { context, append }
   })
 
 /** Builds the repository ports and the webhook stores over a fresh state. */
 export const make = (seed: Seed = {}): Effect.Effect<Context.Context<StorePorts | WebhookStore>, InvalidInput> =>
-  Effect.zipWith(repositories(seed), MemoryWebhooks.make, (store, webhooks) => Context.merge(store, webhooks))
+  Effect.flatMap(repositories(seed), ({ append, context }) => Effect.map(MemoryWebhooks.make(append), (webhooks) => Context.merge(context, webhooks)))
 
 /**
  * Every repository port and the webhook stores, in memory, optionally seeded (a seeded

@@ -3,13 +3,13 @@
  * endpoints as they are. Every operation is one synchronous step, so claims by concurrent fibers
  * never overlap.
  */
+import * as Event from "@subshift/core/domain/Event"
 import type { Instant } from "@subshift/core/domain/Instant"
 import * as Webhook from "@subshift/core/domain/Webhook"
 import { type ClaimedDelivery, WebhookDeliveries, WebhookEndpoints } from "@subshift/core/ports/Webhooks"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 
 interface Row {
@@ -35,8 +35,11 @@ const plus = (at: Instant, duration: Duration.Duration) =>
 const enabled = (endpoint: Webhook.Endpoint | undefined): endpoint is Webhook.Endpoint =>
   endpoint !== undefined && endpoint.disabledAt === undefined
 
-/** Both webhook stores over one fresh state. */
-export const make = Effect.sync(() => {
+/**
+ * Both webhook stores over one fresh state; `record` appends events to the outbox of the store
+ * they belong to (a disabled endpoint's event), in the same step as the change.
+ */
+export const make = (record: (events: ReadonlyArray<Event.Event>) => void) => Effect.sync(() => {
   const state: State = { endpoints: new Map(), rows: new Map(), sequences: new Map(), pending: new Map(), cursor: 0, nextId: 0 }
 
   const insert = (endpointId: string, event: Webhook.OutboundEvent, sequence: number, now: Instant): string => {
@@ -109,7 +112,9 @@ export const make = Effect.sync(() => {
     disable: (id, reason, now) =>
       Effect.sync(() => {
         const existing = state.endpoints.get(id)
-        if (enabled(existing)) state.endpoints.set(id, { ...existing, disabledAt: now, disabledReason: reason })
+        if (!enabled(existing)) return
+        state.endpoints.set(id, { ...existing, disabledAt: now, disabledReason: reason })
+        record([Event.endpointDisabled({ endpointId: id, reason, occurredAt: now })])
       })
   })
 
@@ -198,6 +203,3 @@ export const make = Effect.sync(() => {
 
   return Context.make(WebhookEndpoints, endpoints).pipe(Context.add(WebhookDeliveries, deliveries))
 })
-
-/** Both webhook stores, empty. */
-export const layer: Layer.Layer<WebhookEndpoints | WebhookDeliveries> = Layer.effectContext(make)

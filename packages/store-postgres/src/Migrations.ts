@@ -183,6 +183,10 @@ const m0007 = Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql`CREATE INDEX subshift_webhook_deliveries_endpoint ON subshift_webhook_deliveries (endpoint_id, id)`
   ], { discard: true }))
 
+// Events not about a subscription (a catalog published, a webhook endpoint disabled) name none.
+const m0008 = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  sql`ALTER TABLE subshift_events ALTER COLUMN subscription_id DROP NOT NULL`)
+
 /** Every migration of the store, in order. */
 export const loader = Migrator.fromRecord({
   "0001_create_store": m0001,
@@ -191,7 +195,8 @@ export const loader = Migrator.fromRecord({
   "0004_catalog_generation": m0004,
   "0005_audit": m0005,
   "0006_catalog_versions": PgCatalogVersions.migration,
-  "0007_webhooks": m0007
+  "0007_webhooks": m0007,
+  "0008_events_without_subscription": m0008
 })
 
 const migrate = Migrator.make({})

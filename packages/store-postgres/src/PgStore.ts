@@ -140,8 +140,8 @@ export const make: Effect.Effect<Context.Context<Ports>, never, PgClient.PgClien
   const insertEvents = PgEvents.insertEvents(context)
   const decodeSubscription = cachedDecoder(Subscription.Subscription, 4096)
   const baskets = PgBaskets.make(context, insertEvents, decodeSubscription)
-  const webhooks = PgWebhooks.make(context)
-  const versions = PgCatalogVersions.make(context, context.observed)
+  const webhooks = PgWebhooks.make(context, insertEvents)
+  const versions = PgCatalogVersions.make(context, context.observed, insertEvents)
   return Context.make(Catalog, PgCatalog.make(context, versions)).pipe(
     Context.add(CatalogVersions, versions.port),
     Context.add(Subscriptions, PgSubscriptions.make(context, decodeSubscription, {

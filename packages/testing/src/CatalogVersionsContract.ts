@@ -10,6 +10,7 @@ import * as Instant from "@subshift/core/domain/Instant"
 import * as Offer from "@subshift/core/domain/Offer"
 import { Catalog } from "@subshift/core/ports/Catalog"
 import { CatalogVersions } from "@subshift/core/ports/CatalogVersions"
+import { Events } from "@subshift/core/ports/Events"
 import type { StorePorts } from "@subshift/core/ports/StorePorts"
 import { Subscriptions } from "@subshift/core/ports/Subscriptions"
 import * as CatalogValidation from "@subshift/core/rules/CatalogValidation"
@@ -26,8 +27,16 @@ const publication = (offers: ReadonlyArray<Offer.Offer>, effectiveFrom: string, 
   document: document(offers),
   effectiveFrom: at(effectiveFrom),
   publishedAt: at(publishedAt),
-  digest: CatalogValidation.digest(document(offers))
+  digest: CatalogValidation.digest(document(offers)),
+  actor: { kind: "operator" as const, id: "key-cv", name: "catalog-bot" },
+  reason: `publish ${effectiveFrom}`
 })
+
+// The catalog.published events written so far.
+const publishedEvents = Effect.map(
+  Effect.flatMap(Events, (events) => events.list({ limit: 1000 })),
+  (list) => list.filter((e) => e.type === "catalog.published").map((e) => [e.catalogVersion, e.effectiveFrom, e.actor.id, e.reason])
+)
 const priced = (offer: Offer.Offer, amount: number): Offer.Offer => ({
   ...offer,
   rates: offer.rates.map((r) => ({ ...r, amount }))
@@ -48,6 +57,11 @@ export const catalogVersionsSuite = <E>(name: string, layer: Layer.Layer<StorePo
         expect(first.version).toBe(1)
         const second = yield* versions.publish(publication([priced(basic, 1500), plus], "2025-03-01T00:00:00Z", "2025-01-01T00:00:00Z"))
         expect(second.version).toBe(2)
+        // Each publish wrote its catalog.published event in the same write.
+        expect(yield* publishedEvents).toEqual([
+          [1, "2025-01-01T00:00:00.000Z", "key-cv", "publish 2025-01-01T00:00:00Z"],
+          [2, "2025-03-01T00:00:00.000Z", "key-cv", "publish 2025-03-01T00:00:00Z"]
+        ])
         expect((yield* versions.list).map((v) => [v.version, v.effectiveFrom, v.offers])).toEqual([
           [1, "2025-01-01T00:00:00.000Z", 3],
           [2, "2025-03-01T00:00:00.000Z", 2]
@@ -91,6 +105,7 @@ export const catalogVersionsSuite = <E>(name: string, layer: Layer.Layer<StorePo
         const exit = yield* Effect.exit(versions.publish(publication([basic], "2025-02-15T00:00:00Z")))
         expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error._tag : "no failure").toBe("InvalidEffectiveFrom")
         expect((yield* versions.list).length).toBe(2)
+        expect((yield* publishedEvents).length).toBe(2)
       }))
 
     it.effect("put publishes the latest version with the offers inserted or replaced, effective when the latest is", () =>

@@ -216,7 +216,7 @@ export const eventsSuite = <E>(name: string, layer: Layer.Layer<StorePorts, E>) 
         yield* Effect.forEach([mine, theirs], subscriptions.put)
         const written = [Fixtures.event(mine), Fixtures.event(theirs), Fixtures.event(mine)]
         for (const event of written) {
-          const stored = Option.getOrThrow(yield* subscriptions.findById(event.subscriptionId))
+          const stored = Option.getOrThrow(yield* subscriptions.findById(event.subscriptionId!))
           yield* subscriptions.save({ ...stored, version: stored.version + 1 }, stored.version, [event])
         }
         const forPartner = yield* events.list({ partnerOrg, limit: 10 })

@@ -9,11 +9,14 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Instant from "@subshift/core/domain/Instant"
 import type * as Webhook from "@subshift/core/domain/Webhook"
 import type { StorePorts } from "@subshift/core/ports/StorePorts"
-import { WebhookDeliveries, WebhookEndpoints, type WebhookStore } from "@subshift/core/ports/Webhooks"
+import { Events } from "@subshift/core/ports/Events"
+import { WebhookCrypto, WebhookDeliveries, WebhookEndpoints, type WebhookStore, WebhookTransport } from "@subshift/core/ports/Webhooks"
+import * as WebhookWorker from "@subshift/core/usecases/WebhookWorker"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Layer from "effect/Layer"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
 import { unique } from "./Fixtures.js"
 
 const T0 = Date.parse("2030-01-01T00:00:00Z")
@@ -203,6 +206,45 @@ export const suite = <E>(name: string, layer: Layer.Layer<StorePorts | WebhookSt
         const next = yield* claim(at(6))
         expect(next.map((x) => [x.endpoint.id, x.delivery.sequence])).toEqual([[b.id, 2]])
       }))
+    })
+
+    it.effect("the worker disables an endpoint at once on 410 Gone, and one failing everything for 5 days, each with a webhook.endpoint_disabled event", () => {
+      const type = `t.${unique()}`
+      const gone = endpoint([type], { url: "https://gone.example/hook" })
+      const failing = endpoint([type], { url: "https://failing.example/hook" })
+      const transport = Layer.succeed(WebhookTransport, {
+        send: (request) => Effect.succeed({ _tag: "Answered", status: request.url.startsWith("https://gone.") ? 410 : 500 } as const)
+      })
+      const crypto = Layer.succeed(WebhookCrypto, {
+        newSecret: Effect.succeed({ secret: "whsec_c2VjcmV0", sealed: "sealed" }),
+        sign: (sealed, { id }) => Effect.succeed(`v1,${sealed}:${id}`)
+      })
+      const disabledEvents = Effect.map(
+        Effect.flatMap(Events, (events) => events.list({ limit: 1000 })),
+        (list) => list.filter((e) => e.type === "webhook.endpoint_disabled" && [gone.id, failing.id].includes(e.endpointId ?? ""))
+          .map((e) => [e.endpointId, e.reason, e.occurredAt, e.actor])
+      )
+      return withEndpoints([gone, failing], Effect.gen(function*() {
+        yield* TestClock.setTime(T0)
+        const worker = yield* WebhookWorker.make({ batch: 100 })
+        yield* enqueue([event(type, `sub-${unique()}`)], at(0))
+        yield* worker.round
+        const endpoints = yield* WebhookEndpoints
+        expect(Option.getOrThrow(yield* endpoints.get(gone.id)).disabledReason).toBe("the endpoint answered 410 Gone")
+        expect(Option.getOrThrow(yield* endpoints.get(failing.id)).disabledAt).toBeUndefined()
+        expect(yield* disabledEvents).toEqual([[gone.id, "the endpoint answered 410 Gone", at(0), { kind: "system", id: "webhooks" }]])
+        // Four days on, the next failure leaves it enabled; at five days, the next one disables it.
+        yield* TestClock.setTime(T0 + Duration.toMillis(Duration.days(4)))
+        yield* worker.round
+        expect(Option.getOrThrow(yield* endpoints.get(failing.id)).disabledAt).toBeUndefined()
+        yield* TestClock.setTime(T0 + Duration.toMillis(Duration.days(5)))
+        yield* worker.round
+        expect(Option.getOrThrow(yield* endpoints.get(failing.id)).disabledAt).toBe(at(5 * 86400))
+        expect((yield* disabledEvents).slice(1)).toEqual([[failing.id, "every delivery failed for 5d", at(5 * 86400), { kind: "system", id: "webhooks" }]])
+        // Disabling one already disabled writes nothing more.
+        yield* endpoints.disable(failing.id, "again", at(6 * 86400))
+        expect((yield* disabledEvents).length).toBe(2)
+      }).pipe(Effect.provide(Layer.merge(transport, crypto))))
     })
 
     it.effect("never claims for a disabled endpoint, and claims again once it is enabled", () => {

@@ -6,7 +6,7 @@
 import * as Schema from "effect/Schema"
 import { PendingChange } from "./Amendment.js"
 import * as BillingPeriod from "./BillingPeriod.js"
-import { Instant } from "./Instant.js"
+import { Instant, toEpochMillis } from "./Instant.js"
 import * as Money from "./Money.js"
 import { PartnerOrgId } from "./Offer.js"
 import * as Subscription from "./Subscription.js"
@@ -18,7 +18,9 @@ export const EventType = Schema.Literal(
   "subscription.price_migrated",
   "subscription.pending_change_withdrawn",
   "basket.expired",
-  "subscription.imported"
+  "subscription.imported",
+  "catalog.published",
+  "webhook.endpoint_disabled"
 )
 export type EventType = typeof EventType.Type
 
@@ -52,14 +54,17 @@ export const Amounts = Schema.Struct({
 })
 export type Amounts = typeof Amounts.Type
 
-/** An event, as written. */
+/**
+ * An event, as written. Events about a subscription name it and its owner; the others
+ * (`catalog.published`, `webhook.endpoint_disabled`) name what they are about instead.
+ */
 export const Event = Schema.Struct({
   id: Schema.String,
   type: EventType,
   occurredAt: Instant,
-  subscriptionId: Schema.String,
+  subscriptionId: Schema.optional(Schema.String),
   /** The customer the change is for. */
-  owner: Schema.String,
+  owner: Schema.optional(Schema.String),
   partnerOrg: Schema.optional(PartnerOrgId),
   actor: Actor,
   amendmentId: Schema.optional(Schema.String),
@@ -67,8 +72,14 @@ export const Event = Schema.Struct({
   before: Schema.optional(SubscriptionState),
   after: Schema.optional(SubscriptionState),
   amounts: Schema.optional(Amounts),
-  /** Why, in the actor's words, when they gave a reason. */
-  reason: Schema.optional(Schema.String)
+  /** Why, in the actor's words, when they gave a reason; why the engine did it, for its own events. */
+  reason: Schema.optional(Schema.String),
+  /** The catalog version published (`catalog.published`). */
+  catalogVersion: Schema.optional(Schema.Int),
+  /** When the published catalog version takes effect (`catalog.published`). */
+  effectiveFrom: Schema.optional(Instant),
+  /** The webhook endpoint disabled (`webhook.endpoint_disabled`). */
+  endpointId: Schema.optional(Schema.String)
 })
 export type Event = typeof Event.Type
 
@@ -212,4 +223,34 @@ export const imported = (input: {
   ...(input.before === undefined ? {} : { before: stateOf(input.before) }),
   after: stateOf(input.after),
   ...(input.reason === undefined ? {} : { reason: input.reason })
+})
+
+/** The event of a catalog version published; its id is derived from the version's number. */
+export const catalogPublished = (input: {
+  readonly version: number
+  readonly effectiveFrom: Instant
+  readonly occurredAt: Instant
+  readonly actor: Actor
+  readonly reason?: string | undefined
+}): Event => ({
+  id: `evt-catalog-published-${input.version}`,
+  type: "catalog.published",
+  occurredAt: input.occurredAt,
+  actor: input.actor,
+  catalogVersion: input.version,
+  effectiveFrom: input.effectiveFrom,
+  ...(input.reason === undefined ? {} : { reason: input.reason })
+})
+
+/**
+ * The event of a webhook endpoint the delivery worker disabled (it answered 410 Gone, or failed
+ * every delivery for days); its id is derived from the endpoint's and the instant.
+ */
+export const endpointDisabled = (input: { readonly endpointId: string; readonly reason: string; readonly occurredAt: Instant }): Event => ({
+  id: `evt-endpoint-disabled-${input.endpointId}-${toEpochMillis(input.occurredAt)}`,
+  type: "webhook.endpoint_disabled",
+  occurredAt: input.occurredAt,
+  actor: { kind: "system", id: "webhooks" },
+  endpointId: input.endpointId,
+  reason: input.reason
 })

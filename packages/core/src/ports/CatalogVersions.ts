@@ -11,14 +11,20 @@ import type {
   InvalidEffectiveFrom
 } from "../domain/CatalogDocument.js"
 import type { StoreUnavailable } from "../domain/Errors.js"
+import type { Actor } from "../domain/Event.js"
 import type { Instant } from "../domain/Instant.js"
 
-/** What publishing stores; the store gives the version its number. */
+/**
+ * What publishing stores; the store gives the version its number, and writes its
+ * `catalog.published` event (`Event.catalogPublished`, by `actor`, for `reason`) in the same write.
+ */
 export interface Publication {
   readonly document: CatalogDocument
   readonly effectiveFrom: Instant
   readonly publishedAt: Instant
   readonly digest: string
+  readonly actor: Actor
+  readonly reason?: string | undefined
 }
 
 /** The catalog versions port. */

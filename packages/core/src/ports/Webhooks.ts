@@ -34,7 +34,7 @@ export class WebhookEndpoints extends Context.Tag("@subshift/core/WebhookEndpoin
     readonly setSecrets: (id: string, secrets: ReadonlyArray<Webhook.Secret>) => Effect.Effect<Option.Option<Webhook.Endpoint>, StoreUnavailable>
     /** Removes an endpoint and its deliveries; whether it existed. */
     readonly remove: (id: string) => Effect.Effect<boolean, StoreUnavailable>
-    /** Disables an endpoint that is enabled, with a reason. */
+    /** Disables an endpoint that is enabled, with a reason, writing its `webhook.endpoint_disabled` event in the same write. */
     readonly disable: (id: string, reason: string, now: Instant) => Effect.Effect<void, StoreUnavailable>
   }
 >() {}

@@ -14,6 +14,7 @@ import {
   type Problem
 } from "../domain/CatalogDocument.js"
 import type { StoreUnavailable } from "../domain/Errors.js"
+import type { Actor } from "../domain/Event.js"
 import type { Instant } from "../domain/Instant.js"
 import { CatalogVersions } from "../ports/CatalogVersions.js"
 import { Subscriptions } from "../ports/Subscriptions.js"
@@ -42,6 +43,14 @@ export interface Published {
   readonly diff: CatalogDiff.CatalogDiff
   readonly held: ReadonlyArray<CatalogImpact.HeldOffer>
 }
+
+/** Who publishes, as the `catalog.published` event names them, and why. */
+export interface Author {
+  readonly actor: Actor
+  readonly reason?: string | undefined
+}
+
+const system: Author = { actor: { kind: "system", id: "catalog" } }
 
 /** The catalog use cases. */
 export class CatalogAdmin extends Effect.Service<CatalogAdmin>()("@subshift/core/CatalogAdmin", {
@@ -120,8 +129,11 @@ export class CatalogAdmin extends Effect.Service<CatalogAdmin>()("@subshift/core
       Effect.flatMap(decode(input), ({ document, warnings }) =>
         Effect.map(assess(document, effectiveFrom), ({ diff, impact }) => ({ valid: true as const, warnings, diff, impact })))
 
-    /** Publishes a document as a new version, effective at `effectiveFrom` (now by default). */
-    const publish = (input: unknown, effectiveFrom?: Instant): Effect.Effect<
+    /**
+     * Publishes a document as a new version, effective at `effectiveFrom` (now by default), with
+     * its `catalog.published` event by `author` (the engine itself unless given).
+     */
+    const publish = (input: unknown, effectiveFrom?: Instant, author: Author = system): Effect.Effect<
       Published,
       InvalidCatalog | InvalidEffectiveFrom | StoreUnavailable
     > =>
@@ -132,7 +144,9 @@ export class CatalogAdmin extends Effect.Service<CatalogAdmin>()("@subshift/core
           document,
           effectiveFrom: candidate.effectiveFrom,
           publishedAt: candidate.publishedAt,
-          digest: candidate.digest
+          digest: candidate.digest,
+          actor: author.actor,
+          reason: author.reason
         })
         return { version: stored.version, effectiveFrom: stored.effectiveFrom, warnings, diff, held: impact.held }
       })

@@ -74,10 +74,14 @@ const settingsOf = (options: Options) => ({
 })
 type Settings = ReturnType<typeof settingsOf>
 
-/** An outbox event as a webhook event: everything it records, ordered by its subscription. */
+/**
+ * An outbox event as a webhook event: everything it records, ordered by its subscription; the
+ * events of one endpoint, and the catalog's, each in an order of their own.
+ */
 export const outbound = (event: StoredEvent): Webhook.OutboundEvent => {
   const { sequence: _sequence, ...data } = event
-  return { id: event.id, type: event.type, timestamp: event.occurredAt, orderKey: event.subscriptionId, data }
+  const orderKey = event.subscriptionId ?? (event.endpointId === undefined ? event.type : `webhook-endpoint/${event.endpointId}`)
+  return { id: event.id, type: event.type, timestamp: event.occurredAt, orderKey, data }
 }
 
 const now = Effect.map(Clock.currentTimeMillis, Instant.fromEpochMillis)

@@ -1,5 +1,6 @@
 /**
- * The operator catalog group: validate, publish (audited as `catalog.published`), and the reads.
+ * The operator catalog group: validate, publish (audited as `catalog.published`, and written to
+ * the outbox as a `catalog.published` event naming the key and its reason), and the reads.
  */
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { CatalogVersionNotFound, jsonSchema } from "@subshift/core/domain/CatalogDocument"
@@ -8,6 +9,7 @@ import { SubshiftApi } from "@subshift/http-api/Api"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Audit from "./Audit.js"
+import { author } from "./Records.js"
 
 const schema = jsonSchema()
 
@@ -18,7 +20,7 @@ export const CatalogLive = HttpApiBuilder.group(SubshiftApi, "adminCatalog", (ha
       .handle("validate", ({ payload, urlParams }) => catalog.validate(payload, urlParams.effectiveFrom))
       .handle("publish", ({ payload, urlParams }) =>
         Effect.tap(
-          catalog.publish(payload, urlParams.effectiveFrom),
+          Effect.flatMap(author, (by) => catalog.publish(payload, urlParams.effectiveFrom, by)),
           (published) => Audit.record("catalog.published", `catalog/versions/${published.version}`, `effective from ${published.effectiveFrom}`)
         ))
       .handle("current", () =>

@@ -9,8 +9,9 @@ import {
   CatalogVersion as CatalogVersionSchema,
   InvalidEffectiveFrom
 } from "@subshift/core/domain/CatalogDocument"
+import * as Event from "@subshift/core/domain/Event"
 import type { Instant } from "@subshift/core/domain/Instant"
-import { CatalogVersions, summaryOf } from "@subshift/core/ports/CatalogVersions"
+import { CatalogVersions, type Publication, summaryOf } from "@subshift/core/ports/CatalogVersions"
 import * as History from "@subshift/core/rules/CatalogHistory"
 import * as CatalogValidation from "@subshift/core/rules/CatalogValidation"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -19,6 +20,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { type PortContext, transaction } from "./Edge.js"
 import type { Observed } from "./Generation.js"
+import type { InsertEvents } from "./PgEvents.js"
 
 /**
  * Migration: the versions table, and the offers stored before versions existed as version 1, in
@@ -80,7 +82,7 @@ interface Snapshot {
  * changed, every version. The version in force is then chosen in memory at the caller's clock, so
  * a version taking effect later needs no write to take over.
  */
-export const make = ({ edge, read, sql }: PortContext, observed: Observed) => {
+export const make = ({ edge, read, sql }: PortContext, observed: Observed, insertEvents: InsertEvents) => {
   const columns = sql`SELECT version, effective_from, published_at, digest, document::text AS document
     FROM subshift_catalog_versions`
   let kept: Snapshot | undefined
@@ -120,12 +122,9 @@ export const make = ({ edge, read, sql }: PortContext, observed: Observed) => {
   /** The view of the latest version: every offer any version had. */
   const latestView = Effect.map(snapshot, (s) => viewOf(s, s.versions.at(-1)?.version))
 
-  const insert = (input: {
-    readonly document: CatalogVersion["document"]
-    readonly effectiveFrom: Instant
-    readonly publishedAt: Instant
-    readonly digest: string
-  }) =>
+  // A version, and its catalog.published event when it has an author (a publish); the offers
+  // `Catalog.put` seeds are a version without one.
+  const insert = (input: Omit<Publication, "actor" | "reason">, author?: Pick<Publication, "actor" | "reason">) =>
     transaction(sql)(Effect.gen(function*() {
       // One publisher at a time (the generation row, locked to the end of the transaction), so
       // numbers follow one another and effective instants stay in order.
@@ -140,12 +139,15 @@ export const make = ({ edge, read, sql }: PortContext, observed: Observed) => {
       yield* sql`INSERT INTO subshift_catalog_versions (version, effective_from, published_at, digest, document)
         VALUES (${version}, ${input.effectiveFrom}, ${input.publishedAt}, ${input.digest}, ${documentJson}::jsonb)`.withoutTransform
       yield* sql`UPDATE subshift_catalog_generation SET generation = generation + 1 WHERE id = 1`.withoutTransform
+      if (author !== undefined) {
+        yield* insertEvents([Event.catalogPublished({ version, effectiveFrom: input.effectiveFrom, occurredAt: input.publishedAt, ...author })])
+      }
       const stored: CatalogVersion = { version, ...input }
       return stored
     })).pipe(Effect.tap(() => void (kept = undefined)))
 
   const port = CatalogVersions.of({
-    publish: (input) => insert(input).pipe(edge("CatalogVersions.publish")),
+    publish: ({ actor, reason, ...input }) => insert(input, { actor, reason }).pipe(edge("CatalogVersions.publish")),
     list: sql<Omit<VersionRow, "document"> & { readonly offers: number; readonly document: string | null }>`SELECT version,
         effective_from, published_at, digest, jsonb_array_length(document->'offers') AS offers,
         CASE WHEN digest = '' THEN document::text END AS document

@@ -4,6 +4,7 @@
  * twice. Claims lease rows with `FOR UPDATE SKIP LOCKED`: concurrent claimers skip each other's
  * rows, and a lease that a dead process leaves expires with time, not with a connection.
  */
+import * as Event from "@subshift/core/domain/Event"
 import type { Instant } from "@subshift/core/domain/Instant"
 import * as Webhook from "@subshift/core/domain/Webhook"
 import { type ClaimedDelivery, WebhookDeliveries, WebhookEndpoints } from "@subshift/core/ports/Webhooks"
@@ -12,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { PortContext } from "./Edge.js"
+import type { InsertEvents } from "./PgEvents.js"
 import { count, decodeFirst, decodeRows, decoder, type TextRow } from "./Rows.js"
 
 const decodeEndpoint = decoder(Webhook.Endpoint)
@@ -33,7 +35,7 @@ interface ClaimRow {
 }
 
 /** Both webhook stores. */
-export const make = ({ edge, read, sql }: PortContext) => {
+export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvents) => {
   const endpointById = (id: string, lock: boolean) =>
     sql<TextRow>`SELECT data::text AS data FROM subshift_webhook_endpoints WHERE id = ${id} ${lock ? sql`FOR UPDATE` : sql``}`.withoutTransform.pipe(
       Effect.flatMap(decodeFirst(decodeEndpoint))
@@ -71,9 +73,12 @@ export const make = ({ edge, read, sql }: PortContext) => {
         edge("WebhookEndpoints.remove")
       ),
     disable: (id, reason, now) =>
-      sql`UPDATE subshift_webhook_endpoints
-        SET data = data || jsonb_build_object('disabledAt', ${now}::text, 'disabledReason', ${reason}::text)
-        WHERE id = ${id} AND NOT (data ? 'disabledAt')`.withoutTransform.pipe(Effect.asVoid, edge("WebhookEndpoints.disable"))
+      sql.withTransaction(Effect.gen(function*() {
+        const disabled = yield* sql`UPDATE subshift_webhook_endpoints
+          SET data = data || jsonb_build_object('disabledAt', ${now}::text, 'disabledReason', ${reason}::text)
+          WHERE id = ${id} AND NOT (data ? 'disabledAt') RETURNING id`.withoutTransform
+        if (disabled.length > 0) yield* insertEvents([Event.endpointDisabled({ endpointId: id, reason, occurredAt: now })])
+      })).pipe(edge("WebhookEndpoints.disable"))
   })
 
   // Inserts deliveries of numbered events to every enabled endpoint subscribed to their type,
