@@ -101,9 +101,10 @@ describe.runIf(databaseUrl !== undefined)("webhook delivery shared by two server
       expect(receiver.requests.length).toBe(1000)
       expect(orderKept("sub-one")).toBe(true)
 
-      // Slow answers, so that the killed process has attempts in flight when it dies.
+      // Slow answers, and more subscriptions than one process keeps claimed (twice its 32 places),
+      // so that both processes, the killed one among them, have attempts in flight when it dies.
       delay = 200
-      const second = await write("sub-two", 30, 20)
+      const second = await write("sub-two", 100, 6)
       await eventually("deliveries under way", () => second.filter((id) => seen.has(id)).length >= 100 && [...inFlight.values()].some((n) => n > 0), 60_000)
       servers[0]!.kill("SIGKILL")
       await eventually("every event delivered after the kill", () => second.every((id) => seen.has(id)), 120_000)

@@ -5,6 +5,7 @@
  * and a lease that a dead process leaves expires, so its delivery is attempted again (at least
  * once; receivers dedupe by `webhook-id`, which is the event id on every attempt).
  */
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -224,8 +225,13 @@ const roundOf = (settings: Settings): Effect.Effect<{ readonly enqueued: number;
 // How long the recorder waits for more results after the first.
 const GATHER = Duration.millis(1)
 
-const logOutage = (what: string) => (error: StoreUnavailable) =>
-  Effect.logWarning(`webhook worker: store unavailable while ${what}`, error.message).pipe(Effect.zipRight(Effect.sleep(Duration.seconds(1))))
+// A step of a loop that fails (the store unavailable, or a statement refused) is logged and waited
+// out for a second, so that the loop goes on; only an interruption stops it.
+const survive = (what: string) => <A, R>(self: Effect.Effect<A, StoreUnavailable, R>): Effect.Effect<A | undefined, never, R> =>
+  Effect.catchAllCause(self, (cause) =>
+    Cause.isInterruptedOnly(cause)
+      ? Effect.failCause(cause as Cause.Cause<never>)
+      : Effect.logWarning(`webhook worker: failed while ${what}`, cause).pipe(Effect.zipRight(Effect.sleep(Duration.seconds(1))), Effect.as(undefined)))
 
 /**
  * The worker running: up to `batch` attempts in flight at once across subscriptions. Three fibers
@@ -235,8 +241,8 @@ const logOutage = (what: string) => (error: StoreUnavailable) =>
  * takes every attempt that has finished and records them together in one write. Each record
  * wakes the claimer, since it frees places and may have made the next event of a subscription
  * due (a later event of a subscription is claimable only once the earlier one is recorded). An
- * attempt that waited so long that its lease could end before its answer is not made: the
- * delivery is claimed again once the lease has expired.
+ * attempt that waited for a place so long that its lease could end near its answer is not made:
+ * the delivery is claimed again once the lease has expired.
  */
 const running = (settings: Settings): Effect.Effect<never, never, Requirements> =>
   Effect.scoped(Effect.gen(function*() {
@@ -251,15 +257,18 @@ const running = (settings: Settings): Effect.Effect<never, never, Requirements> 
     const places = yield* Effect.makeSemaphore(settings.batch)
     const outstanding = 2 * settings.batch
     const dropped = Effect.zipRight(Effect.sync(() => void (inFlight -= 1)), signal)
-    const start = (claimed: ClaimedDelivery, leaseEnds: number) =>
+    // An attempt starts only while its lease outlasts its timeout by half the spare time the lease
+    // gave at the claim, so that a late answer cannot meet another process's attempt.
+    const spare = Math.max(0, Duration.toMillis(settings.leaseFor) - Duration.toMillis(settings.timeout))
+    const start = (claimed: ClaimedDelivery, claimedAt: number) =>
       places.withPermits(1)(Effect.flatMap(Clock.currentTimeMillis, (at) =>
-        at + Duration.toMillis(settings.timeout) >= leaseEnds
+        at - claimedAt > spare / 2
           ? dropped
           : Effect.flatMap(attempt(settings)(claimed), (a) => Queue.offer(finished, a))))
 
     const pumpLoop = pump().pipe(
       Effect.flatMap((moved) => (moved > 0 ? signal : Effect.sleep(settings.pollInterval))),
-      Effect.catchAll(logOutage("moving outbox events")),
+      survive("moving outbox events"),
       Effect.forever
     )
     // A result that cannot be recorded is dropped: its lease expires and the delivery is attempted again.
@@ -272,7 +281,7 @@ const running = (settings: Settings): Effect.Effect<never, never, Requirements> 
     const recordLoop = gather.pipe(
       Effect.flatMap((chunk) =>
         settle(settings, Chunk.toReadonlyArray(chunk)).pipe(
-          Effect.catchAll(logOutage("recording attempts")),
+          survive("recording attempts"),
           Effect.ensuring(Effect.zipRight(Effect.sync(() => void (inFlight -= chunk.length)), signal))
         )),
       Effect.forever
@@ -287,13 +296,12 @@ const running = (settings: Settings): Effect.Effect<never, never, Requirements> 
           const at = yield* Clock.currentTimeMillis
           const claimed = yield* deliveries.claim({ owner: settings.owner, now: Instant.fromEpochMillis(at), leaseFor: settings.leaseFor, limit: free })
           inFlight += claimed.length
-          const leaseEnds = at + Duration.toMillis(settings.leaseFor)
-          for (const c of claimed) yield* Effect.fork(start(c, leaseEnds))
+          for (const c of claimed) yield* Effect.fork(start(c, at))
         }
         return yield* waitForWork
       }).pipe(
-        Effect.catchAll((error) => Effect.as(logOutage("claiming deliveries")(error), false)),
-        Effect.flatMap(claimLoop)
+        survive("claiming deliveries"),
+        Effect.flatMap((woken) => claimLoop(woken ?? false))
       )
 
     yield* Effect.forkScoped(pumpLoop)
