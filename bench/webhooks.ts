@@ -215,6 +215,11 @@ const measure = async (target: Awaited<ReturnType<typeof receiver>>, store: Stor
   const worker: Array<number> = []
   const plain: Array<number> = []
   const perEvent: Array<number> = []
+  // One round of each, not counted, so that both are measured with their code compiled.
+  for (const warmup of [() => workerRun(target.url, target.until, store), () => plainRun(target.url, target.until)]) {
+    target.reset()
+    await warmup()
+  }
   for (let round = 0; round < ROUNDS; round++) {
     target.reset()
     const run = await workerRun(target.url, target.until, store)
@@ -249,7 +254,8 @@ export const run = async (): Promise<Section> => {
       "",
       `${num(EVENTS)} events of ${SUBSCRIPTIONS} subscriptions (order kept per subscription) delivered by the worker, ` +
       `${CONCURRENCY} at a time, to a local receiver, on the in-memory store and (with \`BENCH_DATABASE_URL\`) on Postgres; ` +
-      `the baseline is a plain loop POSTing the same signed payloads to the same receiver, ${CONCURRENCY} at a time, in the same run. ` +
+      `the baseline is a plain loop POSTing the same signed payloads to the same receiver, ${CONCURRENCY} at a time, in the same run ` +
+      `(each preceded by one round not counted). ` +
       `Statements are all those the process sent to Postgres while the worker delivered, per event. Latency is from a commit ` +
       `to the receiver getting the event, ${LATENCY_SAMPLES} commits one at a time on an idle worker at its default poll interval.`,
       "",

@@ -234,10 +234,10 @@ const survive = (what: string) => <A, R>(self: Effect.Effect<A, StoreUnavailable
       : Effect.logWarning(`webhook worker: failed while ${what}`, cause).pipe(Effect.zipRight(Effect.sleep(Duration.seconds(1))), Effect.as(undefined)))
 
 /**
- * The worker running: up to `batch` attempts in flight at once across subscriptions. Three fibers
- * share the work: the pump moves outbox events into deliveries; the claimer leases due deliveries
- * in one statement, up to twice `batch` claimed and not yet recorded, so that the next attempts
- * are at hand while a claim is under way, and starts each attempt as a place frees; the recorder
+ * The worker running: up to `batch` attempts in flight at once across subscriptions. The pump
+ * moves outbox events into deliveries; the claimer leases due deliveries in one statement, up to
+ * twice `batch` claimed and not yet recorded, so that the next attempts are at hand while a claim
+ * is under way; `batch` attempt fibers take the claimed deliveries in turn; the recorder
  * takes every attempt that has finished and records them together in one write. Each record
  * wakes the claimer, since it frees places and may have made the next event of a subscription
  * due (a later event of a subscription is claimable only once the earlier one is recorded). An
@@ -254,17 +254,21 @@ const running = (settings: Settings): Effect.Effect<never, never, Requirements> 
     const waitForWork = Effect.raceFirst(Effect.as(Queue.take(wake), true), Effect.as(Effect.sleep(settings.pollInterval), false))
     // Claimed and not yet recorded.
     let inFlight = 0
-    const places = yield* Effect.makeSemaphore(settings.batch)
+    // Claimed deliveries wait here for one of `batch` attempt fibers.
+    const ready = yield* Queue.unbounded<{ readonly claimed: ClaimedDelivery; readonly at: number }>()
     const outstanding = 2 * settings.batch
     const dropped = Effect.zipRight(Effect.sync(() => void (inFlight -= 1)), signal)
     // An attempt starts only while its lease outlasts its timeout by half the spare time the lease
     // gave at the claim, so that a late answer cannot meet another process's attempt.
     const spare = Math.max(0, Duration.toMillis(settings.leaseFor) - Duration.toMillis(settings.timeout))
-    const start = (claimed: ClaimedDelivery, claimedAt: number) =>
-      places.withPermits(1)(Effect.flatMap(Clock.currentTimeMillis, (at) =>
-        at - claimedAt > spare / 2
-          ? dropped
-          : Effect.flatMap(attempt(settings)(claimed), (a) => Queue.offer(finished, a))))
+    const attemptLoop = Queue.take(ready).pipe(
+      Effect.flatMap(({ at: claimedAt, claimed }) =>
+        Effect.flatMap(Clock.currentTimeMillis, (at) =>
+          at - claimedAt > spare / 2
+            ? dropped
+            : Effect.flatMap(attempt(settings)(claimed), (a) => Queue.offer(finished, a)))),
+      Effect.forever
+    )
 
     const pumpLoop = pump().pipe(
       Effect.flatMap((moved) => (moved > 0 ? signal : Effect.sleep(settings.pollInterval))),
@@ -296,7 +300,7 @@ const running = (settings: Settings): Effect.Effect<never, never, Requirements> 
           const at = yield* Clock.currentTimeMillis
           const claimed = yield* deliveries.claim({ owner: settings.owner, now: Instant.fromEpochMillis(at), leaseFor: settings.leaseFor, limit: free })
           inFlight += claimed.length
-          for (const c of claimed) yield* Effect.fork(start(c, at))
+          yield* Queue.offerAll(ready, claimed.map((c) => ({ claimed: c, at })))
         }
         return yield* waitForWork
       }).pipe(
@@ -304,6 +308,7 @@ const running = (settings: Settings): Effect.Effect<never, never, Requirements> 
         Effect.flatMap((woken) => claimLoop(woken ?? false))
       )
 
+    for (let i = 0; i < settings.batch; i++) yield* Effect.forkScoped(attemptLoop)
     yield* Effect.forkScoped(pumpLoop)
     yield* Effect.forkScoped(recordLoop)
     return yield* claimLoop(false)
