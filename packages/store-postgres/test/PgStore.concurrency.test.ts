@@ -94,14 +94,8 @@ describe("postgres concurrency", () => {
         yield* Effect.forEach(opened, baskets.create)
         const exits = yield* Effect.all(
           opened.map((basket, i) => {
-            const amendment = Fixtures.amendment(sub.id, { basketId: basket.id })
             const next = { ...sub, version: 8, owner: `${sub.owner}-${i}` }
-            return Effect.exit(subscriptions.commit({
-              events: [Fixtures.event(next, { id: `evt-${basket.id}`, amendmentId: amendment.id, basketId: basket.id })],
-              amendments: [amendment],
-              subscriptions: [{ next, expectedVersion: 7 }],
-              basket: { next: { ...basket, version: 2, completed: true, amendmentId: amendment.id }, expectedVersion: 1 }
-            }))
+            return Effect.exit(subscriptions.commit(Fixtures.checkoutCommit(basket, next, 7, { id: `evt-${basket.id}` }).commit))
           }),
           { concurrency: "unbounded" }
         )
