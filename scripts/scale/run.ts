@@ -19,7 +19,7 @@ import pg from "pg"
 import * as Bouncer from "../../packages/store-postgres/test/Bouncer.js"
 import * as Data from "./data.js"
 import * as Load from "./load.js"
-import { report } from "./report.js"
+import { type Kill, report } from "./report.js"
 import * as T from "./topology.js"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
@@ -46,6 +46,8 @@ const main = async () => {
   T.ensurePackages()
   console.log("building the packages (npm run build) …")
   execFileSync("npm", ["run", "--silent", "build"], { cwd: root, stdio: "inherit" })
+  if (T.serverEntry.includes("bundle")) execFileSync("npm", ["run", "--silent", "bundle"], { cwd: root, stdio: "inherit" })
+  console.log(`servers run ${T.serverEntry}`)
   const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "subshift-scale-"))
   teardowns.push(() => Fs.rmSync(dir, { recursive: true, force: true }))
   const database = `subshift_scale_${process.pid}`
@@ -69,7 +71,7 @@ const main = async () => {
     SUBSHIFT_TEST_CLOCK: "on",
     SUBSHIFT_SCHEDULER_INTERVAL: "5 seconds",
     SUBSHIFT_PAGE: "off",
-    LOG_LEVEL: "WARN"
+    LOG_LEVEL: process.env["SCALE_LOG_LEVEL"] ?? "WARN"
   }
   let offsetSeconds = 0
   const advance = (server: T.ServerProcess, seconds: number) =>
@@ -120,7 +122,7 @@ const main = async () => {
   // The mixed load with kills and scheduled changes coming due.
   console.log(`mixed load for ${SECONDS} s, a SIGKILL every ${SECONDS / 4} s …`)
   const outcome = Load.newOutcome()
-  const kills: Array<{ at: number; server: string; readyMs: number; backMs: number }> = []
+  const kills: Array<Kill> = []
   const advances: Array<{ at: number; tookMs: number; applied: number }> = []
   const lag: Array<number> = []
   const started = Date.now()
@@ -152,11 +154,14 @@ const main = async () => {
     await haproxy.admin(`set server servers/${victim.name} state maint`)
     victim.child?.kill("SIGKILL")
     await new Promise((resolve) => victim.child?.once("exit", resolve))
-    await T.spawnServer(victim, env, root)
+    const exitMs = Date.now() - killedAt
+    const start = await T.spawnServer(victim, env, root)
     const readyMs = Date.now() - killedAt
+    const caughtUp = Date.now()
     if (offsetSeconds > 0) await advance(victim, offsetSeconds).catch(() => undefined)
+    const catchUpMs = Date.now() - caughtUp
     await haproxy.admin(`set server servers/${victim.name} state ready`)
-    kills.push({ at: killedAt - started, server: victim.name, readyMs, backMs: Date.now() - killedAt })
+    kills.push({ at: killedAt - started, server: victim.name, exitMs, start, readyMs, catchUpMs, backMs: Date.now() - killedAt })
   }))
   const events = Promise.all([clockMoves, killing])
   const sampler = (async () => {
