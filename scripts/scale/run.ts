@@ -19,7 +19,7 @@ import pg from "pg"
 import * as Bouncer from "../../packages/store-postgres/test/Bouncer.js"
 import * as Data from "./data.js"
 import * as Load from "./load.js"
-import { report } from "./report.js"
+import { type Kill, report } from "./report.js"
 import * as T from "./topology.js"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
@@ -46,6 +46,8 @@ const main = async () => {
   T.ensurePackages()
   console.log("building the packages (npm run build) …")
   execFileSync("npm", ["run", "--silent", "build"], { cwd: root, stdio: "inherit" })
+  if (T.serverEntry.includes("bundle")) execFileSync("npm", ["run", "--silent", "bundle"], { cwd: root, stdio: "inherit" })
+  console.log(`servers run ${T.serverEntry}`)
   const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "subshift-scale-"))
   teardowns.push(() => Fs.rmSync(dir, { recursive: true, force: true }))
   const database = `subshift_scale_${process.pid}`
@@ -69,18 +71,29 @@ const main = async () => {
     SUBSHIFT_TEST_CLOCK: "on",
     SUBSHIFT_SCHEDULER_INTERVAL: "5 seconds",
     SUBSHIFT_PAGE: "off",
-    LOG_LEVEL: "WARN"
+    LOG_LEVEL: process.env["SCALE_LOG_LEVEL"] ?? "WARN"
   }
   let offsetSeconds = 0
+  // Moves a server's test clock; answers how many changes its scheduler then applied, or
+  // undefined when it did not answer 200 (a server still starting answers 503).
   const advance = (server: T.ServerProcess, seconds: number) =>
     fetch(`http://127.0.0.1:${server.port}/api/test-clock/advance`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ seconds })
-    }).then((r) => r.json() as Promise<{ scheduler: { applied: number } }>)
+    }).then(async (r) => r.status === 200 ? ((await r.json()) as { scheduler: { applied: number } }).scheduler.applied : undefined)
+  const offsetOf = (server: T.ServerProcess) =>
+    fetch(`http://127.0.0.1:${server.port}/api/test-clock`).then(async (r) => ((await r.json()) as { offsetSeconds: number }).offsetSeconds)
+  // A (re)started server's clock is brought to the others' offset; the clock moves skip it until then.
+  const restarting = new Set<string>()
+  const catchUp = async (server: T.ServerProcess) => {
+    for (let behind = offsetSeconds - (await offsetOf(server)); behind > 0; behind = offsetSeconds - (await offsetOf(server))) {
+      await advance(server, behind)
+    }
+  }
   const start = async (server: T.ServerProcess) => {
     await T.spawnServer(server, env, root)
-    if (offsetSeconds > 0) await advance(server, offsetSeconds)
+    await catchUp(server)
   }
   console.log("servers: 3 at once through PgBouncer (the migrations race) …")
   await Promise.all(servers.map(start))
@@ -120,7 +133,7 @@ const main = async () => {
   // The mixed load with kills and scheduled changes coming due.
   console.log(`mixed load for ${SECONDS} s, a SIGKILL every ${SECONDS / 4} s …`)
   const outcome = Load.newOutcome()
-  const kills: Array<{ at: number; server: string; readyMs: number; backMs: number }> = []
+  const kills: Array<Kill> = []
   const advances: Array<{ at: number; tookMs: number; applied: number }> = []
   const lag: Array<number> = []
   const started = Date.now()
@@ -139,8 +152,9 @@ const main = async () => {
       // Every live server moves to the same offset; a restarted one catches up when it starts.
       offsetSeconds += ADVANCE_DAYS * 86_400
       const sent = Date.now() - started
-      const runs = await Promise.all(servers.map((s) => advance(s, ADVANCE_DAYS * 86_400).catch(() => ({ scheduler: { applied: 0 } }))))
-      advances.push({ at: sent, tookMs: Date.now() - started - sent, applied: runs.reduce((a, r) => a + r.scheduler.applied, 0) })
+      const live = servers.filter((s) => !restarting.has(s.name))
+      const runs = await Promise.all(live.map((s) => advance(s, ADVANCE_DAYS * 86_400).catch(() => undefined)))
+      advances.push({ at: sent, tookMs: Date.now() - started - sent, applied: runs.reduce((a: number, r) => a + (r ?? 0), 0) })
     }
   })()
   // Each kill runs on its own: a slow restart does not hold back the next kill. The victim is
@@ -150,13 +164,18 @@ const main = async () => {
     const victim = servers[(k - 1) % servers.length]!
     const killedAt = Date.now()
     await haproxy.admin(`set server servers/${victim.name} state maint`)
+    restarting.add(victim.name)
     victim.child?.kill("SIGKILL")
     await new Promise((resolve) => victim.child?.once("exit", resolve))
-    await T.spawnServer(victim, env, root)
+    const exitMs = Date.now() - killedAt
+    const start = await T.spawnServer(victim, env, root)
     const readyMs = Date.now() - killedAt
-    if (offsetSeconds > 0) await advance(victim, offsetSeconds).catch(() => undefined)
+    const caughtUp = Date.now()
+    await catchUp(victim).catch(() => undefined)
+    restarting.delete(victim.name)
+    const catchUpMs = Date.now() - caughtUp
     await haproxy.admin(`set server servers/${victim.name} state ready`)
-    kills.push({ at: killedAt - started, server: victim.name, readyMs, backMs: Date.now() - killedAt })
+    kills.push({ at: killedAt - started, server: victim.name, exitMs, start, readyMs, catchUpMs, backMs: Date.now() - killedAt })
   }))
   const events = Promise.all([clockMoves, killing])
   const sampler = (async () => {
