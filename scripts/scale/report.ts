@@ -1,5 +1,6 @@
 /** The report of `npm run scale`, as printed (Markdown). */
 import type { Verdict } from "./data.js"
+import * as Hooks from "./hooks.js"
 import type { Answer, Outcome } from "./load.js"
 import type { StartTimes } from "./topology.js"
 
@@ -24,6 +25,7 @@ export interface Run {
   readonly advances: ReadonlyArray<{ at: number; tookMs: number; applied: number }>
   readonly lag: ReadonlyArray<number>
   readonly verdict: Verdict
+  readonly hooks: Hooks.Verdict
 }
 
 const quantile = (xs: ReadonlyArray<number>, q: number) => {
@@ -85,7 +87,10 @@ export const report = (run: Run): string => {
     `- answers lost at a kill and sent again with their Idempotency-Key: ${outcome.retries.length}` +
     (outcome.retries.length > 0 ? ` (${count(outcome.retries).map(([k, n]) => `${k} ×${n}`).join(", ")})` : ""),
     `scheduled changes applied: ${verdict.scheduledChangesApplied}; applied twice: ${verdict.scheduledChangesAppliedTwice}`,
-    "webhook events lost: not measured: this build has no webhooks yet",
+    `webhook events (${Hooks.EVENT_TYPES.join(", ")}) written during the run: ${run.hooks.expected}; ` +
+    `lost: ${run.hooks.lost.length}${run.hooks.lost.length > 0 ? ` (${run.hooks.lost.slice(0, 5).join(", ")})` : ""}; ` +
+    `delivered more than once: ${run.hooks.duplicates} (each with its event's webhook-id); ` +
+    `signatures refused: ${run.hooks.invalid}; first receipts out of order for their subscription: ${run.hooks.outOfOrder}`,
     "",
     "answers neither 2xx nor 4xx, classified:",
     ...(other.length === 0 ? ["- none"] : tally(other, (a) => classify(run, a)).map(([k, n]) => `- ${k}: ${n}`)),

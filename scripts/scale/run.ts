@@ -18,6 +18,7 @@ import { fileURLToPath } from "node:url"
 import pg from "pg"
 import * as Bouncer from "../../packages/store-postgres/test/Bouncer.js"
 import * as Data from "./data.js"
+import * as Hooks from "./hooks.js"
 import * as Load from "./load.js"
 import { type Kill, report } from "./report.js"
 import * as T from "./topology.js"
@@ -63,8 +64,16 @@ const main = async () => {
   const servers: Array<T.ServerProcess> = []
   for (const name of ["s1", "s2", "s3"]) servers.push({ name, port: await Bouncer.freePort(), child: undefined, log: "" })
   teardowns.push(() => servers.forEach((s) => s.child?.kill("SIGKILL")))
+  // The servers deliver webhooks to a receiver of the harness's own; a killed server's leases
+  // expire after 10 s, so that what it held is delivered within the run.
+  const operator = Hooks.operatorKey()
+  const receiver = await Hooks.startReceiver()
+  teardowns.push(receiver.close)
   const env = {
     NODE_ENV: "development",
+    SUBSHIFT_API_KEYS: operator.entry,
+    SUBSHIFT_WEBHOOK_TIMEOUT: "5 seconds",
+    SUBSHIFT_WEBHOOK_LEASE: "10 seconds",
     DATABASE_URL: bouncerUrl,
     DATABASE_READ_URL: replicaUrl,
     SUBSHIFT_DB_POOLER: "transaction",
@@ -100,6 +109,8 @@ const main = async () => {
   await Data.seed(primaryUrl, { subscriptions: SUBSCRIPTIONS, billGroups: BILL_GROUPS })
   const haproxy = await T.startHaproxy(dir, servers, teardowns)
   const base = `http://127.0.0.1:${haproxy.port}`
+  receiver.setSecret(await Hooks.register(base, operator.key, receiver.url))
+  const outboxBefore = await Hooks.outboxPosition(primaryUrl)
 
   const config = await Effect.runPromise(Effect.withConfigProvider(Config.load, ConfigProvider.fromMap(new Map([["PORT", "0"]]))))
   const sign = (subject: string) => Effect.runPromise(Demo.sign(config.jwt, { subject, scopes: ["checkout"], ttlSeconds: 3 * 365 * 86_400 }))
@@ -189,9 +200,11 @@ const main = async () => {
   await Promise.all([load(() => Date.now() >= ends, outcome), events, sampler])
   await Promise.all([primary.end().catch(() => {}), replica.end().catch(() => {})])
   const verdict = await Data.verify(primaryUrl, outcome.amendments)
-  console.log(report({ seconds: SECONDS, workers: WORKERS, started, throughput, outcome, kills, advances, lag, verdict }))
+  console.log("waiting for the webhook deliveries to finish (at most 90 s) …")
+  const hooks = await Hooks.verify(primaryUrl, outboxBefore, receiver.receipts, 90_000)
+  console.log(report({ seconds: SECONDS, workers: WORKERS, started, throughput, outcome, kills, advances, lag, verdict, hooks }))
   const clean = verdict.lostAmendments.length === 0 && verdict.basketsCommittedTwice === 0 &&
-    verdict.scheduledChangesAppliedTwice === 0
+    verdict.scheduledChangesAppliedTwice === 0 && hooks.lost.length === 0 && hooks.invalid === 0 && hooks.outOfOrder === 0
   process.exitCode = clean ? 0 : 1
 }
 
