@@ -94,9 +94,10 @@ export class SubscriptionImport extends Effect.Service<SubscriptionImport>()("@s
     /**
      * Imports subscriptions, one record per line, each upserted on its own: a line that fails
      * stores nothing and the others are unaffected; the same line twice is `unchanged`. Lines are
-     * read as they arrive, a chunk at a time: the records of a chunk are checked concurrently and
-     * written together in one transaction (or one by one, should that conflict with another
-     * writer), and a chunk names each id once per round so that a repeated line sees the first.
+     * read as they arrive, a chunk at a time: the records of a chunk are checked one after the
+     * other against what was read ahead for them, and written together in one transaction (or one
+     * by one, should that conflict with another writer), and a chunk names each id once per round
+     * so that a repeated line sees the first.
      * Every line's outcome goes to `report` once its chunk is written, in line order.
      */
     const importLines = <E>(
