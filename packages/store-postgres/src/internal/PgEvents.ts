@@ -2,11 +2,10 @@
 import * as Event from "@subshift/core/domain/Event"
 import { Events } from "@subshift/core/ports/Events"
 import * as Effect from "effect/Effect"
-import * as Schema from "effect/Schema"
 import { type PortContext, transaction } from "./Edge.js"
-import { count, decodeRows, decoder, encodeJson, type TextRow } from "./Rows.js"
+import { eventsJson } from "./json.js"
+import { count, decodeRows, decoder, type TextRow } from "./Rows.js"
 
-const encodeEvents = encodeJson(Schema.Array(Event.Event))
 const decodeStoredEvent = decoder(Event.StoredEvent)
 
 // The key of the events' ordering lock: one per schema.
@@ -21,14 +20,16 @@ const orderingLock = "hashtext(current_schema() || '.subshift_events')"
  * exclusively (`list`) waits until every writer holding a sequence has committed or rolled back.
  */
 export const insertEvents = ({ sql }: PortContext) => (events: ReadonlyArray<Event.Event>) =>
-  events.length === 0 ? Effect.void : Effect.flatMap(encodeEvents(events), (json) =>
-    Effect.all([
+  events.length === 0 ? Effect.void : Effect.suspend(() => {
+    const json = eventsJson(events)
+    return Effect.all([
       sql`SELECT pg_advisory_xact_lock_shared(${sql.literal(orderingLock)})`.withoutTransform,
       sql`INSERT INTO subshift_events (id, subscription_id, partner_org, data)
         SELECT e->>'id', e->>'subscriptionId', e->>'partnerOrg', e
         FROM jsonb_array_elements(${json}::jsonb) WITH ORDINALITY AS x(e, n)
         ORDER BY n`.withoutTransform
-    ], { discard: true }))
+    ], { discard: true })
+  })
 
 /** Inserts events inside the caller's transaction. */
 export type InsertEvents = ReturnType<typeof insertEvents>
