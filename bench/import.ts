@@ -7,6 +7,7 @@
  * import over its resident memory just before. Runs when `BENCH_DATABASE_URL` is set.
  */
 import * as ApiKeys from "@subshift/http-server/admin/ApiKeys"
+import { monthOf, subscriptionRecord } from "@subshift/testing/Records"
 import { createReadStream, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -18,21 +19,9 @@ import { num, ratio, type Section, table, verdict } from "./report.js"
 const LINES = Number(process.env["BENCH_IMPORT_LINES"] ?? 100_000)
 const BATCH = 1000
 
-const pad = (n: number) => String(n).padStart(2, "0")
-
 /** The i-th subscription of the file: Basic monthly in USD with Crossword, on the demo catalog. */
-const record = (i: number, period: { readonly start: string; readonly end: string }) => ({
-  id: `sub-bench-${String(i).padStart(7, "0")}`,
-  name: `BENCH${String(i).padStart(7, "0")}`,
-  owner: `cus-bench-${i}`,
-  status: "active",
-  currency: "USD",
-  interval: { count: 1, unit: "month" },
-  anchorDay: 1,
-  offer: { offerId: "ledger-basic", rateId: "ledger-basic-usd-monthly", quantity: 1, unitPrice: { amount: 999, currency: "USD" } },
-  addOns: [{ offerId: "addon-crossword", rateId: "addon-crossword-usd-monthly", quantity: 1, unitPrice: { amount: 299, currency: "USD" } }],
-  currentPeriod: period
-})
+const record = (i: number, period: { readonly start: string; readonly end: string }) =>
+  subscriptionRecord(`sub-bench-${String(i).padStart(7, "0")}`, { name: `BENCH${String(i).padStart(7, "0")}`, currentPeriod: period })
 
 const withSchema = (url: string, schema: string) => {
   const parsed = new URL(url)
@@ -72,9 +61,7 @@ const baseline = async (url: string, rows: ReadonlyArray<ReturnType<typeof recor
 export const run = async (): Promise<Section> => {
   const url = process.env["BENCH_DATABASE_URL"]
   if (url === undefined || url === "") return { markdown: "## Import\n\nNot run: `BENCH_DATABASE_URL` is unset." }
-  const now = new Date()
-  const next = now.getUTCMonth() === 11 ? [now.getUTCFullYear() + 1, 1] : [now.getUTCFullYear(), now.getUTCMonth() + 2]
-  const period = { start: `${now.getUTCFullYear()}-${pad(now.getUTCMonth() + 1)}-01`, end: `${next[0]}-${pad(next[1]!)}-01` }
+  const period = monthOf()
   const rows = Array.from({ length: LINES }, (_, i) => record(i, period))
   const dir = mkdtempSync(join(tmpdir(), "subshift-bench-import-"))
   const file = join(dir, "subscriptions.ndjson")

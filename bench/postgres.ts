@@ -35,6 +35,7 @@ import * as Jose from "jose"
 import type { ChildProcess } from "node:child_process"
 import { rmSync } from "node:fs"
 import { createRequire } from "node:module"
+import { loadavg } from "node:os"
 import pg from "pg"
 import { bundleServer, freePort, profileFlags, rssMb, startNode, stop } from "./processes.js"
 import { cell, median, num, ratio, type Section, spread, table, verdict } from "./report.js"
@@ -59,6 +60,7 @@ interface Recorded {
 interface Figures {
   readonly opsPerSecond: number
   readonly p50: number
+  readonly p95: number
   readonly p99: number
   readonly ops: number
 }
@@ -71,6 +73,7 @@ const figures = (latencies: Array<number>, seconds: number): Figures => {
   return {
     opsPerSecond: latencies.length / seconds,
     p50: percentile(latencies, 0.5),
+    p95: percentile(latencies, 0.95),
     p99: percentile(latencies, 0.99),
     ops: latencies.length
   }
@@ -302,6 +305,8 @@ export const bench = async (url: string, label = "Postgres store"): Promise<stri
 /** What this section reads of autocannon (which ships no types). */
 interface LoadClient {
   readonly setHeaders: (headers: Record<string, string>) => void
+  /** Each answer, with its time from the request's first byte sent to its last byte read, in ms. */
+  readonly on: (event: "response", listener: (status: number, bytes: number, ms: number) => void) => void
 }
 interface LoadOptions {
   readonly url: string
@@ -313,7 +318,6 @@ interface LoadOptions {
 }
 interface LoadResult {
   readonly requests: { readonly average: number; readonly total: number }
-  readonly latency: { readonly p50: number; readonly p99: number }
   readonly non2xx: number
   readonly errors: number
   readonly timeouts: number
@@ -423,20 +427,25 @@ const httpBench = async (url: string): Promise<string> => {
     const { prepare, replay } = replayer(baseline, [minimal], recorded.basket, baselineBaskets.map((b) => b.id))
     await prepare()
 
+    // Every answer's latency, as autocannon's clients report it: its own summary has no p95.
+    let latencies: Array<number> = []
     const load = (duration: number) => {
       let next = 0
+      latencies = []
       return autocannon({
         url: `${base}/api/checkout/subscription`,
         method: "PUT",
         body: PUT_BODY,
         connections: HTTP_CONNECTIONS,
         duration,
-        setupClient: (client) =>
+        setupClient: (client) => {
           client.setHeaders({
             authorization: `Bearer ${token}`,
             "content-type": "application/json",
             cookie: serverBaskets[next++ % serverBaskets.length]!.cookie
           })
+          client.on("response", (_status, _bytes, ms) => latencies.push(ms))
+        }
       })
     }
     const replayAt = (seconds: number) =>
@@ -460,14 +469,14 @@ const httpBench = async (url: string): Promise<string> => {
       plainRuns.push(await replayAt(HTTP_SECONDS))
       const result = await load(HTTP_SECONDS)
       failed += result.non2xx + result.errors + result.timeouts
-      httpRuns.push({ opsPerSecond: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, ops: result.requests.total })
+      httpRuns.push({ ...figures(latencies, HTTP_SECONDS), opsPerSecond: result.requests.average, ops: result.requests.total })
     }
     const rss = rssMb(server.pid!)
     const baseOps = spread(plainRuns.map((f) => f.opsPerSecond)).median
     const ours = spread(httpRuns.map((f) => f.opsPerSecond)).median
     const row = (name: string, runs: ReadonlyArray<Figures>) => {
       const ops = spread(runs.map((f) => f.opsPerSecond))
-      return [name, cell(ops), num(median(runs.map((f) => f.p50)), 2), num(median(runs.map((f) => f.p99)), 2), ratio(ops.median, baseOps)]
+      return [name, cell(ops), ...[runs.map((f) => f.p50), runs.map((f) => f.p95), runs.map((f) => f.p99)].map((p) => num(median(p), 2)), ratio(ops.median, baseOps)]
     }
     const p99 = median(httpRuns.map((f) => f.p99))
     return [
@@ -483,10 +492,13 @@ const httpBench = async (url: string): Promise<string> => {
       `joined with its subscription and one versioned write of the basket (${describeStatements(minimal)}), with ${HTTP_CONNECTIONS} concurrent ` +
       `workers, each on a basket of its own.`,
       "",
-      table(["", "ops/s", "p50 ms", "p99 ms", "ratio to baseline"], [
+      table(["", "ops/s", "p50 ms", "p95 ms", "p99 ms", "ratio to baseline"], [
         row("plain `pg`: joined read + versioned write (baseline)", plainRuns),
         row("PUT through the HTTP server on `PgStore`", httpRuns)
       ]),
+      "",
+      `Latencies of both sides are measured the same way, per request, in this process (autocannon's and the baseline's ` +
+      `workers take turns here; the server has its own process). Load average after the runs: ${loadavg().map((l) => l.toFixed(2)).join(", ")}.`,
       "",
       `Failed requests: ${failed}. RSS of the server after the runs: ${num(rss)} MB. ` +
       `Targets: ratio ≥ 0.50: ${(ours / baseOps).toFixed(2)} ${verdict(ours / baseOps >= 0.5)}; ` +

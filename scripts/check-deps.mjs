@@ -26,7 +26,7 @@ export const RULES = {
   },
   "@subshift/store-memory": { allow: ["@subshift/core", "effect"], builtins: false, tests: testKit },
   "@subshift/store-postgres": {
-    allow: ["@subshift/core", "effect", "@effect/sql", "@effect/sql-pg", "@effect/platform", "@effect/experimental", "@electric-sql/pglite", "@electric-sql/pglite-socket", "pg"],
+    allow: ["@subshift/core", "effect", "@effect/sql", "@effect/sql-pg", "@effect/platform", "@effect/experimental", "@electric-sql/pglite", "pg"],
     builtins: true,
     tests: testKit
   },

@@ -1,6 +1,19 @@
 /** The report of `npm run scale`, as printed (Markdown). */
 import type { Verdict } from "./data.js"
+import * as Hooks from "./hooks.js"
 import type { Answer, Outcome } from "./load.js"
+import type { StartTimes } from "./topology.js"
+
+/** One SIGKILL and restart, times from the kill (`start`'s from the spawn). */
+export interface Kill {
+  readonly at: number
+  readonly server: string
+  readonly exitMs: number
+  readonly start: StartTimes
+  readonly readyMs: number
+  readonly catchUpMs: number
+  readonly backMs: number
+}
 
 export interface Run {
   readonly seconds: number
@@ -8,10 +21,11 @@ export interface Run {
   readonly started: number
   readonly throughput: ReadonlyArray<{ servers: number; perSecond: number; ordersPerSecond: number; failures: number }>
   readonly outcome: Outcome
-  readonly kills: ReadonlyArray<{ at: number; server: string; readyMs: number; backMs: number }>
+  readonly kills: ReadonlyArray<Kill>
   readonly advances: ReadonlyArray<{ at: number; tookMs: number; applied: number }>
   readonly lag: ReadonlyArray<number>
   readonly verdict: Verdict
+  readonly hooks: Hooks.Verdict
 }
 
 const quantile = (xs: ReadonlyArray<number>, q: number) => {
@@ -45,6 +59,7 @@ export const report = (run: Run): string => {
   const other = answers.filter((a) => a.status === 0 || a.status >= 500)
   const ok = answers.filter((a) => a.status >= 200 && a.status < 300).length
   const client = answers.filter((a) => a.status >= 400 && a.status < 500)
+  const s = (x: number) => `${(x / 1000).toFixed(1)} s`
   const ms = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)} ms` : "not caught up")
   return [
     "## Throughput behind HAProxy (same mixed load, no kills)",
@@ -56,7 +71,12 @@ export const report = (run: Run): string => {
     `## ${run.seconds} s of mixed load, ${run.workers} concurrent clients, a SIGKILL every ${run.seconds / 4} s`,
     "",
     `answers: ${answers.length} (${(answers.length / run.seconds).toFixed(0)}/s): 2xx ${ok}, 4xx ${client.length}, other ${other.length}`,
-    `kills: ${run.kills.map((k) => `${k.server} at ${(k.at / 1000).toFixed(1)} s (answering /ready after ${(k.readyMs / 1000).toFixed(1)} s, back in HAProxy with its clock caught up after ${(k.backMs / 1000).toFixed(1)} s)`).join("; ")}`,
+    "kills (times from the kill; a restart's parts from its spawn: first answer of any kind, the banner once the store and app are built, /ready 200):",
+    ...run.kills.map((k) =>
+      `- ${k.server} at ${(k.at / 1000).toFixed(1)} s: exited after ${s(k.exitMs)}; restarted: answering after ${s(k.start.answeringMs)}, ` +
+      `built after ${s(k.start.builtMs)}, ready after ${s(k.start.readyMs)}; /ready 200 ${s(k.readyMs)} after the kill; ` +
+      `its test clock caught up in ${s(k.catchUpMs)}; back in HAProxy ${s(k.backMs)} after the kill`
+    ),
     `test clock: +31 days at ${run.advances.map((a) => `${(a.at / 1000).toFixed(1)} s (answered in ${(a.tookMs / 1000).toFixed(1)} s, ${a.applied} changes applied by those calls)`).join(", ")}`,
     "",
     "committed orders and amends:",
@@ -67,7 +87,10 @@ export const report = (run: Run): string => {
     `- answers lost at a kill and sent again with their Idempotency-Key: ${outcome.retries.length}` +
     (outcome.retries.length > 0 ? ` (${count(outcome.retries).map(([k, n]) => `${k} ×${n}`).join(", ")})` : ""),
     `scheduled changes applied: ${verdict.scheduledChangesApplied}; applied twice: ${verdict.scheduledChangesAppliedTwice}`,
-    "webhook events lost: not measured: this build has no webhooks yet",
+    `webhook events (${Hooks.EVENT_TYPES.join(", ")}) written during the run: ${run.hooks.expected}; ` +
+    `lost: ${run.hooks.lost.length}${run.hooks.lost.length > 0 ? ` (${run.hooks.lost.slice(0, 5).join(", ")})` : ""}; ` +
+    `delivered more than once: ${run.hooks.duplicates} (each with its event's webhook-id); ` +
+    `signatures refused: ${run.hooks.invalid}; first receipts out of order for their subscription: ${run.hooks.outOfOrder}`,
     "",
     "answers neither 2xx nor 4xx, classified:",
     ...(other.length === 0 ? ["- none"] : tally(other, (a) => classify(run, a)).map(([k, n]) => `- ${k}: ${n}`)),

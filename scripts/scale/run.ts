@@ -18,8 +18,9 @@ import { fileURLToPath } from "node:url"
 import pg from "pg"
 import * as Bouncer from "../../packages/store-postgres/test/Bouncer.js"
 import * as Data from "./data.js"
+import * as Hooks from "./hooks.js"
 import * as Load from "./load.js"
-import { report } from "./report.js"
+import { type Kill, report } from "./report.js"
 import * as T from "./topology.js"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
@@ -46,6 +47,8 @@ const main = async () => {
   T.ensurePackages()
   console.log("building the packages (npm run build) …")
   execFileSync("npm", ["run", "--silent", "build"], { cwd: root, stdio: "inherit" })
+  if (T.serverEntry.includes("bundle")) execFileSync("npm", ["run", "--silent", "bundle"], { cwd: root, stdio: "inherit" })
+  console.log(`servers run ${T.serverEntry}`)
   const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "subshift-scale-"))
   teardowns.push(() => Fs.rmSync(dir, { recursive: true, force: true }))
   const database = `subshift_scale_${process.pid}`
@@ -61,32 +64,53 @@ const main = async () => {
   const servers: Array<T.ServerProcess> = []
   for (const name of ["s1", "s2", "s3"]) servers.push({ name, port: await Bouncer.freePort(), child: undefined, log: "" })
   teardowns.push(() => servers.forEach((s) => s.child?.kill("SIGKILL")))
+  // The servers deliver webhooks to a receiver of the harness's own; a killed server's leases
+  // expire after 10 s, so that what it held is delivered within the run.
+  const operator = Hooks.operatorKey()
+  const receiver = await Hooks.startReceiver()
+  teardowns.push(receiver.close)
   const env = {
     NODE_ENV: "development",
+    SUBSHIFT_API_KEYS: operator.entry,
+    SUBSHIFT_WEBHOOK_TIMEOUT: "5 seconds",
+    SUBSHIFT_WEBHOOK_LEASE: "10 seconds",
     DATABASE_URL: bouncerUrl,
     DATABASE_READ_URL: replicaUrl,
     SUBSHIFT_DB_POOLER: "transaction",
     SUBSHIFT_TEST_CLOCK: "on",
     SUBSHIFT_SCHEDULER_INTERVAL: "5 seconds",
     SUBSHIFT_PAGE: "off",
-    LOG_LEVEL: "WARN"
+    LOG_LEVEL: process.env["SCALE_LOG_LEVEL"] ?? "WARN"
   }
   let offsetSeconds = 0
+  // Moves a server's test clock; answers how many changes its scheduler then applied, or
+  // undefined when it did not answer 200 (a server still starting answers 503).
   const advance = (server: T.ServerProcess, seconds: number) =>
     fetch(`http://127.0.0.1:${server.port}/api/test-clock/advance`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ seconds })
-    }).then((r) => r.json() as Promise<{ scheduler: { applied: number } }>)
+    }).then(async (r) => r.status === 200 ? ((await r.json()) as { scheduler: { applied: number } }).scheduler.applied : undefined)
+  const offsetOf = (server: T.ServerProcess) =>
+    fetch(`http://127.0.0.1:${server.port}/api/test-clock`).then(async (r) => ((await r.json()) as { offsetSeconds: number }).offsetSeconds)
+  // A (re)started server's clock is brought to the others' offset; the clock moves skip it until then.
+  const restarting = new Set<string>()
+  const catchUp = async (server: T.ServerProcess) => {
+    for (let behind = offsetSeconds - (await offsetOf(server)); behind > 0; behind = offsetSeconds - (await offsetOf(server))) {
+      await advance(server, behind)
+    }
+  }
   const start = async (server: T.ServerProcess) => {
     await T.spawnServer(server, env, root)
-    if (offsetSeconds > 0) await advance(server, offsetSeconds)
+    await catchUp(server)
   }
   console.log("servers: 3 at once through PgBouncer (the migrations race) …")
   await Promise.all(servers.map(start))
   await Data.seed(primaryUrl, { subscriptions: SUBSCRIPTIONS, billGroups: BILL_GROUPS })
   const haproxy = await T.startHaproxy(dir, servers, teardowns)
   const base = `http://127.0.0.1:${haproxy.port}`
+  receiver.setSecret(await Hooks.register(base, operator.key, receiver.url))
+  const outboxBefore = await Hooks.outboxPosition(primaryUrl)
 
   const config = await Effect.runPromise(Effect.withConfigProvider(Config.load, ConfigProvider.fromMap(new Map([["PORT", "0"]]))))
   const sign = (subject: string) => Effect.runPromise(Demo.sign(config.jwt, { subject, scopes: ["checkout"], ttlSeconds: 3 * 365 * 86_400 }))
@@ -120,7 +144,7 @@ const main = async () => {
   // The mixed load with kills and scheduled changes coming due.
   console.log(`mixed load for ${SECONDS} s, a SIGKILL every ${SECONDS / 4} s …`)
   const outcome = Load.newOutcome()
-  const kills: Array<{ at: number; server: string; readyMs: number; backMs: number }> = []
+  const kills: Array<Kill> = []
   const advances: Array<{ at: number; tookMs: number; applied: number }> = []
   const lag: Array<number> = []
   const started = Date.now()
@@ -139,8 +163,9 @@ const main = async () => {
       // Every live server moves to the same offset; a restarted one catches up when it starts.
       offsetSeconds += ADVANCE_DAYS * 86_400
       const sent = Date.now() - started
-      const runs = await Promise.all(servers.map((s) => advance(s, ADVANCE_DAYS * 86_400).catch(() => ({ scheduler: { applied: 0 } }))))
-      advances.push({ at: sent, tookMs: Date.now() - started - sent, applied: runs.reduce((a, r) => a + r.scheduler.applied, 0) })
+      const live = servers.filter((s) => !restarting.has(s.name))
+      const runs = await Promise.all(live.map((s) => advance(s, ADVANCE_DAYS * 86_400).catch(() => undefined)))
+      advances.push({ at: sent, tookMs: Date.now() - started - sent, applied: runs.reduce((a: number, r) => a + (r ?? 0), 0) })
     }
   })()
   // Each kill runs on its own: a slow restart does not hold back the next kill. The victim is
@@ -150,13 +175,18 @@ const main = async () => {
     const victim = servers[(k - 1) % servers.length]!
     const killedAt = Date.now()
     await haproxy.admin(`set server servers/${victim.name} state maint`)
+    restarting.add(victim.name)
     victim.child?.kill("SIGKILL")
     await new Promise((resolve) => victim.child?.once("exit", resolve))
-    await T.spawnServer(victim, env, root)
+    const exitMs = Date.now() - killedAt
+    const start = await T.spawnServer(victim, env, root)
     const readyMs = Date.now() - killedAt
-    if (offsetSeconds > 0) await advance(victim, offsetSeconds).catch(() => undefined)
+    const caughtUp = Date.now()
+    await catchUp(victim).catch(() => undefined)
+    restarting.delete(victim.name)
+    const catchUpMs = Date.now() - caughtUp
     await haproxy.admin(`set server servers/${victim.name} state ready`)
-    kills.push({ at: killedAt - started, server: victim.name, readyMs, backMs: Date.now() - killedAt })
+    kills.push({ at: killedAt - started, server: victim.name, exitMs, start, readyMs, catchUpMs, backMs: Date.now() - killedAt })
   }))
   const events = Promise.all([clockMoves, killing])
   const sampler = (async () => {
@@ -170,9 +200,11 @@ const main = async () => {
   await Promise.all([load(() => Date.now() >= ends, outcome), events, sampler])
   await Promise.all([primary.end().catch(() => {}), replica.end().catch(() => {})])
   const verdict = await Data.verify(primaryUrl, outcome.amendments)
-  console.log(report({ seconds: SECONDS, workers: WORKERS, started, throughput, outcome, kills, advances, lag, verdict }))
+  console.log("waiting for the webhook deliveries to finish (at most 90 s) …")
+  const hooks = await Hooks.verify(primaryUrl, outboxBefore, receiver.receipts, 90_000)
+  console.log(report({ seconds: SECONDS, workers: WORKERS, started, throughput, outcome, kills, advances, lag, verdict, hooks }))
   const clean = verdict.lostAmendments.length === 0 && verdict.basketsCommittedTwice === 0 &&
-    verdict.scheduledChangesAppliedTwice === 0
+    verdict.scheduledChangesAppliedTwice === 0 && hooks.lost.length === 0 && hooks.invalid === 0 && hooks.outOfOrder === 0
   process.exitCode = clean ? 0 : 1
 }
 

@@ -105,7 +105,15 @@ export const startBouncer = async (teardowns: Topology["teardowns"]) => {
   return bouncer
 }
 
-/** One Subshift server process: the built `subshift serve`. */
+/**
+ * What a server process runs: the bundled server (`npm run bundle`), which starts in about half
+ * the CPU time of the built bin; `SCALE_SERVER=bin` runs the bin instead.
+ */
+export const serverEntry = process.env["SCALE_SERVER"] === "bin"
+  ? "packages/http-server/bin/subshift.mjs"
+  : "packages/http-server/bundle/subshift.mjs"
+
+/** One Subshift server process: `subshift serve`. */
 export interface ServerProcess {
   readonly name: string
   readonly port: number
@@ -113,22 +121,46 @@ export interface ServerProcess {
   log: string
 }
 
-/** Spawns a server process on its port; resolves once it answers `/ready`. */
-export const spawnServer = async (server: ServerProcess, env: Record<string, string>, root: string) => {
-  const child = spawn(process.execPath, [Path.join(root, "packages/http-server/bin/subshift.mjs"), "serve"], {
+/**
+ * How long a start took, from the spawn: until the process first answered anything (Node has
+ * loaded the code and listens; it answers 503 until the app is built), until it printed its
+ * banner (the store opened and the app built), and until `/ready` answered 200.
+ */
+export interface StartTimes {
+  readonly answeringMs: number
+  readonly builtMs: number
+  readonly readyMs: number
+}
+
+/** Spawns a server process on its port; resolves once it answers `/ready`, with how long each part took. */
+export const spawnServer = async (server: ServerProcess, env: Record<string, string>, root: string): Promise<StartTimes> => {
+  const spawned = Date.now()
+  let answeringMs = Number.NaN
+  let builtMs = Number.NaN
+  const child = spawn(process.execPath, [Path.join(root, serverEntry), "serve"], {
     cwd: root,
     env: { ...process.env, ...env, PORT: String(server.port), HOST: "127.0.0.1" },
     stdio: ["ignore", "pipe", "pipe"]
   })
   server.child = child
-  child.stdout!.on("data", (chunk) => (server.log = (server.log + chunk).slice(-20_000)))
-  child.stderr!.on("data", (chunk) => (server.log = (server.log + chunk).slice(-20_000)))
+  // SCALE_LOG_DIR keeps every server's whole output there, one file per server, across restarts.
+  const keep = process.env["SCALE_LOG_DIR"]
+  const record = (chunk: Buffer) => {
+    server.log = (server.log + chunk).slice(-20_000)
+    if (keep !== undefined) Fs.appendFileSync(Path.join(keep, `${server.name}.log`), chunk)
+  }
+  child.stdout!.on("data", (chunk: Buffer) => {
+    if (Number.isNaN(builtMs) && String(chunk).includes("is listening on")) builtMs = Date.now() - spawned
+    record(chunk)
+  })
+  child.stderr!.on("data", record)
   // Generous: on a busy shared machine a start can take a minute.
   for (const deadline = Date.now() + 180_000; Date.now() < deadline;) {
     if (child.exitCode !== null) throw new Error(`${server.name} exited: ${server.log.slice(-2000)}`)
-    const ready = await fetch(`http://127.0.0.1:${server.port}/ready`).then((r) => r.status === 200, () => false)
-    if (ready) return
-    await sleep(100)
+    const status = await fetch(`http://127.0.0.1:${server.port}/ready`).then((r) => r.status, () => 0)
+    if (status !== 0 && Number.isNaN(answeringMs)) answeringMs = Date.now() - spawned
+    if (status === 200) return { answeringMs, builtMs, readyMs: Date.now() - spawned }
+    await sleep(50)
   }
   throw new Error(`${server.name} did not become ready: ${server.log.slice(-2000)}`)
 }
@@ -157,7 +189,11 @@ export const startHaproxy = async (dir: string, servers: ReadonlyArray<ServerPro
     "backend servers",
     "  balance roundrobin",
     "  option httpchk GET /ready",
-    "  default-server inter 1s fall 3 rise 2",
+    // An up server is checked every second, and every 250 ms once a check failed: two failures
+    // (about 1.3 s) take it out, and a connection refused by live traffic takes it out at once
+    // (the request is sent to another server). A down server is checked every 250 ms and one
+    // good check takes it back: `/ready` answers 200 only once the store and the app are up.
+    "  default-server inter 1s fastinter 250ms downinter 250ms fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down",
     ...servers.map((s) => `  server ${s.name} 127.0.0.1:${s.port} check`),
     ""
   ].join("\n"))

@@ -6,6 +6,7 @@ import { OperatorRecords } from "@subshift/core/usecases/OperatorRecords"
 import { type LineReport, SubscriptionImport } from "@subshift/core/usecases/SubscriptionImport"
 import { MemoryStore } from "@subshift/store-memory"
 import { Demo } from "@subshift/testing"
+import { subscriptionRecord } from "@subshift/testing/Records"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -22,18 +23,7 @@ const Services = SubscriptionImport.Default.pipe(
 const author = { actor: { kind: "operator" as const, id: "key-ops", name: "ops" } }
 
 const line = (id: string, name: string) =>
-  JSON.stringify({
-    id,
-    name,
-    owner: `cus-${id}`,
-    status: "active",
-    currency: "USD",
-    interval: { count: 1, unit: "month" },
-    anchorDay: 1,
-    offer: { offerId: "ledger-basic", rateId: "ledger-basic-usd-monthly", quantity: 1, unitPrice: { amount: 999, currency: "USD" } },
-    addOns: [],
-    currentPeriod: { start: "2025-03-01", end: "2025-04-01" }
-  })
+  JSON.stringify(subscriptionRecord(id, { name, addOns: [], currentPeriod: { start: "2025-03-01", end: "2025-04-01" } }))
 
 describe("importing subscriptions in chunks, each committed while the next is checked", () => {
   it.effect("every line sees the lines before it, in earlier chunks too: names taken and freed, repeats unchanged", () =>

@@ -339,7 +339,7 @@ export const load: Effect.Effect<ServerConfig, ConfigError.ConfigError> = Effect
     trustedProxies: trustedProxies.right,
     docs: Option.getOrElse(c.docs, () => (production ? "off" : "on")) === "on",
     requestTimeout: c.requestTimeout,
-    webhooks: yield* WebhookConfig.load(kind)
+    webhooks: yield* WebhookConfig.load()
   }
   return config
 })

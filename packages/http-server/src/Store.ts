@@ -150,6 +150,8 @@ export const layer = (config: ServerConfig["store"]): Layer.Layer<Ports, StoreSt
             store: config.kind,
             where: describe(config),
             readyMs: Math.round(performance.now() - started),
+            // Since the process started: Node loading the code, then the store opening.
+            processMs: Math.round(process.uptime() * 1000),
             rssMb: rssMb()
           })
         ))

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll } from "@effect/vitest"
 import * as ApiKeys from "@subshift/http-server/admin/ApiKeys"
+import { monthOf } from "@subshift/testing/Records"
 import { start, type TestServer, tokens } from "./Harness.js"
 
 /** Keys of every kind a test needs, and the environment that admits them. */
@@ -26,35 +27,10 @@ export const adminKeys = () => {
 /** The Authorization header of a key. */
 export const key = (k: string) => ({ authorization: `Bearer ${k}` })
 
-const pad = (n: number) => String(n).padStart(2, "0")
-
-/** The current monthly period anchored on the 1st, from the real clock. */
-export const thisMonth = (now = new Date()) => {
-  const y = now.getUTCFullYear()
-  const m = now.getUTCMonth() + 1
-  const next = m === 12 ? { y: y + 1, m: 1 } : { y, m: m + 1 }
-  return { start: `${y}-${pad(m)}-01`, end: `${next.y}-${pad(next.m)}-01` }
-}
-
-/** A subscription record of the demo catalog: Basic, monthly in USD, with Crossword. */
-export const subscriptionRecord = (id: string, overrides: Record<string, unknown> = {}) => ({
-  id,
-  name: `N${id.replace(/[^A-Za-z0-9]/g, "").toUpperCase()}`.slice(0, 30),
-  owner: `cus-${id}`,
-  status: "active",
-  currency: "USD",
-  interval: { count: 1, unit: "month" },
-  anchorDay: 1,
-  offer: { offerId: "ledger-basic", rateId: "ledger-basic-usd-monthly", quantity: 1, unitPrice: { amount: 999, currency: "USD" } },
-  addOns: [{ offerId: "addon-crossword", rateId: "addon-crossword-usd-monthly", quantity: 1, unitPrice: { amount: 299, currency: "USD" } }],
-  currentPeriod: thisMonth(),
-  ...overrides
-})
-
 /** A pending change moving a record to Standard at the next period start. */
 export const pendingChange = (amendmentId: string) => ({
   amendmentId,
-  effectiveDate: thisMonth().end,
+  effectiveDate: monthOf().end,
   actions: [{
     kind: "add",
     type: "offer",
@@ -64,7 +40,7 @@ export const pendingChange = (amendmentId: string) => ({
     quantity: 1,
     unitPrice: { amount: 1999, currency: "USD" },
     timing: "NEXT_PERIOD_START",
-    effectiveDate: thisMonth().end,
+    effectiveDate: monthOf().end,
     prorate: false
   }]
 })

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { adminKeys, key, pendingChange, subscriptionRecord } from "./AdminHarness.js"
+import { adminKeys, key, pendingChange } from "./AdminHarness.js"
+import { subscriptionRecord } from "@subshift/testing/Records"
 import { request, start, type TestServer } from "./Harness.js"
 
 const keys = adminKeys()

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { adminServer, key, pendingChange, subscriptionRecord } from "./AdminHarness.js"
+import { adminServer, key, pendingChange } from "./AdminHarness.js"
+import { subscriptionRecord } from "@subshift/testing/Records"
 import { bearer, request } from "./Harness.js"
 
 const admin = adminServer()

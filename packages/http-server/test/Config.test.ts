@@ -47,9 +47,11 @@ describe("configuration", () => {
     expect(await failure({ SUBSHIFT_DB_STATEMENT_TIMEOUT: "0 millis" })).toContain("SUBSHIFT_DB_STATEMENT_TIMEOUT")
   })
 
-  it("the webhook worker runs on a Postgres server and in memory unless SUBSHIFT_WEBHOOKS=off, and on the embedded engine only when asked", async () => {
-    expect((await configOf()).webhooks.worker).toBe(false)
-    expect((await configOf({ SUBSHIFT_WEBHOOKS: "on" })).webhooks.worker).toBe(true)
+  it("the webhook worker runs on every store, the embedded one included, unless SUBSHIFT_WEBHOOKS=off", async () => {
+    expect((await configOf()).store.kind).toBe("embedded")
+    expect((await configOf()).webhooks.worker).toBe(true)
+    expect((await configOf({ SUBSHIFT_WEBHOOKS: "off" })).webhooks.worker).toBe(false)
+    expect(await failure({ SUBSHIFT_WEBHOOKS: "sometimes" })).toContain("SUBSHIFT_WEBHOOKS")
     expect((await configOf({ SUBSHIFT_STORE: "memory" })).webhooks.worker).toBe(true)
     expect((await configOf({ DATABASE_URL: "postgres://db.example/subshift" })).webhooks.worker).toBe(true)
     expect((await configOf({ DATABASE_URL: "postgres://db.example/subshift", SUBSHIFT_WEBHOOKS: "off" })).webhooks.worker).toBe(false)

@@ -123,9 +123,7 @@ export const start = async (
     readonly store?: Layer.Layer<Store.Ports, unknown>
   } = {}
 ): Promise<TestServer> => {
-  // The default store is in memory, where the webhook worker runs unless told otherwise; the
-  // configuration alone would read as the embedded store, where it does not.
-  const config = await configOf(options.store === undefined ? { SUBSHIFT_WEBHOOKS: "on", ...options.env } : options.env)
+  const config = await configOf(options.env)
   const clock = movableClock()
   const store = storeControls()
   const layer = Server.layer(config, {

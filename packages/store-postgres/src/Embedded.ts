@@ -1,11 +1,16 @@
 /**
  * An embedded Postgres: PGlite (Postgres compiled to WebAssembly) on a worker thread of this
- * process, keeping its data in a directory, served on a loopback port by `pglite-socket` so that
- * the very same `@effect/sql-pg` adapter talks to it as to a real server.
+ * process, keeping its data in a directory, served on a loopback port by a wire server of our own
+ * (internal/wire.ts) so that the very same `@effect/sql-pg` adapter talks to it as to a real server.
  *
- * It is one Postgres session behind a multiplexer: transactions are serialised, a fiber holding a
- * transaction must never wait for another pooled query, a session `SET` leaks to every other
- * connection (use `SET LOCAL`), and LISTEN/NOTIFY does not cross connections.
+ * It is one Postgres session shared by every connection. The server runs each connection's
+ * messages a whole exchange at a time (up to its Sync or Query), so statements of concurrent
+ * connections never meet, and a transaction holds the session for its connection until it ends:
+ * transactions are serialised, the others' statements waiting their turn in arrival order, so a
+ * fiber holding a transaction must never wait for another pooled query. A connection that closes
+ * inside its transaction is rolled back. What lives in the session rather than in a transaction
+ * is shared: a session `SET` reaches every connection (use `SET LOCAL`), as do named prepared
+ * statements and temporary tables, and LISTEN/NOTIFY does not cross connections.
  */
 import { StoreUnavailable } from "@subshift/core/domain/Errors"
 import * as Effect from "effect/Effect"
@@ -24,7 +29,7 @@ export interface Options {
   readonly dataDir?: string | undefined
   /** The loopback port to listen on; any free port unless set. */
   readonly port?: number | undefined
-  /** Connections the socket server accepts at once; it must exceed the client's pool size. */
+  /** Connections the wire server accepts at once; it must exceed the client's pool size. */
   readonly maxConnections?: number | undefined
   /** Where the prepared cluster new data directories are copied from is kept; `defaultCacheDir()` unless set. */
   readonly cacheDir?: string | undefined

@@ -187,8 +187,7 @@ const m0007 = Effect.flatMap(SqlClient.SqlClient, (sql) =>
 const m0008 = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   sql`ALTER TABLE subshift_events ALTER COLUMN subscription_id DROP NOT NULL`)
 
-/** Every migration of the store, in order. */
-export const loader = Migrator.fromRecord({
+const migrations = {
   "0001_create_store": m0001,
   "0002_lifecycle": m0002,
   "0003_quote_totals": fillQuoteTotals,
@@ -197,22 +196,33 @@ export const loader = Migrator.fromRecord({
   "0006_catalog_versions": PgCatalogVersions.migration,
   "0007_webhooks": m0007,
   "0008_events_without_subscription": m0008
-})
+}
+
+/** Every migration of the store, in order. */
+export const loader = Migrator.fromRecord(migrations)
+
+/** The id of the last migration this release knows. */
+export const latestId: number = Math.max(...Object.keys(migrations).map((key) => Number.parseInt(key, 10)))
+
+/**
+ * Whether the schema already holds every migration this release knows (or later ones), read with
+ * plain statements that take no lock: the history table's presence, then its highest id.
+ */
+export const upToDate: Effect.Effect<boolean, SqlError, SqlClient.SqlClient> = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  Effect.flatMap(
+    sql<{ readonly present: boolean }>`SELECT to_regclass(${table}) IS NOT NULL AS present`.withoutTransform,
+    (rows) =>
+      rows[0]?.present !== true
+        ? Effect.succeed(false)
+        : Effect.map(
+          sql<{ readonly latest: number | null }>`SELECT max(migration_id) AS latest FROM ${sql(table)}`.withoutTransform,
+          (latest) => (latest[0]?.latest ?? 0) >= latestId
+        )
+  ))
 
 const migrate = Migrator.make({})
 
-/**
- * Brings the schema up to date. Several processes may start at once: a lease row (keyed by the
- * schema, so separate schemas do not wait on each other) serialises them, and the history table
- * is created under it, because the `Migrator`'s own "create if missing" check races when two
- * processes run it together. The migrations themselves run in one transaction: if a lease ever
- * expired under a live migrator, the second one's history insert would conflict and roll back.
- */
-export const run: Effect.Effect<
-  ReadonlyArray<readonly [id: number, name: string]>,
-  Migrator.MigrationError | SqlError,
-  SqlClient.SqlClient
-> = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+const runUnderLease = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   Effect.flatMap(
     sql<{ readonly schema: string }>`SELECT current_schema() AS schema`,
     (rows) =>
@@ -227,3 +237,19 @@ export const run: Effect.Effect<
         })
       ).pipe(Lease.withLease(`${rows[0]?.schema ?? "public"}.${table}`))
   ))
+
+/**
+ * Brings the schema up to date. A schema that already holds every migration is left alone
+ * without taking the lease (the common start: a server restarted beside others, or after one
+ * killed while it held the lease, which would otherwise hold the start back until the lease
+ * expired). Otherwise several processes may start at once: a lease row (keyed by the
+ * schema, so separate schemas do not wait on each other) serialises them, and the history table
+ * is created under it, because the `Migrator`'s own "create if missing" check races when two
+ * processes run it together. The migrations themselves run in one transaction: if a lease ever
+ * expired under a live migrator, the second one's history insert would conflict and roll back.
+ */
+export const run: Effect.Effect<
+  ReadonlyArray<readonly [id: number, name: string]>,
+  Migrator.MigrationError | SqlError,
+  SqlClient.SqlClient
+> = Effect.flatMap(upToDate, (done) => done ? Effect.succeed([]) : runUnderLease)

@@ -22,8 +22,11 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import pg from "pg"
 import * as TestDatabase from "./TestDatabase.js"
 
 describe("postgres concurrency", () => {
@@ -94,14 +97,8 @@ describe("postgres concurrency", () => {
         yield* Effect.forEach(opened, baskets.create)
         const exits = yield* Effect.all(
           opened.map((basket, i) => {
-            const amendment = Fixtures.amendment(sub.id, { basketId: basket.id })
             const next = { ...sub, version: 8, owner: `${sub.owner}-${i}` }
-            return Effect.exit(subscriptions.commit({
-              events: [Fixtures.event(next, { id: `evt-${basket.id}`, amendmentId: amendment.id, basketId: basket.id })],
-              amendments: [amendment],
-              subscriptions: [{ next, expectedVersion: 7 }],
-              basket: { next: { ...basket, version: 2, completed: true, amendmentId: amendment.id }, expectedVersion: 1 }
-            }))
+            return Effect.exit(subscriptions.commit(Fixtures.checkoutCommit(basket, next, 7, { id: `evt-${basket.id}` }).commit))
           }),
           { concurrency: "unbounded" }
         )
@@ -213,6 +210,45 @@ describe("postgres concurrency", () => {
         expect(claims.filter((c) => c._tag === "Claimed").length).toBe(1)
         expect(claims.filter((c) => c._tag === "Running").length).toBe(19)
       }))
+  })
+
+  describe.runIf(TestDatabase.serverUrl !== undefined)("events", () => {
+    it.scopedLive("an event writer does not wait for another in flight, and a cursor read waits for it, so no sequence is read past", () =>
+      Effect.gen(function*() {
+        const context = yield* Layer.build(database.layerWith({ maxConnections: 4 }))
+        const subscriptions = yield* Effect.provide(Subscriptions, context)
+        const events = yield* Effect.provide(Events, context)
+        const now = Instant.make("2025-04-01T00:05:00.000Z")
+        const [early, late] = [Fixtures.subscription(), Fixtures.subscription()]
+        yield* Effect.forEach([early, late], subscriptions.put)
+        const before = yield* events.list({ after: 0, limit: 100_000 })
+        const cursor = before.at(-1)?.sequence ?? 0
+        // A writer of another process as the store writes: the ordering lock, then its event, not committed yet.
+        const writer = new pg.Client({ connectionString: database.url() })
+        yield* Effect.acquireRelease(Effect.promise(() => writer.connect()), () => Effect.promise(() => writer.end()))
+        const earlyEvent = Event.changed({ id: `evt-early-${early.id}`, occurredAt: now, before: early, after: { ...early, version: 2 } })
+        yield* Effect.promise(async () => {
+          await writer.query("BEGIN")
+          await writer.query("SELECT pg_advisory_xact_lock_shared(hashtext(current_schema() || '.subshift_events'))")
+          await writer.query("INSERT INTO subshift_events (id, subscription_id, data) VALUES ($1, $2, $3::jsonb)", [
+            earlyEvent.id,
+            early.id,
+            JSON.stringify(Schema.encodeSync(Event.Event)(earlyEvent))
+          ])
+        })
+        // A later sequence commits first, without waiting for the writer in flight.
+        const lateEvent = Event.changed({ id: `evt-late-${late.id}`, occurredAt: now, before: late, after: { ...late, version: 2 } })
+        yield* subscriptions.save({ ...late, version: 2 }, late.version, [lateEvent]).pipe(
+          Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error("the save waited for the other writer") })
+        )
+        const reading = yield* Effect.fork(events.list({ after: cursor, limit: 10 }))
+        yield* Effect.sleep("500 millis")
+        expect(Option.isNone(yield* Fiber.poll(reading))).toBe(true)
+        yield* Effect.promise(() => writer.query("COMMIT"))
+        const read = yield* Fiber.join(reading)
+        expect(read.map((e) => e.id)).toEqual([earlyEvent.id, lateEvent.id])
+        expect(read[0]!.sequence).toBeLessThan(read[1]!.sequence)
+      }), 60_000)
   })
 
   describe.runIf(TestDatabase.serverUrl !== undefined)("migrations", () => {

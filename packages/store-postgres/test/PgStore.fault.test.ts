@@ -101,15 +101,9 @@ describe.runIf(TestDatabase.serverUrl !== undefined).sequential("postgres faults
         const basket = Fixtures.basket({ subscriptionId: sub.id })
         yield* subscriptions.put(sub)
         yield* baskets.create(basket)
-        const amendment = Fixtures.amendment(sub.id, { basketId: basket.id })
-        const next = { ...sub, version: 2, status: "cancelled" as const }
-        const event = Fixtures.event(next, { amendmentId: amendment.id, basketId: basket.id })
-        const commit = subscriptions.commit({
-          events: [event],
-          amendments: [amendment],
-          subscriptions: [{ next, expectedVersion: 1 }],
-          basket: { next: { ...basket, version: 2, completed: true }, expectedVersion: 1 }
-        })
+        const order = Fixtures.checkoutCommit(basket, { ...sub, version: 2, status: "cancelled" }, 1)
+        const { amendment, event } = order
+        const commit = subscriptions.commit(order.commit)
         const events = yield* Events
         // The basket row is locked elsewhere, so the commit's transaction has already updated the
         // subscription when it blocks on the basket and is cut off.

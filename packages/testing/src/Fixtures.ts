@@ -10,6 +10,7 @@ import * as Instant from "@subshift/core/domain/Instant"
 import type { Offer } from "@subshift/core/domain/Offer"
 import type { Quote } from "@subshift/core/domain/Quote"
 import type { Subscription } from "@subshift/core/domain/Subscription"
+import type { Commit } from "@subshift/core/ports/Subscriptions"
 
 /** A short random suffix, so that tests sharing a store never collide. */
 export const unique = (): string => globalThis.crypto.randomUUID().replaceAll("-", "").slice(0, 12)
@@ -158,3 +159,29 @@ export const event = (subscription: Subscription, overrides: Partial<Event> = {}
   amounts: { dueNow: usd(500), currentRecurring: usd(1000), nextRecurring: usd(2000) },
   ...overrides
 })
+
+/**
+ * What a checkout order commits: one amendment taking `basket`'s subscription from version
+ * `expectedVersion` to `next`, its event, and the basket completed at version 2.
+ */
+export const checkoutCommit = (
+  basket: Basket,
+  next: Subscription,
+  expectedVersion: number,
+  eventOverrides: Partial<Event> = {}
+): { readonly amendment: Amendment; readonly event: Event; readonly completed: Basket; readonly commit: Commit } => {
+  const committed = amendment(next.id, { basketId: basket.id })
+  const written = event(next, { amendmentId: committed.id, basketId: basket.id, ...eventOverrides })
+  const completed: Basket = { ...basket, version: 2, completed: true, amendmentId: committed.id }
+  return {
+    amendment: committed,
+    event: written,
+    completed,
+    commit: {
+      events: [written],
+      amendments: [committed],
+      subscriptions: [{ next, expectedVersion }],
+      basket: { next: completed, expectedVersion: 1 }
+    }
+  }
+}

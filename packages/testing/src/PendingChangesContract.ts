@@ -8,7 +8,8 @@ import { expect, it } from "@effect/vitest"
 import * as FixedClock from "@subshift/core/clock/FixedClock"
 import * as CalendarDate from "@subshift/core/domain/CalendarDate"
 import * as Instant from "@subshift/core/domain/Instant"
-import { Customer, Operator, Partner } from "@subshift/core/domain/Principal"
+import { Operator } from "@subshift/core/domain/Operator"
+import { Customer, Partner } from "@subshift/core/domain/Principal"
 import type { Subscription } from "@subshift/core/domain/Subscription"
 import { Events } from "@subshift/core/ports/Events"
 import * as Ids from "@subshift/core/ports/Ids"
@@ -75,7 +76,7 @@ export const pendingChangesSuite = <E>(name: string, layer: Layer.Layer<StorePor
         const sub = scheduled()
         yield* (yield* Subscriptions).put(sub)
         yield* (yield* PendingChanges).withdraw(sub.id, {
-          by: new Operator({ keyId: "key-7", keyName: "ops" }),
+          by: new Operator({ keyId: "key-7", name: "ops", scopes: ["subscriptions:write"] }),
           reason: "customer called support"
         }).pipe(on("2025-03-16T10:00:00.000Z"))
         const [event] = yield* eventsOf(sub.id)

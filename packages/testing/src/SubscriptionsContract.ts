@@ -193,16 +193,9 @@ export const subscriptionsSuite = <E>(name: string, layer: Layer.Layer<StorePort
         const basket = Fixtures.basket({ subscriptionId: sub.id })
         yield* subscriptions.put(sub)
         yield* baskets.create(basket)
-        const amendment = Fixtures.amendment(sub.id, { basketId: basket.id })
         const next = { ...sub, version: 2, offer: { ...sub.offer, offerId: "offer-plus" } }
-        const completed = { ...basket, version: 2, completed: true, amendmentId: amendment.id }
-        const event = Fixtures.event(next, { amendmentId: amendment.id, basketId: basket.id })
-        yield* subscriptions.commit({
-          events: [event],
-          amendments: [amendment],
-          subscriptions: [{ next, expectedVersion: 1 }],
-          basket: { next: completed, expectedVersion: 1 }
-        })
+        const { amendment, event, completed, commit } = Fixtures.checkoutCommit(basket, next, 1)
+        yield* subscriptions.commit(commit)
         expect(Option.getOrThrow(yield* subscriptions.findById(sub.id))).toEqual(next)
         expect(Option.getOrThrow(yield* baskets.findById(basket.id))).toEqual(completed)
         expect(Option.getOrThrow(yield* amendments.findById(amendment.id))).toEqual(amendment)

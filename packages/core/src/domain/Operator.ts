@@ -14,7 +14,11 @@ export type AdminScope = typeof AdminScope.Type
 /** Every admin scope, in the order the documentation lists them. */
 export const ADMIN_SCOPES: ReadonlyArray<AdminScope> = AdminScope.literals
 
-/** An operator: the API key a request was made with, by its name and id. */
+/**
+ * An operator: the API key a request was made with, by its name and id (never its secret), and
+ * the scopes it carries. Not a checkout caller: it is not a `Principal`, and only operator
+ * operations accept it (the withdrawal of a scheduled change tells it apart by its class).
+ */
 export class Operator extends Schema.Class<Operator>("Operator")({
   keyId: Schema.String,
   name: Schema.String,

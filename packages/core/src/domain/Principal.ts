@@ -17,15 +17,6 @@ export class Partner extends Schema.TaggedClass<Partner>()("Partner", {
   scopes: Schema.Array(Schema.String)
 }) {}
 
-/**
- * An operator, acting through an API key (its id and name; never its secret). Not a checkout
- * caller: it is not a `Principal`, and only operator operations accept it.
- */
-export class Operator extends Schema.TaggedClass<Operator>()("Operator", {
-  keyId: Schema.String,
-  keyName: Schema.String
-}) {}
-
 /** A caller. */
 export const Principal = Schema.Union(Customer, Partner)
 export type Principal = typeof Principal.Type

@@ -112,10 +112,14 @@ const sameSubscription = (a: Subscription.Subscription, b: Subscription.Subscrip
 /** Reads catalog offers by id. */
 export type OffersOf = (ids: Iterable<string>) => Effect.Effect<ReadonlyMap<string, Offer>, StoreUnavailable>
 
-/** Reads stored subscriptions by id and by name: the store's, or answers read ahead for a batch. */
+/**
+ * Reads stored subscriptions by id and by name, and bill groups by id: the store's, or answers
+ * read ahead for a batch (bill groups from the store unless `findBillGroup` is given).
+ */
 export interface StoredOf {
   readonly findById: (id: string) => Effect.Effect<Option.Option<Subscription.Subscription>, StoreUnavailable>
   readonly findByName: (name: string) => Effect.Effect<Option.Option<Subscription.Subscription>, StoreUnavailable>
+  readonly findBillGroup?: (id: string) => Effect.Effect<Option.Option<BillGroupType>, StoreUnavailable>
 }
 
 /** A checked subscription write: `unchanged`, or what to commit. */
@@ -153,7 +157,7 @@ export class OperatorRecords extends Effect.Service<OperatorRecords>()("@subshif
           problems.push({ path: "offer.offerId", message: `${record.offer.offerId} is an add-on, not a subscription offer` })
         }
         if (record.billGroupId !== undefined) {
-          const group = yield* billGroups.findById(record.billGroupId)
+          const group = yield* (stored.findBillGroup ?? billGroups.findById)(record.billGroupId)
           if (Option.isNone(group)) problems.push({ path: "billGroupId", message: `no bill group ${record.billGroupId}` })
           else if (group.value.currency !== record.currency) {
             problems.push({ path: "billGroupId", message: `bill group ${record.billGroupId} bills in ${group.value.currency}, the subscription in ${record.currency}` })

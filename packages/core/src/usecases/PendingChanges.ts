@@ -18,6 +18,7 @@ import { InvalidInput, NoPendingChange, SubscriptionNotFound, type VersionConfli
 import * as Event from "../domain/Event.js"
 import { hasIdLength, MAX_ID_LENGTH } from "../domain/Id.js"
 import type * as Instant from "../domain/Instant.js"
+import { Operator } from "../domain/Operator.js"
 import * as Principal from "../domain/Principal.js"
 import type * as Subscription from "../domain/Subscription.js"
 import { Ids } from "../ports/Ids.js"
@@ -26,7 +27,7 @@ import { catchUp } from "../internal/catchUp.js"
 import * as Clock from "../internal/clock.js"
 
 /** Who takes a change back: the subscriber, the partner that sold it, or an operator. */
-export type Withdrawer = Principal.Principal | Principal.Operator
+export type Withdrawer = Principal.Principal | Operator
 
 /** What a withdrawal takes besides the subscription id. */
 export interface WithdrawRequest {
@@ -49,11 +50,11 @@ const ATTEMPTS = 5
 
 /** The actor a withdrawer is recorded as on the event. */
 export const actorOf = (by: Withdrawer): Event.Actor =>
-  by._tag === "Operator" ? { kind: "operator", id: by.keyId, name: by.keyName } : Principal.toRef(by)
+  by instanceof Operator ? { kind: "operator", id: by.keyId, name: by.name } : Principal.toRef(by)
 
 /** Whether a withdrawer may see and change a subscription. */
 export const mayWithdraw = (by: Withdrawer, subscription: Subscription.Subscription): boolean =>
-  by._tag === "Operator" || Principal.canAccess(by, subscription)
+  by instanceof Operator || Principal.canAccess(by, subscription)
 
 /** The subscription without its pending change, as written on withdrawal: nothing else changes. */
 export const withoutPendingChange = (subscription: Subscription.Subscription, now: Instant.Instant): Subscription.Subscription => {

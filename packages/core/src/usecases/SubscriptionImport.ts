@@ -14,6 +14,7 @@ import type * as Event from "../domain/Event.js"
 import type { Offer } from "../domain/Offer.js"
 import type { Subscription } from "../domain/Subscription.js"
 import type { Problem } from "../domain/Operator.js"
+import { BillGroups } from "../ports/BillGroups.js"
 import { Catalog } from "../ports/Catalog.js"
 import { Subscriptions } from "../ports/Subscriptions.js"
 import { type Author, type OffersOf, OperatorRecords, type Outcome, type Prepared, type StoredOf, writeOf } from "./OperatorRecords.js"
@@ -30,7 +31,7 @@ export interface LineReport {
 export interface ImportOptions {
   /** Lines read before they are checked and written together; 200 unless set. */
   readonly chunk?: number
-  /** Records checked at once; 8 unless set. */
+  /** Bill groups a round reads at once; 8 unless set. */
   readonly concurrency?: number
   /** The longest line accepted, in characters; 1 MiB unless set. */
   readonly maxLineLength?: number
@@ -87,14 +88,16 @@ export class SubscriptionImport extends Effect.Service<SubscriptionImport>()("@s
     const records = yield* OperatorRecords
     const subscriptions = yield* Subscriptions
     const catalog = yield* Catalog
+    const billGroups = yield* BillGroups
     const prepare = records.prepare
 
     /**
      * Imports subscriptions, one record per line, each upserted on its own: a line that fails
      * stores nothing and the others are unaffected; the same line twice is `unchanged`. Lines are
-     * read as they arrive, a chunk at a time: the records of a chunk are checked concurrently and
-     * written together in one transaction (or one by one, should that conflict with another
-     * writer), and a chunk names each id once per round so that a repeated line sees the first.
+     * read as they arrive, a chunk at a time: the records of a chunk are checked one after the
+     * other against what was read ahead for them, and written together in one transaction (or one
+     * by one, should that conflict with another writer), and a chunk names each id once per round
+     * so that a repeated line sees the first.
      * Every line's outcome goes to `report` once its chunk is written, in line order.
      */
     const importLines = <E>(
@@ -124,31 +127,46 @@ export class SubscriptionImport extends Effect.Service<SubscriptionImport>()("@s
       const keysOf = (round: ReadonlyArray<ParsedLine>) => {
         const ids = new Set<string>()
         const names = new Set<string>()
+        const groups = new Set<string>()
         for (const line of round) {
           if (line.problems !== undefined) continue
           const id = field(line.value, "id")
           const name = field(line.value, "name")
+          const group = field(line.value, "billGroupId")
           if (id !== undefined) ids.add(id)
           if (name !== undefined) names.add(name)
+          if (group !== undefined) groups.add(group)
         }
-        return { ids, names }
+        return { ids, names, groups }
       }
-      // The stored subscriptions a round's lines name, by id and by name, in one read; an id or
-      // name not read ahead (the line's field was not that string) is read on its own.
-      const readAhead = ({ ids, names }: { readonly ids: ReadonlySet<string>; readonly names: ReadonlySet<string> }) =>
-        Effect.map(subscriptions.findMany({ ids: Array.from(ids), names: Array.from(names) }), (found) => {
-          const byId = new Map<string, Subscription>()
-          const byName = new Map<string, Subscription>()
-          for (const s of found) {
-            byId.set(s.id, s)
-            byName.set(s.name, s)
-          }
-          const storedOf: StoredOf = {
-            findById: (id) => ids.has(id) ? Effect.succeed(Option.fromNullable(byId.get(id))) : Effect.zipRight(settle, subscriptions.findById(id)),
-            findByName: (name) => names.has(name) ? Effect.succeed(Option.fromNullable(byName.get(name))) : Effect.zipRight(settle, subscriptions.findByName(name))
-          }
-          return { byId, storedOf }
-        })
+      // The stored subscriptions a round's lines name, by id and by name, in one read, and the
+      // bill groups they name, each once; an id or name not read ahead (the line's field was not
+      // that string) is read on its own. The records are then checked one after the other, with
+      // no fiber of their own: what they read is already here.
+      const readAhead = ({ groups, ids, names }: ReturnType<typeof keysOf>) =>
+        Effect.zipWith(
+          subscriptions.findMany({ ids: Array.from(ids), names: Array.from(names) }),
+          Effect.forEach(groups, (group) => Effect.map(billGroups.findById(group), (found) => [group, found] as const), { concurrency }),
+          (found, groupsFound) => {
+            const byId = new Map<string, Subscription>()
+            const byName = new Map<string, Subscription>()
+            for (const s of found) {
+              byId.set(s.id, s)
+              byName.set(s.name, s)
+            }
+            const byGroup = new Map(groupsFound)
+            const storedOf: StoredOf = {
+              findById: (id) => ids.has(id) ? Effect.succeed(Option.fromNullable(byId.get(id))) : Effect.zipRight(settle, subscriptions.findById(id)),
+              findByName: (name) => names.has(name) ? Effect.succeed(Option.fromNullable(byName.get(name))) : Effect.zipRight(settle, subscriptions.findByName(name)),
+              findBillGroup: (id) => {
+                const group = byGroup.get(id)
+                return group === undefined ? billGroups.findById(id) : Effect.succeed(group)
+              }
+            }
+            return { byId, storedOf }
+          },
+          { concurrent: true }
+        )
       type Checked = { readonly line: ParsedLine; readonly outcome: Either.Either<Prepared, ReadonlyArray<Problem>> }
       type Write = { readonly line: ParsedLine; readonly prepared: Prepared & { readonly event: Event.Event } }
       // Writes a round's records together in one transaction (or one by one, should that conflict
@@ -199,7 +217,7 @@ export class SubscriptionImport extends Effect.Service<SubscriptionImport>()("@s
                   PreconditionRequired: (e) => Effect.succeed({ line, outcome: Either.left([{ path: "id", message: e.message }]) }),
                   VersionConflict: (e) => Effect.succeed({ line, outcome: Either.left([{ path: "id", message: e.message }]) })
                 })
-              ), { concurrency })
+              ))
           const writes = results.flatMap((r): Array<Write> =>
             Either.isRight(r.outcome) && r.outcome.right.event !== undefined ? [{ line: r.line, prepared: r.outcome.right as Write["prepared"] }] : []
           )

@@ -8,7 +8,6 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { InvalidInput } from "@subshift/core/domain/Errors"
 import { OperatorRecords, type Outcome } from "@subshift/core/usecases/OperatorRecords"
 import { PendingChanges } from "@subshift/core/usecases/PendingChanges"
-import * as Principal from "@subshift/core/domain/Principal"
 import { SubshiftApi } from "@subshift/http-api/Api"
 import * as Effect from "effect/Effect"
 import * as Audit from "./Audit.js"
@@ -60,8 +59,7 @@ export const RecordsLive = HttpApiBuilder.group(SubshiftApi, "adminRecords", (ha
       .handle("withdrawPendingChange", ({ path }) =>
         Effect.gen(function*() {
           const { operator, reason } = yield* Audit.actor
-          const by = new Principal.Operator({ keyId: operator.keyId, keyName: operator.name })
-          const done = yield* pendingChanges.withdraw(path.id, { by, reason })
+          const done = yield* pendingChanges.withdraw(path.id, { by: operator, reason })
           yield* Audit.record("pending_change.withdraw", path.id, done.withdrawn.amendmentId)
           return done
         }))

@@ -9,7 +9,8 @@ import { createRequire } from "node:module"
 import { root } from "./index.js"
 import { CommandFailed } from "./Remote.js"
 
-const version: string = createRequire(import.meta.url)("../../package.json").version
+// By the package's own name, so that the bundle (`npm run bundle`) finds it too.
+const version: string = createRequire(import.meta.url)("@subshift/http-server/package.json").version
 
 const run = Command.run(root, { name: "subshift", version })
 

@@ -40,7 +40,7 @@ const raw = Config.all({
   nodeEnv: Config.string("NODE_ENV").pipe(Config.withDefault("development")),
   key: Config.option(Config.redacted("SUBSHIFT_WEBHOOK_KEY")),
   allowPrivate: Config.boolean("SUBSHIFT_WEBHOOK_ALLOW_PRIVATE").pipe(Config.withDefault(false)),
-  worker: Config.option(Config.literal("on", "off")("SUBSHIFT_WEBHOOKS")),
+  worker: Config.literal("on", "off")("SUBSHIFT_WEBHOOKS").pipe(Config.withDefault("on" as const)),
   pollInterval: Config.duration("SUBSHIFT_WEBHOOK_POLL_INTERVAL").pipe(Config.withDefault(Duration.millis(200))),
   timeout: Config.duration("SUBSHIFT_WEBHOOK_TIMEOUT").pipe(Config.withDefault(Duration.seconds(15))),
   lease: Config.duration("SUBSHIFT_WEBHOOK_LEASE").pipe(Config.withDefault(Duration.seconds(60))),
@@ -52,13 +52,8 @@ export class Settings extends Context.Tag("@subshift/http-server/webhooks/Settin
 
 const invalid = (path: string, message: string) => Effect.fail(ConfigError.InvalidData([path], message))
 
-/**
- * Reads and validates the webhook configuration. The worker runs unless `SUBSHIFT_WEBHOOKS=off`;
- * on the embedded engine it runs only when `SUBSHIFT_WEBHOOKS=on` says so: that engine is one
- * session, which the pool's connections share, and a worker polling beside the requests makes
- * their statements meet (see the store-postgres README).
- */
-export const load = (store: "embedded" | "memory" | "postgres" = "postgres"): Effect.Effect<WebhookConfig, ConfigError.ConfigError> => Effect.gen(function*() {
+/** Reads and validates the webhook configuration. The worker runs unless `SUBSHIFT_WEBHOOKS=off`, on every store. */
+export const load = (): Effect.Effect<WebhookConfig, ConfigError.ConfigError> => Effect.gen(function*() {
   const c = yield* raw
   const production = c.nodeEnv === "production"
   let key: Option.Option<Buffer> = production ? Option.none() : Option.some(Crypto.DEV_KEY)
@@ -80,7 +75,7 @@ export const load = (store: "embedded" | "memory" | "postgres" = "postgres"): Ef
   return {
     key,
     policy: { production, allowPrivate: c.allowPrivate },
-    worker: Option.getOrElse(c.worker, () => (store === "embedded" ? "off" : "on")) === "on",
+    worker: c.worker === "on",
     pollInterval: c.pollInterval,
     timeout: c.timeout,
     lease: c.lease,

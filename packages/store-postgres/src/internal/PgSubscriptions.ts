@@ -13,7 +13,8 @@ import type { InsertAmendments } from "./PgAmendments.js"
 import type { SaveBasket } from "./PgBaskets.js"
 import type { InsertEvents } from "./PgEvents.js"
 import * as Generation from "./Generation.js"
-import { writeMany } from "./PgSubscriptionBatch.js"
+import { type Columns, writeMany } from "./PgSubscriptionBatch.js"
+import { subscriptionJson } from "./json.js"
 import type { GenerationRow } from "./Generation.js"
 import { type CachedDecode, count, decodeFirst, decodeRows, encodeJson, type TextRow } from "./Rows.js"
 import { written } from "./Versioned.js"
@@ -96,17 +97,17 @@ export const make = (
       ${after === undefined ? sql`` : sql`AND id > ${after}`}
       ORDER BY id LIMIT ${limit}`.withoutTransform
 
-  const columns = (s: Subscription.Subscription) =>
-    Effect.map(encodeSubscription(s), (json) => ({
-      id: s.id,
-      name: s.name,
-      owner: s.owner,
-      partnerOrg: s.partnerOrg ?? null,
-      billGroupId: s.billGroupId ?? null,
-      dueDate: dueDateOf(s),
-      version: s.version,
-      json
-    }))
+  const columnsOf = (s: Subscription.Subscription, json: string): Columns => ({
+    id: s.id,
+    name: s.name,
+    owner: s.owner,
+    partnerOrg: s.partnerOrg ?? null,
+    billGroupId: s.billGroupId ?? null,
+    dueDate: dueDateOf(s),
+    version: s.version,
+    json
+  })
+  const columns = (s: Subscription.Subscription) => Effect.map(encodeSubscription(s), (json) => columnsOf(s, json))
 
   const putSubscription = (s: Subscription.Subscription) =>
     Effect.flatMap(columns(s), (c) =>
@@ -208,10 +209,7 @@ export const make = (
         // wait for each other instead of deadlocking.
         const sorted = [...commit.subscriptions].sort(byId)
         if (sorted.length > 1) {
-          yield* Effect.flatMap(
-            Effect.forEach(sorted, ({ expectedVersion, next }) => Effect.map(columns(next), (c) => ({ columns: c, expected: expectedVersion }))),
-            writeAll
-          )
+          yield* writeAll(sorted.map(({ expectedVersion, next }) => ({ columns: columnsOf(next, subscriptionJson(next)), expected: expectedVersion })))
         } else {
           for (const { expectedVersion, next } of sorted) {
             yield* (expectedVersion === undefined ? insertSubscription(next) : updateSubscription(next, expectedVersion))

@@ -11,11 +11,12 @@ import * as Fs from "node:fs"
 import { createRequire } from "node:module"
 import * as Path from "node:path"
 import { Worker } from "node:worker_threads"
+import * as Wire from "./wire.js"
 
 // The worker's program (CommonJS). `init` creates a cluster in `dir` and closes it; `serve` fills
 // an empty `dir` from `template` when there is one, opens it and serves it on a loopback port
-// until the main thread asks it to stop.
-const SOURCE = `
+// until the main thread asks it to stop, through the wire server of wire.ts.
+const SOURCE = `${Wire.SOURCE}
 const { parentPort, workerData: task } = require("node:worker_threads")
 const Fs = require("node:fs")
 const Path = require("node:path")
@@ -38,17 +39,18 @@ const main = async () => {
   if (task.template !== undefined && !Fs.existsSync(Path.join(task.dir, "PG_VERSION"))) {
     try { copyTemplate() } catch (e) { return fail("could not copy the prepared cluster " + task.template)(e) }
   }
-  const { PGLiteSocketServer } = require(task.socket)
   const db = await PGlite.create(task.dir).catch((e) => { fail("could not open the database")(e); return undefined })
   if (db === undefined) return
-  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: task.port, maxConnections: task.maxConnections })
-  try { await server.start() } catch (e) { await db.close().catch(() => {}); return fail("could not listen")(e) }
+  let server
+  try {
+    server = await serveWire(db, { host: "127.0.0.1", port: task.port, maxConnections: task.maxConnections })
+  } catch (e) { await db.close().catch(() => {}); return fail("could not listen")(e) }
   parentPort.on("message", async () => {
     await server.stop().catch(() => {})
     await db.close().catch(() => {})
     parentPort.postMessage({ kind: "stopped" })
   })
-  parentPort.postMessage({ kind: "ready", conn: server.getServerConn() })
+  parentPort.postMessage({ kind: "ready", conn: server.conn })
 }
 main().catch(fail("failed"))
 `
@@ -74,7 +76,7 @@ export class EngineError extends Error {
 
 // Resolved here and not in the worker, whose source has no file to resolve from.
 const require = createRequire(import.meta.url)
-const resolved = () => ({ pglite: require.resolve("@electric-sql/pglite"), socket: require.resolve("@electric-sql/pglite-socket") })
+const resolved = () => ({ pglite: require.resolve("@electric-sql/pglite") })
 
 /** The installed PGlite's version: a prepared cluster is only reused by the version that made it. */
 export const pgliteVersion = (): string => {
