@@ -48,6 +48,13 @@ interface ParsedLine {
   readonly problems?: ReadonlyArray<Problem>
 }
 
+/**
+ * A copy of a string that holds no larger one. A string parsed out of a line may be a slice of
+ * the line, itself a slice of the piece of body it came in: an id kept for the report would keep
+ * that whole piece alive until the import ends. Slicing a concatenation copies its characters.
+ */
+const own = (text: string): string => `${text} `.slice(0, -1)
+
 /** Parses one line; a blank line is skipped (`undefined`). */
 const parseLine = (text: string, number: number, maxLength: number): ParsedLine | undefined => {
   if (text.trim() === "") return undefined
@@ -59,7 +66,7 @@ const parseLine = (text: string, number: number, maxLength: number): ParsedLine 
     return { number, id: undefined, problems: [{ path: "body", message: "the line is not valid JSON" }] }
   }
   const id = typeof value === "object" && value !== null && typeof (value as { id?: unknown }).id === "string"
-    ? ((value as { id: string }).id).slice(0, 100)
+    ? own(((value as { id: string }).id).slice(0, 100))
     : undefined
   return { number, id, value }
 }
