@@ -67,7 +67,8 @@ const main = async () => {
   // The servers deliver webhooks to a receiver of the harness's own; a killed server's leases
   // expire after 10 s, so that what it held is delivered within the run.
   const operator = Hooks.operatorKey()
-  const receiver = await Hooks.startReceiver()
+  let offsetSeconds = 0
+  const receiver = await Hooks.startReceiver(() => offsetSeconds)
   teardowns.push(receiver.close)
   const env = {
     NODE_ENV: "development",
@@ -82,7 +83,6 @@ const main = async () => {
     SUBSHIFT_PAGE: "off",
     LOG_LEVEL: process.env["SCALE_LOG_LEVEL"] ?? "WARN"
   }
-  let offsetSeconds = 0
   // Moves a server's test clock; answers how many changes its scheduler then applied, or
   // undefined when it did not answer 200 (a server still starting answers 503).
   const advance = (server: T.ServerProcess, seconds: number) =>
