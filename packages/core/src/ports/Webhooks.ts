@@ -76,17 +76,14 @@ export class WebhookDeliveries extends Context.Tag("@subshift/core/WebhookDelive
     /** The sequence of the last outbox event enqueued (0 before the first). */
     readonly cursor: Effect.Effect<number, StoreUnavailable>
     /**
-     * Enqueues a delivery of each event to each enabled endpoint subscribed to its type, giving
-     * each event the next sequence of its order key, and moves the cursor from `from` to `to`, at
-     * once. Does nothing and answers `false` when the cursor is no longer at `from` (another
-     * process got there first).
+     * Fans out up to `limit` outbox events after the cursor, in outbox order, at once: gives each
+     * the next sequence of its order key (`Webhook.orderKeyOf`), enqueues a delivery of it
+     * (`Webhook.outbound`) to each enabled endpoint subscribed to its type, and moves the cursor
+     * past them. An event no endpoint wants is passed over: its sequence is taken, nothing is
+     * enqueued. Never skips an event written before one it passes but not yet visible, and never
+     * fans one event out twice, whatever other processes do. Answers how many events it passed.
      */
-    readonly enqueue: (input: {
-      readonly from: number
-      readonly to: number
-      readonly events: ReadonlyArray<Webhook.OutboundEvent>
-      readonly now: Instant
-    }) => Effect.Effect<boolean, StoreUnavailable>
+    readonly fanOut: (input: { readonly limit: number; readonly now: Instant }) => Effect.Effect<number, StoreUnavailable>
     /** Enqueues one event for one endpoint, whatever it subscribes to (a test event); the delivery's id. */
     readonly enqueueFor: (endpointId: string, event: Webhook.OutboundEvent, now: Instant) => Effect.Effect<Option.Option<string>, StoreUnavailable>
     /**

@@ -17,10 +17,8 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Random from "effect/Random"
 import type { StoreUnavailable } from "../domain/Errors.js"
-import type { StoredEvent } from "../domain/Event.js"
 import * as Instant from "../domain/Instant.js"
 import * as Webhook from "../domain/Webhook.js"
-import { Events } from "../ports/Events.js"
 import {
   type AttemptResult,
   type ClaimedDelivery,
@@ -75,29 +73,14 @@ const settingsOf = (options: Options) => ({
 })
 type Settings = ReturnType<typeof settingsOf>
 
-/**
- * An outbox event as a webhook event: everything it records, ordered by its subscription; the
- * events of one endpoint, and the catalog's, each in an order of their own.
- */
-export const outbound = (event: StoredEvent): Webhook.OutboundEvent => {
-  const { sequence: _sequence, ...data } = event
-  const orderKey = event.subscriptionId ?? (event.endpointId === undefined ? event.type : `webhook-endpoint/${event.endpointId}`)
-  return { id: event.id, type: event.type, timestamp: event.occurredAt, orderKey, data }
-}
+/** An outbox event as a webhook event (see `Webhook.outbound`). */
+export const outbound = Webhook.outbound
 
 const now = Effect.map(Clock.currentTimeMillis, Instant.fromEpochMillis)
 
-/** Moves the next page of outbox events into deliveries; how many events it moved. */
-export const pump = (pageSize = 500): Effect.Effect<number, StoreUnavailable, Events | WebhookDeliveries> =>
-  Effect.gen(function*() {
-    const deliveries = yield* WebhookDeliveries
-    const events = yield* Events
-    const from = yield* deliveries.cursor
-    const page = yield* events.list({ after: from, limit: pageSize })
-    if (page.length === 0) return 0
-    const moved = yield* deliveries.enqueue({ from, to: page[page.length - 1]!.sequence, events: page.map(outbound), now: yield* now })
-    return moved ? page.length : 0
-  })
+/** Fans the next page of outbox events out into deliveries; how many events it passed. */
+export const pump = (pageSize = 500): Effect.Effect<number, StoreUnavailable, WebhookDeliveries> =>
+  Effect.flatMap(WebhookDeliveries, (deliveries) => Effect.flatMap(now, (at) => deliveries.fanOut({ limit: pageSize, now: at })))
 
 /** The signed headers of an attempt at `nowMillis`: one signature per active secret, space-separated. */
 export const signedHeaders = (claimed: ClaimedDelivery, body: string, nowMillis: number) =>
@@ -207,7 +190,7 @@ export const settle = (settings: Settings, attempted: ReadonlyArray<Attempted>) 
     }
   })
 
-type Requirements = Events | WebhookDeliveries | WebhookEndpoints | WebhookTransport | WebhookCrypto
+type Requirements = WebhookDeliveries | WebhookEndpoints | WebhookTransport | WebhookCrypto
 
 /** One round: a page of outbox events enqueued, then a batch of due deliveries attempted at once and recorded together. */
 export const round = (options: Options = {}) => roundOf(settingsOf(options))
