@@ -147,24 +147,33 @@ export const make = (outbox: Outbox) => Effect.sync(() => {
       }),
     enqueueFor: (endpointId, event, now) =>
       Effect.sync(() => (state.endpoints.has(endpointId) ? Option.some(insert(endpointId, event, nextSequence(event.orderKey), now)) : Option.none())),
-    claim: ({ leaseFor, limit, now, owner }) =>
+    claim: ({ leaseFor, limit, now, owner, perKey = 1 }) =>
       Effect.sync(() => {
-        const due = [...heads()].filter((row) =>
-          (row.delivery.nextAttemptAt ?? now) <= now &&
-          (row.leaseUntil === undefined || row.leaseUntil <= now) &&
-          enabled(state.endpoints.get(row.delivery.endpointId))
-        ).sort((a, b) => {
-          const [x, y] = [a.delivery.nextAttemptAt ?? "", b.delivery.nextAttemptAt ?? ""]
-          return x !== y ? (x < y ? -1 : 1) : a.delivery.id < b.delivery.id ? -1 : 1
-        })
-        return due.slice(0, Math.max(0, limit)).map((row): ClaimedDelivery => {
-          row.leaseOwner = owner
-          row.leaseUntil = plus(now, leaseFor)
-          return { delivery: row.delivery, payload: row.payload, endpoint: state.endpoints.get(row.delivery.endpointId)! }
+        const free = (row: Row) => (row.delivery.nextAttemptAt ?? now) <= now && (row.leaseUntil === undefined || row.leaseUntil <= now)
+        const due = [...heads()].filter((row) => free(row) && enabled(state.endpoints.get(row.delivery.endpointId)))
+          .sort((a, b) => {
+            const [x, y] = [a.delivery.nextAttemptAt ?? "", b.delivery.nextAttemptAt ?? ""]
+            return x !== y ? (x < y ? -1 : 1) : a.delivery.id < b.delivery.id ? -1 : 1
+          })
+        return due.slice(0, Math.max(0, limit)).flatMap((head) => {
+          const queue = state.pending.get(queueKey(head.delivery))!
+          const run = [head]
+          for (let i = 1; i < queue.length && run.length < perKey && free(queue[i]!); i++) run.push(queue[i]!)
+          return run.map((row): ClaimedDelivery => {
+            row.leaseOwner = owner
+            row.leaseUntil = plus(now, leaseFor)
+            return { delivery: row.delivery, payload: row.payload, endpoint: state.endpoints.get(row.delivery.endpointId)! }
+          })
         })
       }),
-    record: (results, now) =>
+    record: (results, now, released = []) =>
       Effect.sync(() => {
+        for (const { deliveryId, owner } of released) {
+          const row = state.rows.get(deliveryId)
+          if (row === undefined || row.leaseOwner !== owner) continue
+          row.leaseOwner = undefined
+          row.leaseUntil = undefined
+        }
         for (const result of results) {
           const row = state.rows.get(result.deliveryId)
           if (row === undefined) continue

@@ -197,6 +197,37 @@ export const suite = <E>(name: string, layer: Layer.Layer<StorePorts | WebhookSt
       }))
     })
 
+    it.effect("claims a run of consecutive pending deliveries of one key in sequence order; what a run leaves unattempted stays behind its failed head", () => {
+      const type = committed
+      const a = endpoint([type])
+      const [s1, s2] = [Fixtures.subscription(), Fixtures.subscription()]
+      const run = (now: Instant.Instant, owner = "owner-a") =>
+        Effect.flatMap(WebhookDeliveries, (d) => d.claim({ owner, now, leaseFor: Duration.seconds(60), limit: 100, perKey: 3 }))
+      const ofKey = (claimed: ReadonlyArray<{ readonly delivery: Webhook.Delivery }>, sub: Subscription) =>
+        claimed.filter((c) => c.delivery.orderKey === sub.id).map((c) => c.delivery.sequence)
+      return withEndpoints([a], Effect.gen(function*() {
+        const deliveries = yield* WebhookDeliveries
+        yield* enqueue([[s1, type], [s1, type], [s2, type], [s1, type], [s1, type], [s1, type]])
+        const first = yield* run(at(1))
+        expect([ofKey(first, s1), ofKey(first, s2)]).toEqual([[1, 2, 3], [1]])
+        // Leased, and the fourth waits for the three before it.
+        expect(yield* run(at(2), "owner-b")).toEqual([])
+        const bySequence = (n: number) => first.find((c) => c.delivery.orderKey === s1.id && c.delivery.sequence === n)!
+        // The first delivered, the second failed (retried at 50), the third given back unattempted.
+        yield* deliveries.record([delivered(bySequence(1)), failedAttempt(bySequence(2), at(5), at(50))], at(5), [
+          { deliveryId: bySequence(3).delivery.id, owner: "owner-a" }
+        ])
+        const third = Option.getOrThrow(yield* deliveries.get(bySequence(3).delivery.id))
+        expect([third.status, third.attempts]).toEqual(["pending", 0])
+        expect(ofKey(yield* run(at(6), "owner-b"), s1)).toEqual([])
+        const again = yield* run(at(50), "owner-b")
+        expect(ofKey(again, s1)).toEqual([2, 3, 4])
+        expect(again.map((c) => c.delivery.attempts)).toEqual([1, 0, 0])
+        yield* deliveries.record(again.map((c) => delivered(c, "owner-b", at(51))), at(51))
+        expect(ofKey(yield* run(at(52), "owner-b"), s1)).toEqual([5])
+      }))
+    })
+
     it.effect("a lease keeps a delivery from other claimers until it expires, then another owner gets it", () => {
       const type = committed
       const a = endpoint([type])

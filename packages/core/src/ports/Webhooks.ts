@@ -60,6 +60,12 @@ export interface AttemptResult {
   readonly endpointOk: boolean
 }
 
+/** A delivery claimed and not attempted, whose lease its owner gives back. */
+export interface Released {
+  readonly deliveryId: string
+  readonly owner: string
+}
+
 /** A page of an endpoint's deliveries, newest first. */
 export interface DeliveryQuery {
   readonly endpointId: string
@@ -87,23 +93,32 @@ export class WebhookDeliveries extends Context.Tag("@subshift/core/WebhookDelive
     /** Enqueues one event for one endpoint, whatever it subscribes to (a test event); the delivery's id. */
     readonly enqueueFor: (endpointId: string, event: Webhook.OutboundEvent, now: Instant) => Effect.Effect<Option.Option<string>, StoreUnavailable>
     /**
-     * Leases up to `limit` deliveries that are due, pending, not leased, to an enabled endpoint,
-     * and first of their order key among the pending ones; no two callers get the same one while
-     * its lease lasts.
+     * Leases runs of deliveries, at most `limit` runs: a run starts at a delivery that is due,
+     * pending, not leased, to an enabled endpoint, and first of its (endpoint, order key) among the
+     * pending ones, and goes on with the next pending deliveries of that key in sequence order
+     * while they are due and not leased, `perKey` deliveries at most (1 unless set). The
+     * deliveries of a run come in sequence order. No two callers get the same delivery while its
+     * lease lasts.
      */
     readonly claim: (input: {
       readonly owner: string
       readonly now: Instant
       readonly leaseFor: Duration.Duration
       readonly limit: number
+      readonly perKey?: number | undefined
     }) => Effect.Effect<ReadonlyArray<ClaimedDelivery>, StoreUnavailable>
     /**
      * Logs attempts, in the order given, at once: sets each delivery's status and releases its
      * lease, and moves each endpoint's failing streak (`Webhook.afterAttempt`, in order, at
-     * `now`). Answers the endpoints of the results that are failing after it, with the start of
-     * their streak.
+     * `now`); in the same write, releases the leases of `released` deliveries (claimed, not
+     * attempted) that their owner still holds, leaving them as they were. Answers the endpoints
+     * of the results that are failing after it, with the start of their streak.
      */
-    readonly record: (results: ReadonlyArray<AttemptResult>, now: Instant) => Effect.Effect<ReadonlyMap<string, Instant>, StoreUnavailable>
+    readonly record: (
+      results: ReadonlyArray<AttemptResult>,
+      now: Instant,
+      released?: ReadonlyArray<Released> | undefined
+    ) => Effect.Effect<ReadonlyMap<string, Instant>, StoreUnavailable>
     readonly get: (deliveryId: string) => Effect.Effect<Option.Option<Webhook.Delivery>, StoreUnavailable>
     readonly list: (query: DeliveryQuery) => Effect.Effect<ReadonlyArray<Webhook.Delivery>, StoreUnavailable>
     /** Makes a delivery pending and due now, whatever its state; the delivery, or `None`. */

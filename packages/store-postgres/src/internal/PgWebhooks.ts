@@ -174,23 +174,33 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
         Effect.map((rows) => Option.fromNullable(rows[0]?.id)),
         edge("WebhookDeliveries.enqueueFor")
       ),
-    // The heads (the first pending delivery of each endpoint and order key, read off the partial
-    // order index) that are due and free, locked with SKIP LOCKED; the lock re-checks that each
-    // is still pending and free, so a row another claimer or recorder just took is skipped.
-    claim: ({ leaseFor, limit, now, owner }) =>
+    // The heads that are due and free, read off the due index (a due delivery is a head when no
+    // pending one of its key comes before it, which the partial order index answers), locked
+    // with SKIP LOCKED, so a row another claimer or recorder just took is skipped; then each
+    // head's run: the next pending deliveries of its key, in sequence order, while due and free.
+    // A run's followers are never heads, so no other claimer reaches them while the head is held.
+    claim: ({ leaseFor, limit, now, owner, perKey = 1 }) =>
       sql<ClaimRow>`WITH heads AS (
-          SELECT DISTINCT ON (endpoint_id, order_key) n, next_attempt_at, lease_until, endpoint_id
-          FROM subshift_webhook_deliveries WHERE status = 'pending'
-          ORDER BY endpoint_id, order_key, sequence
-        ), due AS (
-          SELECT d.n FROM subshift_webhook_deliveries d
-          JOIN heads h ON h.n = d.n
-          JOIN subshift_webhook_endpoints w ON w.id = h.endpoint_id
-          WHERE h.next_attempt_at <= ${now} AND (h.lease_until IS NULL OR h.lease_until <= ${now}) AND NOT (w.data ? 'disabledAt')
-            AND d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until <= ${now})
-          ORDER BY h.next_attempt_at, d.n
+          SELECT d.n, d.endpoint_id, d.order_key, d.sequence FROM subshift_webhook_deliveries d
+          JOIN subshift_webhook_endpoints w ON w.id = d.endpoint_id
+          WHERE d.status = 'pending' AND d.next_attempt_at <= ${now} AND (d.lease_until IS NULL OR d.lease_until <= ${now})
+            AND NOT (w.data ? 'disabledAt')
+            AND NOT EXISTS (SELECT 1 FROM subshift_webhook_deliveries p WHERE p.status = 'pending'
+              AND p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key AND p.sequence < d.sequence)
+          ORDER BY d.next_attempt_at, d.n
           LIMIT ${count(limit)}
           FOR UPDATE OF d SKIP LOCKED
+        ), followers AS (
+          SELECT f.n FROM heads h CROSS JOIN LATERAL (
+            SELECT x.n, bool_and(x.ready) OVER (ORDER BY x.sequence) AS ready FROM (
+              SELECT x.n, x.sequence, x.next_attempt_at <= ${now} AND (x.lease_until IS NULL OR x.lease_until <= ${now}) AS ready
+              FROM subshift_webhook_deliveries x
+              WHERE x.status = 'pending' AND x.endpoint_id = h.endpoint_id AND x.order_key = h.order_key AND x.sequence > h.sequence
+              ORDER BY x.sequence LIMIT ${Math.max(0, count(perKey) - 1)}
+            ) x
+          ) f WHERE f.ready
+        ), due AS (
+          SELECT n FROM heads UNION ALL SELECT n FROM followers
         )
         UPDATE subshift_webhook_deliveries d SET lease_owner = ${owner}, lease_until = ${plus(now, leaseFor)}
         FROM due, subshift_webhook_endpoints w
@@ -207,13 +217,16 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
                 endpoint: Effect.succeed(endpoints.get(row.endpoint)!)
               }) satisfies Effect.Effect<ClaimedDelivery, unknown>)
           })),
+        // An update returns rows in no set order: a run's deliveries come in sequence order.
+        Effect.map((claimed) => [...claimed].sort((a, b) => a.delivery.sequence - b.delivery.sequence)),
         edge("WebhookDeliveries.claim")
       ),
     // One statement: every delivery's attempt logged and its lease released (when still its
     // holder's), every endpoint's streak moved where it changes (so deliveries to one endpoint
     // seldom write its row), and the streaks read back.
-    record: (results, now) => {
-      if (results.length === 0) return Effect.succeed(new Map<string, Instant>())
+    record: (results, now, released = []) => {
+      if (results.length === 0 && released.length === 0) return Effect.succeed(new Map<string, Instant>())
+      const giveBack = JSON.stringify(released.map((r) => ({ id: r.deliveryId, owner: r.owner })))
       const attempts = JSON.stringify(results.map((r) => ({
         id: r.deliveryId, owner: r.owner, attempt: r.attempt, status: r.status, next: r.nextAttemptAt ?? null
       })))
@@ -230,6 +243,10 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
             lease_owner = CASE WHEN d.lease_owner = r.owner THEN NULL ELSE d.lease_owner END
           FROM r WHERE d.id = r.id
           RETURNING d.id
+        ), given AS (
+          UPDATE subshift_webhook_deliveries d SET lease_owner = NULL, lease_until = NULL
+          FROM jsonb_to_recordset(${giveBack}::jsonb) AS g(id text, owner text)
+          WHERE d.id = g.id AND d.lease_owner = g.owner
         ), s AS (
           SELECT * FROM jsonb_to_recordset(${streaks}::jsonb) AS s(id text, change text)
         ), moved AS (
