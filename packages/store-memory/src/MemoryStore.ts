@@ -76,10 +76,10 @@ const checkSeed = (seed: Seed): Effect.Effect<void, InvalidInput> =>
 
 const byId = (a: { readonly id: string }, b: { readonly id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
-/** Builds the repository ports over a fresh state, and the way other stores append to its outbox. */
+/** Builds the repository ports over a fresh state, and its outbox, which the webhook stores append to and fan out. */
 const repositories = (seed: Seed): Effect.Effect<{
   readonly context: Context.Context<StorePorts>
-  readonly append: (events: ReadonlyArray<Event.Event>) => void
+  readonly outbox: MemoryWebhooks.Outbox
 }, InvalidInput> =>
   Effect.map(checkSeed(seed), () => {
     const state: State = {
@@ -335,12 +335,14 @@ const repositories = (seed: Seed): Effect.Effect<{
       Context.add(Idempotency.Idempotency, idempotency),
       Context.add(AuditLog, audit)
     )
-    return { context, append }
+    // Sequences are positions in the array, so a page starts right after the position.
+    const after = (position: number, limit: number) => state.events.slice(Math.max(0, position), Math.max(0, position) + limit)
+    return { context, outbox: { append, after } }
   })
 
 /** Builds the repository ports and the webhook stores over a fresh state. */
 export const make = (seed: Seed = {}): Effect.Effect<Context.Context<StorePorts | WebhookStore>, InvalidInput> =>
-  Effect.flatMap(repositories(seed), ({ append, context }) => Effect.map(MemoryWebhooks.make(append), (webhooks) => Context.merge(context, webhooks)))
+  Effect.flatMap(repositories(seed), ({ context, outbox }) => Effect.map(MemoryWebhooks.make(outbox), (webhooks) => Context.merge(context, webhooks)))
 
 /**
  * Every repository port and the webhook stores, in memory, optionally seeded (a seeded

@@ -35,11 +35,16 @@ const plus = (at: Instant, duration: Duration.Duration) =>
 const enabled = (endpoint: Webhook.Endpoint | undefined): endpoint is Webhook.Endpoint =>
   endpoint !== undefined && endpoint.disabledAt === undefined
 
-/**
- * Both webhook stores over one fresh state; `record` appends events to the outbox of the store
- * they belong to (a disabled endpoint's event), in the same step as the change.
- */
-export const make = (record: (events: ReadonlyArray<Event.Event>) => void) => Effect.sync(() => {
+/** The outbox of the store the webhook stores belong to. */
+export interface Outbox {
+  /** Appends events (a disabled endpoint's), in the same step as the change. */
+  readonly append: (events: ReadonlyArray<Event.Event>) => void
+  /** The events after a position, in order: at most `limit`. */
+  readonly after: (position: number, limit: number) => ReadonlyArray<Event.StoredEvent>
+}
+
+/** Both webhook stores over one fresh state, fanning out the events of `outbox`. */
+export const make = (outbox: Outbox) => Effect.sync(() => {
   const state: State = { endpoints: new Map(), rows: new Map(), sequences: new Map(), pending: new Map(), cursor: 0, nextId: 0 }
 
   const insert = (endpointId: string, event: Webhook.OutboundEvent, sequence: number, now: Instant): string => {
@@ -114,7 +119,7 @@ export const make = (record: (events: ReadonlyArray<Event.Event>) => void) => Ef
         const existing = state.endpoints.get(id)
         if (!enabled(existing)) return
         state.endpoints.set(id, { ...existing, disabledAt: now, disabledReason: reason })
-        record([Event.endpointDisabled({ endpointId: id, reason, occurredAt: now })])
+        outbox.append([Event.endpointDisabled({ endpointId: id, reason, occurredAt: now })])
       })
   })
 
@@ -125,38 +130,50 @@ export const make = (record: (events: ReadonlyArray<Event.Event>) => void) => Ef
 
   const deliveries = WebhookDeliveries.of({
     cursor: Effect.sync(() => state.cursor),
-    enqueue: ({ events, from, now, to }) =>
+    fanOut: ({ limit, now }) =>
       Effect.sync(() => {
-        if (state.cursor !== from) return false
-        for (const event of events) {
-          const sequence = nextSequence(event.orderKey)
-          for (const endpoint of state.endpoints.values()) {
-            if (enabled(endpoint) && Webhook.subscribes(endpoint, event.type)) insert(endpoint.id, event, sequence, now)
-          }
+        const page = outbox.after(state.cursor, Math.max(0, limit))
+        if (page.length === 0) return 0
+        const open = [...state.endpoints.values()].filter(enabled)
+        for (const stored of page) {
+          const sequence = nextSequence(Webhook.orderKeyOf(stored))
+          const wanting = open.filter((endpoint) => Webhook.subscribes(endpoint, stored.type))
+          if (wanting.length === 0) continue
+          const event = Webhook.outbound(stored)
+          for (const endpoint of wanting) insert(endpoint.id, event, sequence, now)
         }
-        state.cursor = to
-        return true
+        state.cursor = page[page.length - 1]!.sequence
+        return page.length
       }),
     enqueueFor: (endpointId, event, now) =>
       Effect.sync(() => (state.endpoints.has(endpointId) ? Option.some(insert(endpointId, event, nextSequence(event.orderKey), now)) : Option.none())),
-    claim: ({ leaseFor, limit, now, owner }) =>
+    claim: ({ leaseFor, limit, now, owner, perKey = 1 }) =>
       Effect.sync(() => {
-        const due = [...heads()].filter((row) =>
-          (row.delivery.nextAttemptAt ?? now) <= now &&
-          (row.leaseUntil === undefined || row.leaseUntil <= now) &&
-          enabled(state.endpoints.get(row.delivery.endpointId))
-        ).sort((a, b) => {
-          const [x, y] = [a.delivery.nextAttemptAt ?? "", b.delivery.nextAttemptAt ?? ""]
-          return x !== y ? (x < y ? -1 : 1) : a.delivery.id < b.delivery.id ? -1 : 1
-        })
-        return due.slice(0, Math.max(0, limit)).map((row): ClaimedDelivery => {
-          row.leaseOwner = owner
-          row.leaseUntil = plus(now, leaseFor)
-          return { delivery: row.delivery, payload: row.payload, endpoint: state.endpoints.get(row.delivery.endpointId)! }
+        const free = (row: Row) => (row.delivery.nextAttemptAt ?? now) <= now && (row.leaseUntil === undefined || row.leaseUntil <= now)
+        const due = [...heads()].filter((row) => free(row) && enabled(state.endpoints.get(row.delivery.endpointId)))
+          .sort((a, b) => {
+            const [x, y] = [a.delivery.nextAttemptAt ?? "", b.delivery.nextAttemptAt ?? ""]
+            return x !== y ? (x < y ? -1 : 1) : a.delivery.id < b.delivery.id ? -1 : 1
+          })
+        return due.slice(0, Math.max(0, limit)).flatMap((head) => {
+          const queue = state.pending.get(queueKey(head.delivery))!
+          const run = [head]
+          for (let i = 1; i < queue.length && run.length < perKey && free(queue[i]!); i++) run.push(queue[i]!)
+          return run.map((row): ClaimedDelivery => {
+            row.leaseOwner = owner
+            row.leaseUntil = plus(now, leaseFor)
+            return { delivery: row.delivery, payload: row.payload, endpoint: state.endpoints.get(row.delivery.endpointId)! }
+          })
         })
       }),
-    record: (results, now) =>
+    record: (results, now, released = []) =>
       Effect.sync(() => {
+        for (const { deliveryId, owner } of released) {
+          const row = state.rows.get(deliveryId)
+          if (row === undefined || row.leaseOwner !== owner) continue
+          row.leaseOwner = undefined
+          row.leaseUntil = undefined
+        }
         for (const result of results) {
           const row = state.rows.get(result.deliveryId)
           if (row === undefined) continue

@@ -6,10 +6,13 @@
  * test claims another's deliveries.
  */
 import { describe, expect, it } from "@effect/vitest"
+import type * as Event from "@subshift/core/domain/Event"
 import * as Instant from "@subshift/core/domain/Instant"
+import type { Subscription } from "@subshift/core/domain/Subscription"
 import type * as Webhook from "@subshift/core/domain/Webhook"
-import type { StorePorts } from "@subshift/core/ports/StorePorts"
 import { Events } from "@subshift/core/ports/Events"
+import type { StorePorts } from "@subshift/core/ports/StorePorts"
+import { Subscriptions } from "@subshift/core/ports/Subscriptions"
 import { WebhookCrypto, WebhookDeliveries, WebhookEndpoints, type WebhookStore, WebhookTransport } from "@subshift/core/ports/Webhooks"
 import * as WebhookWorker from "@subshift/core/usecases/WebhookWorker"
 import * as Duration from "effect/Duration"
@@ -17,6 +20,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
+import * as Fixtures from "./Fixtures.js"
 import { unique } from "./Fixtures.js"
 
 const T0 = Date.parse("2030-01-01T00:00:00Z")
@@ -31,7 +35,7 @@ const endpoint = (eventTypes: ReadonlyArray<string>, overrides: Partial<Webhook.
   ...overrides
 })
 
-const event = (type: string, orderKey: string, n = 0): Webhook.OutboundEvent => ({
+const testEvent = (type: string, orderKey: string, n = 0): Webhook.OutboundEvent => ({
   id: `evt-${unique()}`,
   type,
   timestamp: at(n),
@@ -39,21 +43,46 @@ const event = (type: string, orderKey: string, n = 0): Webhook.OutboundEvent => 
   data: { n, subscriptionId: orderKey }
 })
 
-// Registers endpoints; disables them when the test ends, so later tests never claim their deliveries.
+// Fans out every outbox event after the cursor, a page of `limit` at a time; how many it passed.
+const fanOutAll = (now = at(0), limit = 500) =>
+  Effect.flatMap(WebhookDeliveries, (deliveries) => {
+    const loop = (passed: number): Effect.Effect<number, unknown> =>
+      Effect.flatMap(deliveries.fanOut({ limit, now }), (n) => (n === 0 ? Effect.succeed(passed) : loop(passed + n)))
+    return loop(0)
+  })
+
+// Writes outbox events as the stores write them: each an event of its subscription's saved change.
+const publish = (entries: ReadonlyArray<readonly [Subscription, Event.EventType]>) =>
+  Effect.gen(function*() {
+    const subscriptions = yield* Subscriptions
+    const written: Array<Event.Event> = []
+    for (const [subscription, type] of entries) {
+      const stored = yield* subscriptions.findById(subscription.id)
+      if (Option.isNone(stored)) yield* subscriptions.put(subscription)
+      const current = Option.getOrElse(stored, () => subscription)
+      const event = Fixtures.event(current, { type })
+      yield* subscriptions.save({ ...current, version: current.version + 1 }, current.version, [event])
+      written.push(event)
+    }
+    return written
+  })
+
+// Publishes and fans out.
+const enqueue = (entries: ReadonlyArray<readonly [Subscription, Event.EventType]>, now = at(0)) =>
+  Effect.tap(publish(entries), () => fanOutAll(now))
+
+const committed = "amendment.committed" as const
+
+// Registers endpoints once the outbox is fanned out (so they get only the test's events); disables
+// them when the test ends, so later tests never claim their deliveries.
 const withEndpoints = <A, E, R>(endpoints: ReadonlyArray<Webhook.Endpoint>, body: Effect.Effect<A, E, R>) =>
   Effect.gen(function*() {
+    yield* fanOutAll()
     const store = yield* WebhookEndpoints
     yield* Effect.forEach(endpoints, store.create, { discard: true })
     return yield* body
   }).pipe(Effect.ensuring(Effect.flatMap(WebhookEndpoints, (store) =>
     Effect.forEach(endpoints, (e) => Effect.orDie(store.disable(e.id, "test over", at(0))), { discard: true }))))
-
-const enqueue = (events: ReadonlyArray<Webhook.OutboundEvent>, now = at(0)) =>
-  Effect.gen(function*() {
-    const deliveries = yield* WebhookDeliveries
-    const from = yield* deliveries.cursor
-    expect(yield* deliveries.enqueue({ from, to: from + events.length, events, now })).toBe(true)
-  })
 
 const claim = (now: Instant.Instant, owner = "owner-a", leaseFor = Duration.seconds(60)) =>
   Effect.flatMap(WebhookDeliveries, (d) => d.claim({ owner, now, leaseFor, limit: 100 }))
@@ -75,46 +104,88 @@ const done = (claimed: { readonly delivery: Webhook.Delivery }, owner = "owner-a
 /** Registers the webhook store contract. */
 export const suite = <E>(name: string, layer: Layer.Layer<StorePorts | WebhookStore, E>) =>
   it.layer(layer, { timeout: "60 seconds" })(`webhook store contract: ${name}`, (it) => {
-    it.effect("enqueues each event to every enabled endpoint subscribed to its type, numbered per order key", () => {
-      const type = `t.${unique()}`
-      const a = endpoint([type])
+    it.effect("fans each outbox event out to every enabled endpoint subscribed to its type, numbered per subscription", () => {
+      const a = endpoint([committed])
       const b = endpoint(["*"], { disabledAt: at(0), disabledReason: "off" })
-      const c = endpoint(["other.type"])
-      const sub = `sub-${unique()}`
-      const events = [event(type, sub, 1), event(type, `sub-${unique()}`, 2), event(type, sub, 3)]
+      const c = endpoint(["catalog.published"])
+      const [s1, s2] = [Fixtures.subscription(), Fixtures.subscription()]
       return withEndpoints([a, b, c], Effect.gen(function*() {
-        yield* enqueue(events)
+        const events = yield* enqueue([[s1, committed], [s2, committed], [s1, committed]])
         const deliveries = yield* WebhookDeliveries
         const listed = yield* deliveries.list({ endpointId: a.id, limit: 10 })
-        expect(listed.map((d) => [d.eventId, d.sequence, d.status, d.attempts]).reverse()).toEqual([
-          [events[0]!.id, 1, "pending", 0], [events[1]!.id, 1, "pending", 0], [events[2]!.id, 2, "pending", 0]
+        expect(listed.map((d) => [d.eventId, d.orderKey, d.sequence, d.status, d.attempts]).reverse()).toEqual([
+          [events[0]!.id, s1.id, 1, "pending", 0], [events[1]!.id, s2.id, 1, "pending", 0], [events[2]!.id, s1.id, 2, "pending", 0]
         ])
         expect(yield* deliveries.list({ endpointId: b.id, limit: 10 })).toEqual([])
         expect(yield* deliveries.list({ endpointId: c.id, limit: 10 })).toEqual([])
+        // The payload is the event as written, with its sequence.
+        const claimed = yield* claim(at(1))
+        expect(claimed.find((x) => x.payload.id === events[2]!.id)).toBeUndefined()
+        expect(claimed.find((x) => x.payload.id === events[0]!.id)!.payload).toEqual({
+          type: committed, id: events[0]!.id, timestamp: events[0]!.occurredAt, sequence: 1, data: events[0]
+        })
       }))
     })
 
-    it.effect("moves the cursor only from where it is: a second process enqueueing the same page does nothing", () => {
-      const type = `t.${unique()}`
-      const a = endpoint([type])
+    it.effect("an endpoint gets only the types it subscribes to; sequences count every event of the subscription", () => {
+      const a = endpoint([committed])
+      const b = endpoint(["subscription.imported", "subscription.changed"])
+      const c = endpoint(["*"])
+      const sub = Fixtures.subscription()
+      return withEndpoints([a, b, c], Effect.gen(function*() {
+        const events = yield* enqueue([[sub, committed], [sub, "subscription.imported"], [sub, "subscription.changed"], [sub, committed]])
+        const deliveries = yield* WebhookDeliveries
+        const of = (e: Webhook.Endpoint) =>
+          Effect.map(deliveries.list({ endpointId: e.id, limit: 10 }), (list) => list.map((d) => [d.eventId, d.eventType, d.sequence]).reverse())
+        const all = events.map((e, i) => [e.id, e.type, i + 1])
+        expect(yield* of(a)).toEqual([all[0], all[3]])
+        expect(yield* of(b)).toEqual([all[1], all[2]])
+        expect(yield* of(c)).toEqual(all)
+      }))
+    })
+
+    it.effect("passes over events no endpoint wants without enqueueing them, moving the cursor past them", () => {
+      const a = endpoint([committed])
+      const sub = Fixtures.subscription()
       return withEndpoints([a], Effect.gen(function*() {
         const deliveries = yield* WebhookDeliveries
         const from = yield* deliveries.cursor
-        const page = [event(type, `sub-${unique()}`)]
-        expect(yield* deliveries.enqueue({ from, to: from + 5, events: page, now: at(0) })).toBe(true)
-        expect(yield* deliveries.enqueue({ from, to: from + 5, events: page, now: at(0) })).toBe(false)
-        expect(yield* deliveries.cursor).toBe(from + 5)
-        expect((yield* deliveries.list({ endpointId: a.id, limit: 10 })).length).toBe(1)
+        yield* publish([[sub, "subscription.imported"], [Fixtures.subscription(), "subscription.imported"], [sub, "subscription.changed"]])
+        const written = yield* Effect.flatMap(Events, (events) => events.list({ after: from, limit: 10 }))
+        expect(written.length).toBe(3)
+        // One page at a time: the cursor moves past each page, then nothing is left.
+        expect(yield* deliveries.fanOut({ limit: 2, now: at(0) })).toBe(2)
+        expect(yield* deliveries.cursor).toBe(written[1]!.sequence)
+        expect(yield* deliveries.fanOut({ limit: 2, now: at(0) })).toBe(1)
+        expect(yield* deliveries.cursor).toBe(written[2]!.sequence)
+        expect(yield* deliveries.fanOut({ limit: 2, now: at(0) })).toBe(0)
+        expect(yield* deliveries.list({ endpointId: a.id, limit: 10 })).toEqual([])
+        // The passed events took their sequences: the next event of `sub` is its third.
+        const [next] = yield* enqueue([[sub, committed]])
+        expect((yield* deliveries.list({ endpointId: a.id, limit: 10 })).map((d) => [d.eventId, d.sequence])).toEqual([[next!.id, 3]])
+      }))
+    })
+
+    it.effect("fans each event out once, however many fan outs run at once", () => {
+      const a = endpoint([committed])
+      const subs = Array.from({ length: 6 }, () => Fixtures.subscription())
+      return withEndpoints([a], Effect.gen(function*() {
+        const deliveries = yield* WebhookDeliveries
+        const events = yield* publish(subs.flatMap((s) => [[s, committed], [s, committed]] as const))
+        const passed = yield* Effect.all(Array.from({ length: 4 }, () => fanOutAll(at(0), 3)), { concurrency: "unbounded" })
+        expect(passed.reduce((x, y) => x + y, 0)).toBe(events.length)
+        const listed = [...(yield* deliveries.list({ endpointId: a.id, limit: 100 }))].reverse()
+        expect(listed.map((d) => d.eventId)).toEqual(events.map((e) => e.id))
+        expect(listed.map((d) => d.sequence)).toEqual(events.map((_, i) => (i % 2) + 1))
       }))
     })
 
     it.effect("claims only the first pending delivery of an order key; other keys do not wait", () => {
-      const type = `t.${unique()}`
+      const type = committed
       const a = endpoint([type])
-      const [s1, s2] = [`sub-${unique()}`, `sub-${unique()}`]
-      const events = [event(type, s1, 1), event(type, s1, 2), event(type, s2, 3)]
+      const [s1, s2] = [Fixtures.subscription(), Fixtures.subscription()]
       return withEndpoints([a], Effect.gen(function*() {
-        yield* enqueue(events)
+        const events = yield* enqueue([[s1, type], [s1, type], [s2, type]])
         const first = yield* claim(at(1))
         expect(first.map((c) => c.payload.id).sort()).toEqual([events[0]!.id, events[2]!.id].sort())
         expect(first[0]!.endpoint.id).toBe(a.id)
@@ -126,11 +197,42 @@ export const suite = <E>(name: string, layer: Layer.Layer<StorePorts | WebhookSt
       }))
     })
 
+    it.effect("claims a run of consecutive pending deliveries of one key in sequence order; what a run leaves unattempted stays behind its failed head", () => {
+      const type = committed
+      const a = endpoint([type])
+      const [s1, s2] = [Fixtures.subscription(), Fixtures.subscription()]
+      const run = (now: Instant.Instant, owner = "owner-a") =>
+        Effect.flatMap(WebhookDeliveries, (d) => d.claim({ owner, now, leaseFor: Duration.seconds(60), limit: 100, perKey: 3 }))
+      const ofKey = (claimed: ReadonlyArray<{ readonly delivery: Webhook.Delivery }>, sub: Subscription) =>
+        claimed.filter((c) => c.delivery.orderKey === sub.id).map((c) => c.delivery.sequence)
+      return withEndpoints([a], Effect.gen(function*() {
+        const deliveries = yield* WebhookDeliveries
+        yield* enqueue([[s1, type], [s1, type], [s2, type], [s1, type], [s1, type], [s1, type]])
+        const first = yield* run(at(1))
+        expect([ofKey(first, s1), ofKey(first, s2)]).toEqual([[1, 2, 3], [1]])
+        // Leased, and the fourth waits for the three before it.
+        expect(yield* run(at(2), "owner-b")).toEqual([])
+        const bySequence = (n: number) => first.find((c) => c.delivery.orderKey === s1.id && c.delivery.sequence === n)!
+        // The first delivered, the second failed (retried at 50), the third given back unattempted.
+        yield* deliveries.record([delivered(bySequence(1)), failedAttempt(bySequence(2), at(5), at(50))], at(5), [
+          { deliveryId: bySequence(3).delivery.id, owner: "owner-a" }
+        ])
+        const third = Option.getOrThrow(yield* deliveries.get(bySequence(3).delivery.id))
+        expect([third.status, third.attempts]).toEqual(["pending", 0])
+        expect(ofKey(yield* run(at(6), "owner-b"), s1)).toEqual([])
+        const again = yield* run(at(50), "owner-b")
+        expect(ofKey(again, s1)).toEqual([2, 3, 4])
+        expect(again.map((c) => c.delivery.attempts)).toEqual([1, 0, 0])
+        yield* deliveries.record(again.map((c) => delivered(c, "owner-b", at(51))), at(51))
+        expect(ofKey(yield* run(at(52), "owner-b"), s1)).toEqual([5])
+      }))
+    })
+
     it.effect("a lease keeps a delivery from other claimers until it expires, then another owner gets it", () => {
-      const type = `t.${unique()}`
+      const type = committed
       const a = endpoint([type])
       return withEndpoints([a], Effect.gen(function*() {
-        yield* enqueue([event(type, `sub-${unique()}`)])
+        yield* enqueue([[Fixtures.subscription(), type]])
         expect((yield* claim(at(1), "owner-a", Duration.seconds(30))).length).toBe(1)
         expect(yield* claim(at(20), "owner-b")).toEqual([])
         const retaken = yield* claim(at(31), "owner-b")
@@ -146,11 +248,11 @@ export const suite = <E>(name: string, layer: Layer.Layer<StorePorts | WebhookSt
     })
 
     it.effect("records attempts: a retry waits for its instant, a failure starts the endpoint's streak and a success ends it", () => {
-      const type = `t.${unique()}`
+      const type = committed
       const a = endpoint([type])
       return withEndpoints([a], Effect.gen(function*() {
         const deliveries = yield* WebhookDeliveries
-        yield* enqueue([event(type, `sub-${unique()}`)])
+        yield* enqueue([[Fixtures.subscription(), type]])
         const [claimed] = yield* claim(at(1))
         const since = yield* deliveries.record([{
           deliveryId: claimed!.delivery.id, endpointId: a.id, owner: "owner-a", status: "pending", nextAttemptAt: at(100), endpointOk: false,
@@ -180,12 +282,12 @@ export const suite = <E>(name: string, layer: Layer.Layer<StorePorts | WebhookSt
     })
 
     it.effect("records a batch at once: each delivery settled, each endpoint's streak as after the attempts in order", () => {
-      const type = `t.${unique()}`
+      const type = committed
       const [a, b, c] = [endpoint([type]), endpoint([type]), endpoint([type], { failingSince: at(0) })]
       return withEndpoints([a, b, c], Effect.gen(function*() {
         const deliveries = yield* WebhookDeliveries
-        const sub = `sub-${unique()}`
-        yield* enqueue([event(type, sub, 1), event(type, `sub-${unique()}`, 2), event(type, sub, 3)])
+        const sub = Fixtures.subscription()
+        yield* enqueue([[sub, type], [Fixtures.subscription(), type], [sub, type]])
         const claimed = yield* claim(at(1))
         const of = (e: Webhook.Endpoint) => claimed.filter((x) => x.endpoint.id === e.id)
         // Two heads per endpoint: the later event of `sub` waits for the earlier.
@@ -209,7 +311,7 @@ export const suite = <E>(name: string, layer: Layer.Layer<StorePorts | WebhookSt
     })
 
     it.effect("the worker disables an endpoint at once on 410 Gone, and one failing everything for 5 days, each with a webhook.endpoint_disabled event", () => {
-      const type = `t.${unique()}`
+      const type = committed
       const gone = endpoint([type], { url: "https://gone.example/hook" })
       const failing = endpoint([type], { url: "https://failing.example/hook" })
       const transport = Layer.succeed(WebhookTransport, {
@@ -227,7 +329,7 @@ export const suite = <E>(name: string, layer: Layer.Layer<StorePorts | WebhookSt
       return withEndpoints([gone, failing], Effect.gen(function*() {
         yield* TestClock.setTime(T0)
         const worker = yield* WebhookWorker.make({ batch: 100 })
-        yield* enqueue([event(type, `sub-${unique()}`)], at(0))
+        yield* enqueue([[Fixtures.subscription(), type]], at(0))
         yield* worker.round
         const endpoints = yield* WebhookEndpoints
         expect(Option.getOrThrow(yield* endpoints.get(gone.id)).disabledReason).toBe("the endpoint answered 410 Gone")
@@ -248,11 +350,11 @@ export const suite = <E>(name: string, layer: Layer.Layer<StorePorts | WebhookSt
     })
 
     it.effect("never claims for a disabled endpoint, and claims again once it is enabled", () => {
-      const type = `t.${unique()}`
+      const type = committed
       const a = endpoint([type])
       return withEndpoints([a], Effect.gen(function*() {
         const endpoints = yield* WebhookEndpoints
-        yield* enqueue([event(type, `sub-${unique()}`)])
+        yield* enqueue([[Fixtures.subscription(), type]])
         yield* endpoints.disable(a.id, "the endpoint answered 410 Gone", at(1))
         const disabled = Option.getOrThrow(yield* endpoints.get(a.id))
         expect([disabled.disabledAt, disabled.disabledReason]).toEqual([at(1), "the endpoint answered 410 Gone"])
@@ -268,7 +370,7 @@ export const suite = <E>(name: string, layer: Layer.Layer<StorePorts | WebhookSt
       const a = endpoint([`t.${unique()}`])
       return withEndpoints([a], Effect.gen(function*() {
         const deliveries = yield* WebhookDeliveries
-        const test = event("webhook.test", `evt-test-${unique()}`)
+        const test = testEvent("webhook.test", `evt-test-${unique()}`)
         const id = Option.getOrThrow(yield* deliveries.enqueueFor(a.id, test, at(0)))
         expect(Option.getOrThrow(yield* deliveries.get(id)).eventType).toBe("webhook.test")
         expect(yield* deliveries.enqueueFor(`whk_${unique()}`, test, at(0))).toEqual(Option.none())
@@ -278,7 +380,7 @@ export const suite = <E>(name: string, layer: Layer.Layer<StorePorts | WebhookSt
     })
 
     it.effect("keeps endpoints: list in id order after a cursor, secrets replaced, removal takes the deliveries along", () => {
-      const type = `t.${unique()}`
+      const type = committed
       const [a, b] = [endpoint([type]), endpoint([type])].sort((x, y) => (x.id < y.id ? -1 : 1))
       return withEndpoints([a!, b!], Effect.gen(function*() {
         const endpoints = yield* WebhookEndpoints
@@ -288,7 +390,7 @@ export const suite = <E>(name: string, layer: Layer.Layer<StorePorts | WebhookSt
         expect(listed.map((e) => e.id)).not.toContain(a!.id)
         const secrets = [{ sealed: "old", createdAt: at(0), expiresAt: at(86400) }, { sealed: "new", createdAt: at(1) }]
         expect(Option.getOrThrow(yield* endpoints.setSecrets(a!.id, secrets)).secrets).toEqual(secrets)
-        yield* enqueue([event(type, `sub-${unique()}`)])
+        yield* enqueue([[Fixtures.subscription(), type]])
         const [delivery] = yield* deliveries.list({ endpointId: a!.id, limit: 10 })
         expect(yield* endpoints.remove(a!.id)).toBe(true)
         expect(yield* endpoints.remove(a!.id)).toBe(false)

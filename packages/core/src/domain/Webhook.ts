@@ -6,6 +6,7 @@
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import type { StoredEvent } from "./Event.js"
 import { Instant } from "./Instant.js"
 
 /** A secret as stored: sealed by the `WebhookCrypto` port, and the instant it stops signing, if any. */
@@ -81,6 +82,19 @@ export interface OutboundEvent {
   readonly timestamp: Instant
   readonly orderKey: string
   readonly data: unknown
+}
+
+/**
+ * The order an outbox event keeps: its subscription's; the events of one endpoint, and the
+ * catalog's, each in an order of their own.
+ */
+export const orderKeyOf = (event: { readonly type: string; readonly subscriptionId?: string | undefined; readonly endpointId?: string | undefined }): string =>
+  event.subscriptionId ?? (event.endpointId === undefined ? event.type : `webhook-endpoint/${event.endpointId}`)
+
+/** An outbox event as a webhook event: everything it records but its outbox position. */
+export const outbound = (event: StoredEvent): OutboundEvent => {
+  const { sequence: _sequence, ...data } = event
+  return { id: event.id, type: event.type, timestamp: event.occurredAt, orderKey: orderKeyOf(event), data }
 }
 
 /** The body of a delivery: compact JSON of the payload, in a fixed key order. */

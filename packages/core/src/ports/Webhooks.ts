@@ -60,6 +60,12 @@ export interface AttemptResult {
   readonly endpointOk: boolean
 }
 
+/** A delivery claimed and not attempted, whose lease its owner gives back. */
+export interface Released {
+  readonly deliveryId: string
+  readonly owner: string
+}
+
 /** A page of an endpoint's deliveries, newest first. */
 export interface DeliveryQuery {
   readonly endpointId: string
@@ -76,37 +82,43 @@ export class WebhookDeliveries extends Context.Tag("@subshift/core/WebhookDelive
     /** The sequence of the last outbox event enqueued (0 before the first). */
     readonly cursor: Effect.Effect<number, StoreUnavailable>
     /**
-     * Enqueues a delivery of each event to each enabled endpoint subscribed to its type, giving
-     * each event the next sequence of its order key, and moves the cursor from `from` to `to`, at
-     * once. Does nothing and answers `false` when the cursor is no longer at `from` (another
-     * process got there first).
+     * Fans out up to `limit` outbox events after the cursor, in outbox order, at once: gives each
+     * the next sequence of its order key (`Webhook.orderKeyOf`), enqueues a delivery of it
+     * (`Webhook.outbound`) to each enabled endpoint subscribed to its type, and moves the cursor
+     * past them. An event no endpoint wants is passed over: its sequence is taken, nothing is
+     * enqueued. Never skips an event written before one it passes but not yet visible, and never
+     * fans one event out twice, whatever other processes do. Answers how many events it passed.
      */
-    readonly enqueue: (input: {
-      readonly from: number
-      readonly to: number
-      readonly events: ReadonlyArray<Webhook.OutboundEvent>
-      readonly now: Instant
-    }) => Effect.Effect<boolean, StoreUnavailable>
+    readonly fanOut: (input: { readonly limit: number; readonly now: Instant }) => Effect.Effect<number, StoreUnavailable>
     /** Enqueues one event for one endpoint, whatever it subscribes to (a test event); the delivery's id. */
     readonly enqueueFor: (endpointId: string, event: Webhook.OutboundEvent, now: Instant) => Effect.Effect<Option.Option<string>, StoreUnavailable>
     /**
-     * Leases up to `limit` deliveries that are due, pending, not leased, to an enabled endpoint,
-     * and first of their order key among the pending ones; no two callers get the same one while
-     * its lease lasts.
+     * Leases runs of deliveries, at most `limit` runs: a run starts at a delivery that is due,
+     * pending, not leased, to an enabled endpoint, and first of its (endpoint, order key) among the
+     * pending ones, and goes on with the next pending deliveries of that key in sequence order
+     * while they are due and not leased, `perKey` deliveries at most (1 unless set). The
+     * deliveries of a run come in sequence order. No two callers get the same delivery while its
+     * lease lasts.
      */
     readonly claim: (input: {
       readonly owner: string
       readonly now: Instant
       readonly leaseFor: Duration.Duration
       readonly limit: number
+      readonly perKey?: number | undefined
     }) => Effect.Effect<ReadonlyArray<ClaimedDelivery>, StoreUnavailable>
     /**
      * Logs attempts, in the order given, at once: sets each delivery's status and releases its
      * lease, and moves each endpoint's failing streak (`Webhook.afterAttempt`, in order, at
-     * `now`). Answers the endpoints of the results that are failing after it, with the start of
-     * their streak.
+     * `now`); in the same write, releases the leases of `released` deliveries (claimed, not
+     * attempted) that their owner still holds, leaving them as they were. Answers the endpoints
+     * of the results that are failing after it, with the start of their streak.
      */
-    readonly record: (results: ReadonlyArray<AttemptResult>, now: Instant) => Effect.Effect<ReadonlyMap<string, Instant>, StoreUnavailable>
+    readonly record: (
+      results: ReadonlyArray<AttemptResult>,
+      now: Instant,
+      released?: ReadonlyArray<Released> | undefined
+    ) => Effect.Effect<ReadonlyMap<string, Instant>, StoreUnavailable>
     readonly get: (deliveryId: string) => Effect.Effect<Option.Option<Webhook.Delivery>, StoreUnavailable>
     readonly list: (query: DeliveryQuery) => Effect.Effect<ReadonlyArray<Webhook.Delivery>, StoreUnavailable>
     /** Makes a delivery pending and due now, whatever its state; the delivery, or `None`. */

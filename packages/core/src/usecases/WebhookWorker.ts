@@ -17,13 +17,12 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Random from "effect/Random"
 import type { StoreUnavailable } from "../domain/Errors.js"
-import type { StoredEvent } from "../domain/Event.js"
 import * as Instant from "../domain/Instant.js"
 import * as Webhook from "../domain/Webhook.js"
-import { Events } from "../ports/Events.js"
 import {
   type AttemptResult,
   type ClaimedDelivery,
+  type Released,
   WebhookCrypto,
   WebhookDeliveries,
   WebhookEndpoints,
@@ -36,8 +35,13 @@ export interface Options {
   readonly owner?: string | undefined
   /** The wait between rounds that found nothing to do; 100 ms unless set. */
   readonly pollInterval?: Duration.DurationInput | undefined
-  /** The most attempts in flight at once (and deliveries claimed per round); 32 unless set. */
+  /** The most runs in flight at once (and runs claimed per round); 32 unless set. */
   readonly batch?: number | undefined
+  /**
+   * The most consecutive deliveries of one subscription (order key) claimed together and
+   * attempted one after another, without going back to the store between them; 8 unless set.
+   */
+  readonly perKey?: number | undefined
   /** How long a claim holds a delivery; keep it well above `timeout`. 60 s unless set. */
   readonly leaseFor?: Duration.DurationInput | undefined
   /** How long an attempt waits for an answer; 15 s unless set. */
@@ -67,6 +71,7 @@ const settingsOf = (options: Options) => ({
   owner: options.owner ?? `worker-${globalThis.crypto.randomUUID()}`,
   pollInterval: Duration.decode(options.pollInterval ?? Duration.millis(100)),
   batch: options.batch ?? 32,
+  perKey: Math.max(1, options.perKey ?? 8),
   leaseFor: Duration.decode(options.leaseFor ?? Duration.seconds(60)),
   timeout: Duration.decode(options.timeout ?? Duration.seconds(15)),
   schedule: options.schedule ?? Webhook.schedule,
@@ -75,29 +80,14 @@ const settingsOf = (options: Options) => ({
 })
 type Settings = ReturnType<typeof settingsOf>
 
-/**
- * An outbox event as a webhook event: everything it records, ordered by its subscription; the
- * events of one endpoint, and the catalog's, each in an order of their own.
- */
-export const outbound = (event: StoredEvent): Webhook.OutboundEvent => {
-  const { sequence: _sequence, ...data } = event
-  const orderKey = event.subscriptionId ?? (event.endpointId === undefined ? event.type : `webhook-endpoint/${event.endpointId}`)
-  return { id: event.id, type: event.type, timestamp: event.occurredAt, orderKey, data }
-}
+/** An outbox event as a webhook event (see `Webhook.outbound`). */
+export const outbound = Webhook.outbound
 
 const now = Effect.map(Clock.currentTimeMillis, Instant.fromEpochMillis)
 
-/** Moves the next page of outbox events into deliveries; how many events it moved. */
-export const pump = (pageSize = 500): Effect.Effect<number, StoreUnavailable, Events | WebhookDeliveries> =>
-  Effect.gen(function*() {
-    const deliveries = yield* WebhookDeliveries
-    const events = yield* Events
-    const from = yield* deliveries.cursor
-    const page = yield* events.list({ after: from, limit: pageSize })
-    if (page.length === 0) return 0
-    const moved = yield* deliveries.enqueue({ from, to: page[page.length - 1]!.sequence, events: page.map(outbound), now: yield* now })
-    return moved ? page.length : 0
-  })
+/** Fans the next page of outbox events out into deliveries; how many events it passed. */
+export const pump = (pageSize = 500): Effect.Effect<number, StoreUnavailable, WebhookDeliveries> =>
+  Effect.flatMap(WebhookDeliveries, (deliveries) => Effect.flatMap(now, (at) => deliveries.fanOut({ limit: pageSize, now: at })))
 
 /** The signed headers of an attempt at `nowMillis`: one signature per active secret, space-separated. */
 export const signedHeaders = (claimed: ClaimedDelivery, body: string, nowMillis: number) =>
@@ -185,15 +175,52 @@ export const attempt = (settings: Settings) => (claimed: ClaimedDelivery): Effec
     }
   })
 
+/** What came of a run: the attempts made, in order, and the deliveries left unattempted, whose leases go back. */
+export interface RunOutcome {
+  readonly attempted: ReadonlyArray<Attempted>
+  readonly released: ReadonlyArray<Released>
+}
+
+/** The claimed deliveries as runs: those of one (endpoint, order key), in sequence order. */
+export const runsOf = (claimed: ReadonlyArray<ClaimedDelivery>): ReadonlyArray<ReadonlyArray<ClaimedDelivery>> => {
+  const runs = new Map<string, Array<ClaimedDelivery>>()
+  for (const c of claimed) {
+    const key = `${c.delivery.endpointId}\u0000${c.delivery.orderKey}`
+    const run = runs.get(key)
+    if (run === undefined) runs.set(key, [c])
+    else run.push(c)
+  }
+  return [...runs.values()].map((run) => run.sort((a, b) => a.delivery.sequence - b.delivery.sequence))
+}
+
+/**
+ * Attempts a run's deliveries one after another while each is delivered and `mayStart` allows the
+ * next; the first one not delivered ends the run, and the rest are released (they keep their
+ * order: pending behind it). Records nothing.
+ */
+export const attemptRun = <R>(settings: Settings, run: ReadonlyArray<ClaimedDelivery>, mayStart: Effect.Effect<boolean, never, R>) =>
+  Effect.gen(function*() {
+    const attempted: Array<Attempted> = []
+    let next = 0
+    while (next < run.length && (yield* mayStart)) {
+      const a = yield* attempt(settings)(run[next]!)
+      attempted.push(a)
+      next++
+      if (a.outcome !== "delivered") break
+    }
+    const released = run.slice(next).map((c): Released => ({ deliveryId: c.delivery.id, owner: settings.owner }))
+    return { attempted, released } satisfies RunOutcome
+  })
+
 /**
  * Records attempts in one write, then disables the endpoints that answered 410 Gone, and those
  * that have now failed everything for `disableAfter`; each disabling writes its outbox event.
  */
-export const settle = (settings: Settings, attempted: ReadonlyArray<Attempted>) =>
+export const settle = (settings: Settings, attempted: ReadonlyArray<Attempted>, released: ReadonlyArray<Released> = []) =>
   Effect.gen(function*() {
-    if (attempted.length === 0) return
-    const ended = Math.max(...attempted.map((a) => a.ended))
-    const failing = yield* (yield* WebhookDeliveries).record(attempted.map((a) => a.result), Instant.fromEpochMillis(ended))
+    if (attempted.length === 0 && released.length === 0) return
+    const ended = attempted.length === 0 ? yield* Clock.currentTimeMillis : Math.max(...attempted.map((a) => a.ended))
+    const failing = yield* (yield* WebhookDeliveries).record(attempted.map((a) => a.result), Instant.fromEpochMillis(ended), released)
     for (const a of attempted) yield* Metric.increment(attemptsBy[a.outcome])
     const endpoints = yield* WebhookEndpoints
     const gone = new Set(attempted.filter((a) => a.outcome === "gone").map((a) => a.result.endpointId))
@@ -207,19 +234,20 @@ export const settle = (settings: Settings, attempted: ReadonlyArray<Attempted>) 
     }
   })
 
-type Requirements = Events | WebhookDeliveries | WebhookEndpoints | WebhookTransport | WebhookCrypto
+type Requirements = WebhookDeliveries | WebhookEndpoints | WebhookTransport | WebhookCrypto
 
-/** One round: a page of outbox events enqueued, then a batch of due deliveries attempted at once and recorded together. */
+/** One round: a page of outbox events enqueued, then a batch of runs attempted at once (each run in order) and recorded together. */
 export const round = (options: Options = {}) => roundOf(settingsOf(options))
 
 const roundOf = (settings: Settings): Effect.Effect<{ readonly enqueued: number; readonly attempted: number }, StoreUnavailable, Requirements> =>
   Effect.gen(function*() {
     const enqueued = yield* pump()
     const deliveries = yield* WebhookDeliveries
-    const claimed = yield* deliveries.claim({ owner: settings.owner, now: yield* now, leaseFor: settings.leaseFor, limit: settings.batch })
-    const attempted = yield* Effect.forEach(claimed, attempt(settings), { concurrency: "unbounded" })
-    yield* settle(settings, attempted)
-    return { enqueued, attempted: claimed.length }
+    const claimed = yield* deliveries.claim({ owner: settings.owner, now: yield* now, leaseFor: settings.leaseFor, limit: settings.batch, perKey: settings.perKey })
+    const outcomes = yield* Effect.forEach(runsOf(claimed), (run) => attemptRun(settings, run, Effect.succeed(true)), { concurrency: "unbounded" })
+    const attempted = outcomes.flatMap((o) => o.attempted)
+    yield* settle(settings, attempted, outcomes.flatMap((o) => o.released))
+    return { enqueued, attempted: attempted.length }
   })
 
 // How long the recorder waits for more results after the first.
@@ -234,39 +262,36 @@ const survive = (what: string) => <A, R>(self: Effect.Effect<A, StoreUnavailable
       : Effect.logWarning(`webhook worker: failed while ${what}`, cause).pipe(Effect.zipRight(Effect.sleep(Duration.seconds(1))), Effect.as(undefined)))
 
 /**
- * The worker running: up to `batch` attempts in flight at once across subscriptions. The pump
- * moves outbox events into deliveries; the claimer leases due deliveries in one statement, up to
- * twice `batch` claimed and not yet recorded, so that the next attempts are at hand while a claim
- * is under way; `batch` attempt fibers take the claimed deliveries in turn; the recorder
- * takes every attempt that has finished and records them together in one write. Each record
- * wakes the claimer, since it frees places and may have made the next event of a subscription
- * due (a later event of a subscription is claimable only once the earlier one is recorded). An
- * attempt that waited for a place so long that its lease could end near its answer is not made:
- * the delivery is claimed again once the lease has expired.
+ * The worker running: up to `batch` runs in flight at once across subscriptions. The pump fans
+ * outbox events out into deliveries; the claimer leases runs of due deliveries (up to `perKey`
+ * consecutive ones of a subscription) in one statement, up to twice `batch` runs claimed and not
+ * yet recorded, so that the next runs are at hand while a claim is under way; `batch` attempt
+ * fibers take the claimed runs in turn, each delivering its run in order; the recorder takes
+ * every run that has finished and records them together in one write. Each record wakes the
+ * claimer, since it frees places and may have made the next event of a subscription due (a later
+ * event is claimable only once the earlier ones are recorded). No attempt starts so late that its
+ * lease could end near its answer: the rest of its run is released and claimed again.
  */
 const running = (settings: Settings): Effect.Effect<never, never, Requirements> =>
   Effect.scoped(Effect.gen(function*() {
     const deliveries = yield* WebhookDeliveries
-    const finished = yield* Queue.unbounded<Attempted>()
+    const finished = yield* Queue.unbounded<RunOutcome>()
     const wake = yield* Queue.sliding<void>(1)
     const signal = Queue.offer(wake, undefined)
     // Whether a signal came (true) or the poll interval passed (false).
     const waitForWork = Effect.raceFirst(Effect.as(Queue.take(wake), true), Effect.as(Effect.sleep(settings.pollInterval), false))
-    // Claimed and not yet recorded.
+    // Runs claimed and not yet recorded.
     let inFlight = 0
-    // Claimed deliveries wait here for one of `batch` attempt fibers.
-    const ready = yield* Queue.unbounded<{ readonly claimed: ClaimedDelivery; readonly at: number }>()
+    // Claimed runs wait here for one of `batch` attempt fibers.
+    const ready = yield* Queue.unbounded<{ readonly run: ReadonlyArray<ClaimedDelivery>; readonly at: number }>()
     const outstanding = 2 * settings.batch
-    const dropped = Effect.zipRight(Effect.sync(() => void (inFlight -= 1)), signal)
     // An attempt starts only while its lease outlasts its timeout by half the spare time the lease
     // gave at the claim, so that a late answer cannot meet another process's attempt.
     const spare = Math.max(0, Duration.toMillis(settings.leaseFor) - Duration.toMillis(settings.timeout))
     const attemptLoop = Queue.take(ready).pipe(
-      Effect.flatMap(({ at: claimedAt, claimed }) =>
-        Effect.flatMap(Clock.currentTimeMillis, (at) =>
-          at - claimedAt > spare / 2
-            ? dropped
-            : Effect.flatMap(attempt(settings)(claimed), (a) => Queue.offer(finished, a)))),
+      Effect.flatMap(({ at: claimedAt, run }) =>
+        attemptRun(settings, run, Effect.map(Clock.currentTimeMillis, (at) => at - claimedAt <= spare / 2))),
+      Effect.flatMap((outcome) => Queue.offer(finished, outcome)),
       Effect.forever
     )
 
@@ -276,18 +301,20 @@ const running = (settings: Settings): Effect.Effect<never, never, Requirements> 
       Effect.forever
     )
     // A result that cannot be recorded is dropped: its lease expires and the delivery is attempted again.
-    // With many attempts in flight, the recorder lets a moment pass after the first result, so
-    // that those finishing meanwhile are recorded in the same write.
+    // With many runs in flight, the recorder lets a moment pass after the first outcome, so that
+    // those finishing meanwhile are recorded in the same write.
     const gather = Effect.flatMap(Queue.take(finished), (first) =>
       inFlight > 1
         ? Effect.map(Effect.zipRight(Effect.sleep(GATHER), Queue.takeUpTo(finished, settings.batch - 1)), (more) => Chunk.prepend(more, first))
         : Effect.succeed(Chunk.of(first)))
     const recordLoop = gather.pipe(
-      Effect.flatMap((chunk) =>
-        settle(settings, Chunk.toReadonlyArray(chunk)).pipe(
+      Effect.flatMap((chunk) => {
+        const outcomes = Chunk.toReadonlyArray(chunk)
+        return settle(settings, outcomes.flatMap((o) => o.attempted), outcomes.flatMap((o) => o.released)).pipe(
           survive("recording attempts"),
-          Effect.ensuring(Effect.zipRight(Effect.sync(() => void (inFlight -= chunk.length)), signal))
-        )),
+          Effect.ensuring(Effect.zipRight(Effect.sync(() => void (inFlight -= outcomes.length)), signal))
+        )
+      }),
       Effect.forever
     )
     // Woken by a record, the claimer claims once a quarter of `batch` is free, so that claims and
@@ -298,9 +325,12 @@ const running = (settings: Settings): Effect.Effect<never, never, Requirements> 
         const free = outstanding - inFlight
         if (free >= (woken ? quarter : 1)) {
           const at = yield* Clock.currentTimeMillis
-          const claimed = yield* deliveries.claim({ owner: settings.owner, now: Instant.fromEpochMillis(at), leaseFor: settings.leaseFor, limit: free })
-          inFlight += claimed.length
-          yield* Queue.offerAll(ready, claimed.map((c) => ({ claimed: c, at })))
+          const claimed = yield* deliveries.claim({
+            owner: settings.owner, now: Instant.fromEpochMillis(at), leaseFor: settings.leaseFor, limit: free, perKey: settings.perKey
+          })
+          const runs = runsOf(claimed)
+          inFlight += runs.length
+          yield* Queue.offerAll(ready, runs.map((run) => ({ run, at })))
         }
         return yield* waitForWork
       }).pipe(

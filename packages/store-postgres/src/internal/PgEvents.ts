@@ -8,8 +8,8 @@ import { count, decodeRows, decoder, type TextRow } from "./Rows.js"
 
 const decodeStoredEvent = decoder(Event.StoredEvent)
 
-// The key of the events' ordering lock: one per schema.
-const orderingLock = "hashtext(current_schema() || '.subshift_events')"
+/** The key of the events' ordering lock: one per schema. */
+export const orderingLock = "hashtext(current_schema() || '.subshift_events')"
 
 /**
  * Inserts events in order, inside the caller's transaction. Sequences come from an identity, so

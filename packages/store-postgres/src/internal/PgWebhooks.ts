@@ -1,7 +1,6 @@
 /**
- * The webhook endpoint and delivery stores. The outbox cursor is one row, moved with a
- * compare-and-set in the transaction that enqueues, so two processes never enqueue one page
- * twice. Claims lease rows with `FOR UPDATE SKIP LOCKED`: concurrent claimers skip each other's
+ * The webhook endpoint and delivery stores. The outbox cursor is one row, locked and moved by the
+ * statement that fans a page out, so two processes never fan one page out twice. Claims lease rows with `FOR UPDATE SKIP LOCKED`: concurrent claimers skip each other's
  * rows, and a lease that a dead process leaves expires with time, not with a connection.
  */
 import * as Event from "@subshift/core/domain/Event"
@@ -12,8 +11,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import type { PortContext } from "./Edge.js"
-import type { InsertEvents } from "./PgEvents.js"
+import { type PortContext, transaction } from "./Edge.js"
+import { type InsertEvents, orderingLock } from "./PgEvents.js"
 import { count, decodeFirst, decodeRows, decoder, type TextRow } from "./Rows.js"
 
 const decodeEndpoint = decoder(Webhook.Endpoint)
@@ -81,12 +80,11 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
       })).pipe(edge("WebhookEndpoints.disable"))
   })
 
-  // Inserts deliveries of numbered events to every enabled endpoint subscribed to their type,
-  // or to one endpoint whatever it subscribes to.
+  // Inserts deliveries of numbered events to one endpoint, whatever it subscribes to.
   const insertDeliveries = (
     events: ReadonlyArray<{ readonly event: Webhook.OutboundEvent; readonly sequence: number }>,
     now: Instant,
-    endpointId?: string
+    endpointId: string
   ) => {
     const rows = JSON.stringify(events.map(({ event, sequence }) => ({
       id: event.id, type: event.type, orderKey: event.orderKey, sequence,
@@ -96,9 +94,7 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
         (endpoint_id, event_id, event_type, order_key, sequence, status, next_attempt_at, created_at, payload)
       SELECT w.id, e->>'id', e->>'type', e->>'orderKey', (e->>'sequence')::bigint, 'pending', ${now}, ${now}, e->'payload'
       FROM jsonb_array_elements(${rows}::jsonb) WITH ORDINALITY AS x(e, n), subshift_webhook_endpoints w
-      WHERE ${endpointId === undefined
-        ? sql`NOT (w.data ? 'disabledAt') AND (w.data->'eventTypes' ? (e->>'type') OR w.data->'eventTypes' ? '*')`
-        : sql`w.id = ${endpointId}`}
+      WHERE w.id = ${endpointId}
       ORDER BY x.n, w.id
       ON CONFLICT (endpoint_id, event_id) DO NOTHING
       RETURNING id`.withoutTransform
@@ -129,36 +125,82 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
       Effect.map((rows) => Number(rows[0]?.position ?? 0)),
       read("WebhookDeliveries.cursor")
     ),
-    enqueue: ({ events, from, now, to }) =>
-      sql.withTransaction(Effect.gen(function*() {
-        const moved = yield* sql`UPDATE subshift_webhook_cursor SET position = ${to} WHERE id = 1 AND position = ${from}
-          RETURNING position`.withoutTransform
-        if (moved.length === 0) return false
-        if (events.length > 0) yield* insertDeliveries(yield* numbered(events), now)
-        return true
-      })).pipe(edge("WebhookDeliveries.enqueue")),
+    // Under the events' ordering lock taken exclusively (see `PgEvents`), so that the page read by
+    // the next statement (a snapshot of its own) holds every event below the last it reads: one
+    // statement then locks the cursor and the page's sequence rows, numbers the page per order
+    // key, inserts the deliveries of the events enabled endpoints subscribe to (an event no
+    // endpoint wants is only counted), and moves the cursor past the page.
+    fanOut: ({ limit, now }) =>
+      transaction(sql)(Effect.zipRight(
+        sql`SELECT pg_advisory_xact_lock(${sql.literal(orderingLock)})`.withoutTransform,
+        sql<{ readonly passed: number }>`WITH cursor_row AS (
+            SELECT position FROM subshift_webhook_cursor WHERE id = 1 FOR UPDATE
+          ), page AS (
+            SELECT e.sequence, e.id, e.data, COALESCE(e.subscription_id, CASE WHEN e.data ? 'endpointId'
+              THEN 'webhook-endpoint/' || (e.data->>'endpointId') ELSE e.data->>'type' END) AS order_key
+            FROM subshift_events e, cursor_row c WHERE e.sequence > c.position
+            ORDER BY e.sequence LIMIT ${count(limit)}
+          ), keys AS (
+            SELECT s.order_key, s.last FROM subshift_webhook_sequences s
+            WHERE s.order_key IN (SELECT order_key FROM page) FOR UPDATE
+          ), numbered AS (
+            SELECT p.sequence AS position, p.id, p.data, p.order_key,
+              COALESCE(k.last, 0) + row_number() OVER (PARTITION BY p.order_key ORDER BY p.sequence) AS sequence
+            FROM page p LEFT JOIN keys k ON k.order_key = p.order_key
+          ), numbers AS (
+            INSERT INTO subshift_webhook_sequences (order_key, last)
+            SELECT order_key, max(sequence) FROM numbered GROUP BY order_key
+            ON CONFLICT (order_key) DO UPDATE SET last = excluded.last
+          ), moved AS (
+            UPDATE subshift_webhook_cursor SET position = (SELECT max(sequence) FROM page)
+            WHERE id = 1 AND EXISTS (SELECT 1 FROM page)
+          ), enqueued AS (
+            INSERT INTO subshift_webhook_deliveries
+              (endpoint_id, event_id, event_type, order_key, sequence, status, next_attempt_at, created_at, payload)
+            SELECT w.id, n.id, n.data->>'type', n.order_key, n.sequence, 'pending', ${now}, ${now}, jsonb_build_object(
+              'type', n.data->'type', 'id', n.id, 'timestamp', n.data->'occurredAt', 'sequence', n.sequence, 'data', n.data)
+            FROM numbered n JOIN subshift_webhook_endpoints w ON NOT (w.data ? 'disabledAt')
+              AND (w.data->'eventTypes' ? (n.data->>'type') OR w.data->'eventTypes' ? '*')
+            ORDER BY n.position, w.id
+            ON CONFLICT (endpoint_id, event_id) DO NOTHING
+          )
+          SELECT count(*)::int AS passed FROM page`.withoutTransform
+      )).pipe(
+        Effect.map((rows) => rows[0]?.passed ?? 0),
+        edge("WebhookDeliveries.fanOut")
+      ),
     enqueueFor: (endpointId, event, now) =>
       sql.withTransaction(Effect.flatMap(numbered([event]), (events) => insertDeliveries(events, now, endpointId))).pipe(
         Effect.map((rows) => Option.fromNullable(rows[0]?.id)),
         edge("WebhookDeliveries.enqueueFor")
       ),
-    // The heads (the first pending delivery of each endpoint and order key, read off the partial
-    // order index) that are due and free, locked with SKIP LOCKED; the lock re-checks that each
-    // is still pending and free, so a row another claimer or recorder just took is skipped.
-    claim: ({ leaseFor, limit, now, owner }) =>
+    // The heads that are due and free, read off the due index (a due delivery is a head when no
+    // pending one of its key comes before it, which the partial order index answers), locked
+    // with SKIP LOCKED, so a row another claimer or recorder just took is skipped; then each
+    // head's run: the next pending deliveries of its key, in sequence order, while due and free.
+    // A run's followers are never heads, so no other claimer reaches them while the head is held.
+    claim: ({ leaseFor, limit, now, owner, perKey = 1 }) =>
       sql<ClaimRow>`WITH heads AS (
-          SELECT DISTINCT ON (endpoint_id, order_key) n, next_attempt_at, lease_until, endpoint_id
-          FROM subshift_webhook_deliveries WHERE status = 'pending'
-          ORDER BY endpoint_id, order_key, sequence
-        ), due AS (
-          SELECT d.n FROM subshift_webhook_deliveries d
-          JOIN heads h ON h.n = d.n
-          JOIN subshift_webhook_endpoints w ON w.id = h.endpoint_id
-          WHERE h.next_attempt_at <= ${now} AND (h.lease_until IS NULL OR h.lease_until <= ${now}) AND NOT (w.data ? 'disabledAt')
-            AND d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until <= ${now})
-          ORDER BY h.next_attempt_at, d.n
+          SELECT d.n, d.endpoint_id, d.order_key, d.sequence FROM subshift_webhook_deliveries d
+          JOIN subshift_webhook_endpoints w ON w.id = d.endpoint_id
+          WHERE d.status = 'pending' AND d.next_attempt_at <= ${now} AND (d.lease_until IS NULL OR d.lease_until <= ${now})
+            AND NOT (w.data ? 'disabledAt')
+            AND NOT EXISTS (SELECT 1 FROM subshift_webhook_deliveries p WHERE p.status = 'pending'
+              AND p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key AND p.sequence < d.sequence)
+          ORDER BY d.next_attempt_at, d.n
           LIMIT ${count(limit)}
           FOR UPDATE OF d SKIP LOCKED
+        ), followers AS (
+          SELECT f.n FROM heads h CROSS JOIN LATERAL (
+            SELECT x.n, bool_and(x.ready) OVER (ORDER BY x.sequence) AS ready FROM (
+              SELECT x.n, x.sequence, x.next_attempt_at <= ${now} AND (x.lease_until IS NULL OR x.lease_until <= ${now}) AS ready
+              FROM subshift_webhook_deliveries x
+              WHERE x.status = 'pending' AND x.endpoint_id = h.endpoint_id AND x.order_key = h.order_key AND x.sequence > h.sequence
+              ORDER BY x.sequence LIMIT ${Math.max(0, count(perKey) - 1)}
+            ) x
+          ) f WHERE f.ready
+        ), due AS (
+          SELECT n FROM heads UNION ALL SELECT n FROM followers
         )
         UPDATE subshift_webhook_deliveries d SET lease_owner = ${owner}, lease_until = ${plus(now, leaseFor)}
         FROM due, subshift_webhook_endpoints w
@@ -175,13 +217,16 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
                 endpoint: Effect.succeed(endpoints.get(row.endpoint)!)
               }) satisfies Effect.Effect<ClaimedDelivery, unknown>)
           })),
+        // An update returns rows in no set order: a run's deliveries come in sequence order.
+        Effect.map((claimed) => [...claimed].sort((a, b) => a.delivery.sequence - b.delivery.sequence)),
         edge("WebhookDeliveries.claim")
       ),
     // One statement: every delivery's attempt logged and its lease released (when still its
     // holder's), every endpoint's streak moved where it changes (so deliveries to one endpoint
     // seldom write its row), and the streaks read back.
-    record: (results, now) => {
-      if (results.length === 0) return Effect.succeed(new Map<string, Instant>())
+    record: (results, now, released = []) => {
+      if (results.length === 0 && released.length === 0) return Effect.succeed(new Map<string, Instant>())
+      const giveBack = JSON.stringify(released.map((r) => ({ id: r.deliveryId, owner: r.owner })))
       const attempts = JSON.stringify(results.map((r) => ({
         id: r.deliveryId, owner: r.owner, attempt: r.attempt, status: r.status, next: r.nextAttemptAt ?? null
       })))
@@ -198,6 +243,10 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
             lease_owner = CASE WHEN d.lease_owner = r.owner THEN NULL ELSE d.lease_owner END
           FROM r WHERE d.id = r.id
           RETURNING d.id
+        ), given AS (
+          UPDATE subshift_webhook_deliveries d SET lease_owner = NULL, lease_until = NULL
+          FROM jsonb_to_recordset(${giveBack}::jsonb) AS g(id text, owner text)
+          WHERE d.id = g.id AND d.lease_owner = g.owner
         ), s AS (
           SELECT * FROM jsonb_to_recordset(${streaks}::jsonb) AS s(id text, change text)
         ), moved AS (
