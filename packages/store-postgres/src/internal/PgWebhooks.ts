@@ -125,20 +125,28 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
       Effect.map((rows) => Number(rows[0]?.position ?? 0)),
       read("WebhookDeliveries.cursor")
     ),
-    // Under the events' ordering lock taken exclusively (see `PgEvents`), so that the page read by
-    // the next statement (a snapshot of its own) holds every event below the last it reads: one
-    // statement then locks the cursor and the page's sequence rows, numbers the page per order
-    // key, inserts the deliveries of the events enabled endpoints subscribe to (an event no
-    // endpoint wants is only counted), and moves the cursor past the page.
+    // First the horizon: the events' ordering lock taken exclusively (see `PgEvents`) waits for
+    // the event writers in flight, so every sequence up to the highest one then stored is
+    // committed, and any later writer gets a higher one. The lock ends with that short
+    // transaction, so writers never wait for the fan-out itself. Then, with the cursor row locked
+    // first, one statement locks the page's sequence rows, numbers the page (the events after the
+    // cursor, up to the horizon) per order key, inserts the deliveries of the events enabled
+    // endpoints subscribe to (an event no endpoint wants is only counted), and moves the cursor
+    // past the page.
     fanOut: ({ limit, now }) =>
       transaction(sql)(Effect.zipRight(
         sql`SELECT pg_advisory_xact_lock(${sql.literal(orderingLock)})`.withoutTransform,
+        sql<{ readonly horizon: string }>`SELECT coalesce(max(sequence), 0)::text AS horizon FROM subshift_events`.withoutTransform
+      )).pipe(Effect.flatMap((horizon) => transaction(sql)(Effect.zipRight(
+        // Fan-outs run one at a time: the next one's statement starts (and takes its snapshot)
+        // once this one has committed, so it sees the sequence rows this one wrote.
+        sql`SELECT 1 FROM subshift_webhook_cursor WHERE id = 1 FOR UPDATE`.withoutTransform,
         sql<{ readonly passed: number }>`WITH cursor_row AS (
             SELECT position FROM subshift_webhook_cursor WHERE id = 1 FOR UPDATE
           ), page AS (
             SELECT e.sequence, e.id, e.data, COALESCE(e.subscription_id, CASE WHEN e.data ? 'endpointId'
               THEN 'webhook-endpoint/' || (e.data->>'endpointId') ELSE e.data->>'type' END) AS order_key
-            FROM subshift_events e, cursor_row c WHERE e.sequence > c.position
+            FROM subshift_events e, cursor_row c WHERE e.sequence > c.position AND e.sequence <= ${horizon[0]!.horizon}::bigint
             ORDER BY e.sequence LIMIT ${count(limit)}
           ), keys AS (
             SELECT s.order_key, s.last FROM subshift_webhook_sequences s
@@ -165,7 +173,7 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
             ON CONFLICT (endpoint_id, event_id) DO NOTHING
           )
           SELECT count(*)::int AS passed FROM page`.withoutTransform
-      )).pipe(
+      )))).pipe(
         Effect.map((rows) => rows[0]?.passed ?? 0),
         edge("WebhookDeliveries.fanOut")
       ),
