@@ -176,7 +176,9 @@ const replayer = (
 
 /**
  * The least a PUT needs, for the baseline: one read of the basket joined with its subscription,
- * then the adapter's own versioned write of the basket (its text and recorded values).
+ * then a versioned write of the basket with the values the adapter wrote (its first six: the new
+ * version, expiry, subscription, document, id and expected version), checking the basket's
+ * version only.
  */
 const minimalPut = (statements: ReadonlyArray<Recorded>, basketId: string): ReadonlyArray<Recorded> => {
   const write = statements.find((s) => s.text.trimStart().startsWith("UPDATE subshift_baskets"))
@@ -185,7 +187,11 @@ const minimalPut = (statements: ReadonlyArray<Recorded>, basketId: string): Read
     text: `SELECT b.data::text AS data, s.data::text AS subscription
       FROM subshift_baskets b LEFT JOIN subshift_subscriptions s ON s.id = b.subscription_id WHERE b.id = $1`,
     values: [basketId]
-  }, write]
+  }, {
+    text: `UPDATE subshift_baskets SET version = $1, expires_at = $2::timestamptz, subscription_id = $3, data = $4::jsonb
+      WHERE id = $5 AND version = $6 RETURNING data::text AS data`,
+    values: write.values.slice(0, 6)
+  }]
 }
 
 const describeStatements = (statements: ReadonlyArray<Recorded>) =>

@@ -1,8 +1,10 @@
 /**
  * The statements each checkout step sends, counted on the wire by a proxy in front of the test
  * database: with the catalog of the generation in force kept in memory and the basket read with
- * its subscription, a basket update is one read and one versioned write. A catalog published by
- * another process is seen on the very next read.
+ * its subscription, a basket update is one read and one versioned write, and an update of a
+ * basket this process last read or wrote is that write alone, conditional on the basket, its
+ * subscription and the catalog being as it had them. A basket, subscription or catalog changed
+ * by another process is seen on the very next update.
  */
 import type { OrderItem } from "@subshift/core/domain/Basket"
 import * as CalendarDate from "@subshift/core/domain/CalendarDate"
@@ -54,6 +56,8 @@ const statementsOf = async (f: () => Promise<unknown>) => {
 
 const joinedRead = /^SELECT b\.data::text AS data, s\.data::text AS subscription, .* FROM subshift_baskets b LEFT JOIN subshift_subscriptions s/
 const versionedWrite = /^UPDATE subshift_baskets SET .* WHERE id = \$\d+ AND version = \$\d+ RETURNING/
+const conditionalWrite =
+  /^UPDATE subshift_baskets SET .* WHERE id = \$\d+ AND version = \$\d+ AND EXISTS \(SELECT 1 FROM subshift_subscriptions WHERE id = \$\d+ AND version = \$\d+\) AND \(SELECT generation FROM subshift_catalog_generation WHERE id = 1\) = \$\d+ RETURNING/
 
 beforeAll(async () => {
   other = runtimeOn(database.url())
@@ -77,11 +81,53 @@ const openBasket = () => asAlice(counted, (c) => c.initiate({ forSubscription: {
 describe(`statements per checkout step (${database.kind})`, () => {
   it("a basket update with the catalog in memory is one joined read and one versioned write", async () => {
     const basket = await openBasket()
-    await asAlice(counted, (c) => c.update(basket.id, upgrade))
     const statements = await statementsOf(() => asAlice(counted, (c) => c.update(basket.id, upgrade)))
     expect(statements).toHaveLength(2)
     expect(statements[0]).toMatch(joinedRead)
     expect(statements[1]).toMatch(versionedWrite)
+  }, 60_000)
+
+  it("the next update of that basket is one write, conditional on the basket, its subscription and the catalog", async () => {
+    const basket = await openBasket()
+    await asAlice(counted, (c) => c.update(basket.id, upgrade))
+    const statements = await statementsOf(() => asAlice(counted, (c) => c.update(basket.id, upgrade)))
+    expect(statements).toHaveLength(1)
+    expect(statements[0]).toMatch(conditionalWrite)
+  }, 60_000)
+
+  it("a basket updated by another process is read again, and the update lands on its version", async () => {
+    const basket = await openBasket()
+    await asAlice(counted, (c) => c.update(basket.id, upgrade))
+    const theirs = await asAlice(other, (c) => c.update(basket.id, [{ action: "add", type: "offer", offerId: "ledger-premium" }]))
+    let ours: { readonly version: number; readonly items: ReadonlyArray<{ readonly offerId: string }> } | undefined
+    const statements = await statementsOf(async () => {
+      ours = await asAlice(counted, (c) => c.update(basket.id, upgrade))
+    })
+    expect(ours?.version).toBe(theirs.version + 1)
+    expect(ours?.items.map((i) => i.offerId)).toEqual(["ledger-standard"])
+    expect(statements[0]).toMatch(conditionalWrite)
+    expect(statements).toEqual(expect.arrayContaining([expect.stringMatching(joinedRead), expect.stringMatching(versionedWrite)]))
+    expect(await statementsOf(() => asAlice(counted, (c) => c.update(basket.id, upgrade)))).toHaveLength(1)
+  }, 60_000)
+
+  it("a subscription changed by another process is read again before the basket is priced on it", async () => {
+    const basket = await openBasket()
+    await asAlice(counted, (c) => c.update(basket.id, upgrade))
+    const renamed = await other.runPromise(Effect.gen(function*() {
+      const subscriptions = yield* Subscriptions
+      const stored = (yield* subscriptions.findById(alicesSubscription.id)).pipe((o) => (o._tag === "Some" ? o.value : undefined))!
+      const next = { ...stored, name: `${alicesSubscription.name}-${Date.now()}`, version: stored.version + 1 }
+      yield* subscriptions.save(next, stored.version)
+      return next
+    }))
+    try {
+      const updated = await asAlice(counted, (c) => c.update(basket.id, upgrade))
+      expect(updated.subscriptionName).toBe(renamed.name)
+      expect(updated.subscriptionVersion).toBe(renamed.version)
+    } finally {
+      await other.runPromise(Effect.flatMap(Subscriptions, (subscriptions) =>
+        subscriptions.save({ ...renamed, name: alicesSubscription.name, version: renamed.version + 1 }, renamed.version)))
+    }
   }, 60_000)
 
   it("opening a basket is one subscription read and one insert", async () => {
@@ -104,9 +150,15 @@ describe(`statements per checkout step (${database.kind})`, () => {
       updated = await asAlice(counted, (c) => c.update(basket.id, upgrade))
     })
     expect(updated?.forSubscriptionOffer.name).toBe(renamed.name)
-    expect(statements).toHaveLength(3)
-    expect(statements[1]).toMatch(/^SELECT g\.generation::text AS generation/)
-    expect(await statementsOf(() => asAlice(counted, (c) => c.update(basket.id, upgrade)))).toHaveLength(2)
+    // The conditional write finds the generation moved; the update is done again from a read,
+    // which fetches the new catalog once.
+    expect(statements[0]).toMatch(conditionalWrite)
+    expect(statements).toEqual(expect.arrayContaining([
+      expect.stringMatching(joinedRead),
+      expect.stringMatching(/^SELECT g\.generation::text AS generation/),
+      expect.stringMatching(versionedWrite)
+    ]))
+    expect(await statementsOf(() => asAlice(counted, (c) => c.update(basket.id, upgrade)))).toHaveLength(1)
 
     // A catalog read that follows no basket or subscription read checks the generation itself.
     const again = { ...renamed, name: `${current.name} (again ${Date.now()})` }

@@ -13,6 +13,23 @@ import type { Subscription } from "../domain/Subscription.js"
 export interface BasketWithSubscription {
   readonly basket: Basket
   readonly subscription: Option.Option<Subscription>
+  /**
+   * Set when the store answered what it last read or wrote of this basket, without a read of its
+   * own (`ReadForUpdate.recent`): only a `save` of the basket can confirm it.
+   */
+  readonly unconfirmed?: boolean
+}
+
+/** How a basket is read for an update. */
+export interface ReadForUpdate {
+  /**
+   * The store may answer what it last read or wrote of this basket, with no round trip, marked
+   * `unconfirmed`. A `save` of the basket that follows on the same fiber then fails with a
+   * `VersionConflict` unless the basket, its subscription and the catalog are all still as that
+   * answer had them, so the caller redoes the update from a fresh read. A store that keeps
+   * nothing reads as usual.
+   */
+  readonly recent?: boolean
 }
 
 /** The baskets port. */
@@ -24,9 +41,12 @@ export class Baskets extends Context.Tag("@subshift/core/Baskets")<
     readonly findById: (id: string) => Effect.Effect<Option.Option<Basket>, StoreUnavailable>
     /**
      * A basket with its subscription, read together: what updating or committing it starts from,
-     * in one round trip where the store can join them.
+     * in one round trip where the store can join them, or none (`ReadForUpdate`).
      */
-    readonly findWithSubscription: (id: string) => Effect.Effect<Option.Option<BasketWithSubscription>, StoreUnavailable>
+    readonly findWithSubscription: (
+      id: string,
+      options?: ReadForUpdate
+    ) => Effect.Effect<Option.Option<BasketWithSubscription>, StoreUnavailable>
     /** Replaces a basket if it is still at `expectedVersion`. */
     readonly save: (basket: Basket, expectedVersion: number) => Effect.Effect<void, VersionConflict | StoreUnavailable>
     /**

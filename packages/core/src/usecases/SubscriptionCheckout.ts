@@ -7,7 +7,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { Amendment } from "../domain/Amendment.js"
 import * as Basket from "../domain/Basket.js"
-import { Baskets } from "../ports/Baskets.js"
+import { Baskets, type BasketWithSubscription } from "../ports/Baskets.js"
 import * as BasketRules from "../rules/BasketRules.js"
 import * as CalendarDate from "../domain/CalendarDate.js"
 import { Catalog } from "../ports/Catalog.js"
@@ -174,23 +174,27 @@ export class SubscriptionCheckout extends Effect.Service<SubscriptionCheckout>()
     const owned = (principal: Principal.Principal, basketId: string, now: Instant.Instant) =>
       Effect.flatMap(baskets.findById(basketId), ownedBasket(principal, basketId, now))
 
+    /** A basket of the caller's that can still change, with its subscription, from what a read found. */
+    const writableFrom = (principal: Principal.Principal, basketId: string, options: WriteOptions, now: Instant.Instant) =>
+    (found: Option.Option<BasketWithSubscription>) =>
+      Effect.flatMap(
+        ownedBasket(principal, basketId, now)(Option.map(found, (f) => f.basket)),
+        (basket): Effect.Effect<{ basket: Basket.Basket; subscription: Option.Option<Subscription.Subscription> }, BasketCompleted | VersionConflict> =>
+          basket.completed
+            ? Effect.fail(new BasketCompleted({ basketId }))
+            : options.expectedVersion !== undefined && options.expectedVersion !== basket.version
+            ? Effect.fail(
+              new VersionConflict({ entity: "basket", id: basketId, expected: options.expectedVersion, actual: basket.version })
+            )
+            : Effect.succeed({ basket, subscription: Option.flatMap(found, (f) => f.subscription) })
+      )
+
     /**
      * Reads a basket of the caller's that can still change, with its subscription in the same
      * read.
      */
     const writable = (principal: Principal.Principal, basketId: string, options: WriteOptions, now: Instant.Instant) =>
-      Effect.flatMap(baskets.findWithSubscription(basketId), (found) =>
-        Effect.flatMap(
-          ownedBasket(principal, basketId, now)(Option.map(found, (f) => f.basket)),
-          (basket): Effect.Effect<{ basket: Basket.Basket; subscription: Option.Option<Subscription.Subscription> }, BasketCompleted | VersionConflict> =>
-            basket.completed
-              ? Effect.fail(new BasketCompleted({ basketId }))
-              : options.expectedVersion !== undefined && options.expectedVersion !== basket.version
-              ? Effect.fail(
-                new VersionConflict({ entity: "basket", id: basketId, expected: options.expectedVersion, actual: basket.version })
-              )
-              : Effect.succeed({ basket, subscription: Option.flatMap(found, (f) => f.subscription) })
-        ))
+      Effect.flatMap(baskets.findWithSubscription(basketId), writableFrom(principal, basketId, options, now))
 
     // Bodies are untraced functions: `Effect.fn` would capture a call-site stack trace on every
     // call. `update` and `get` are the hot path and carry no span of their own (a host's request
@@ -224,12 +228,17 @@ export class SubscriptionCheckout extends Effect.Service<SubscriptionCheckout>()
       return basket
     }, Effect.withSpan("SubscriptionCheckout.initiate"))
 
-    const update = Effect.fnUntraced(
-      function*(basketId: string, orderItems: ReadonlyArray<Basket.OrderItemRequest> | Basket.CheckedItems, options: WriteOptions = {}) {
-        const items = orderItems instanceof Basket.CheckedItems ? orderItems.items : yield* decodeItems(orderItems)
-        const principal = yield* Principal.CurrentPrincipal
-        const clock = yield* Clock.now
-        const { basket, subscription: read } = yield* writable(principal, basketId, options, clock.now)
+    /** Prices the items on a basket as `found` had it, and saves the result under its version. */
+    const updateFrom = (
+      principal: Principal.Principal,
+      basketId: string,
+      items: ReadonlyArray<Basket.OrderItemRequest>,
+      options: WriteOptions,
+      clock: { readonly now: Instant.Instant; readonly today: CalendarDate.CalendarDate },
+      found: Option.Option<BasketWithSubscription>
+    ) =>
+      Effect.gen(function*() {
+        const { basket, subscription: read } = yield* writableFrom(principal, basketId, options, clock.now)(found)
         const subscription = yield* changeable(principal, { id: basket.subscriptionId }, clock, read)
         const ctx = yield* rulesContext(subscription, items, clock)
         const { outcome, quote } = yield* priced(ctx, items)
@@ -247,6 +256,25 @@ export class SubscriptionCheckout extends Effect.Service<SubscriptionCheckout>()
         }
         yield* baskets.save(next, basket.version)
         return next
+      })
+
+    // The store may answer the basket as it last read or wrote it, with no round trip; the save
+    // then confirms that nothing moved since. A refusal of such an attempt (a moved basket,
+    // subscription or catalog, or any refusal that stale data could explain) is settled by doing
+    // the update again from a fresh read; a store that is unavailable is not asked twice.
+    const update = Effect.fnUntraced(
+      function*(basketId: string, orderItems: ReadonlyArray<Basket.OrderItemRequest> | Basket.CheckedItems, options: WriteOptions = {}) {
+        const items = orderItems instanceof Basket.CheckedItems ? orderItems.items : yield* decodeItems(orderItems)
+        const principal = yield* Principal.CurrentPrincipal
+        const clock = yield* Clock.now
+        const recent = yield* baskets.findWithSubscription(basketId, { recent: true })
+        const attempt = updateFrom(principal, basketId, items, options, clock, recent)
+        if (!Option.exists(recent, (found) => found.unconfirmed === true)) return yield* attempt
+        return yield* Effect.catchIf(
+          attempt,
+          (e) => e._tag !== "StoreUnavailable",
+          () => Effect.flatMap(baskets.findWithSubscription(basketId), (fresh) => updateFrom(principal, basketId, items, options, clock, fresh))
+        )
       }
     )
 

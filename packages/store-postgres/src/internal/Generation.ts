@@ -25,6 +25,8 @@ const FRESH_MILLIS = 1_000
 export interface Observed {
   /** Notes the generation of a row's read on the current fiber. */
   readonly note: (rows: ReadonlyArray<GenerationRow>) => Effect.Effect<void>
+  /** Notes a generation on the current fiber, as if a read had just seen it. */
+  readonly noteGeneration: (generation: number) => Effect.Effect<void>
   /** Takes the current fiber's fresh note, if any, clearing it. */
   readonly take: Effect.Effect<number | undefined>
 }
@@ -32,12 +34,14 @@ export interface Observed {
 /** A fresh place for one store's notes. */
 export const make = (): Observed => {
   const ref = FiberRef.unsafeMake<{ readonly generation: number; readonly at: number } | undefined>(undefined)
+  const noteGeneration = (generation: number) => FiberRef.set(ref, { generation, at: wallClock.unsafeCurrentTimeMillis() })
   return {
     note: (rows) => {
       const text = rows[0]?.catalog_generation
       if (text === undefined || text === null) return Effect.void
-      return FiberRef.set(ref, { generation: Number(text), at: wallClock.unsafeCurrentTimeMillis() })
+      return noteGeneration(Number(text))
     },
+    noteGeneration,
     take: Effect.flatMap(FiberRef.getAndSet(ref, undefined), (seen) =>
       seen === undefined
         ? Effect.succeed(undefined)

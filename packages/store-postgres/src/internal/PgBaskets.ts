@@ -3,6 +3,8 @@ import { Basket } from "@subshift/core/domain/Basket"
 import { Baskets } from "@subshift/core/ports/Baskets"
 import * as Event from "@subshift/core/domain/Event"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import * as Option from "effect/Option"
 import { conflict, type PortContext, transaction } from "./Edge.js"
 import { basketJson } from "./json.js"
 import type { InsertEvents } from "./PgEvents.js"
@@ -11,6 +13,16 @@ import type { GenerationRow } from "./Generation.js"
 import { type CachedDecode, cachedDecoder, decodeFirst, type TextRow } from "./Rows.js"
 import type { Subscription } from "@subshift/core/domain/Subscription"
 import { written } from "./Versioned.js"
+
+/** A basket as this process last read or wrote it, with its subscription and the catalog generation then. */
+interface Recent {
+  readonly basket: Basket
+  readonly subscription: Option.Option<Subscription>
+  readonly generation: number
+}
+
+/** How many baskets are kept for updates that skip their read (the decoder keeps as many). */
+const RECENT = 1024
 
 /** The versioned basket write, for a commit's transaction. */
 export type SaveBasket = ReturnType<typeof make>["save"]
@@ -25,6 +37,17 @@ export const make = (
   // Baskets are large and mostly read once after their last write, so fewer are kept than offers.
   const decodeBasket = cachedDecoder(Basket, 1024)
   const finish = written(context)
+
+  // Baskets as last read or written here, for an update to start from without a read; the save
+  // that follows is then conditional on the basket's version, its subscription's and the
+  // catalog's generation (`unconfirmed`, per fiber), so a move anywhere makes it a conflict.
+  const recent = new Map<string, Recent>()
+  const keep = (id: string, entry: Recent) => {
+    recent.delete(id)
+    recent.set(id, entry)
+    if (recent.size > RECENT) recent.delete(recent.keys().next().value!)
+  }
+  const unconfirmed = FiberRef.unsafeMake<{ readonly id: string; readonly generation: number } | undefined>(undefined)
 
   // A basket is read before the catalog in every change, so its read carries the catalog's generation.
   const basketById = (id: string) =>
@@ -45,13 +68,34 @@ export const make = (
         ON CONFLICT (id) DO NOTHING
         RETURNING data::text AS data`.withoutTransform)
 
-  // One statement: the version check and the write are atomic.
+  // One statement: the version check and the write are atomic. After an unconfirmed read it also
+  // checks that the subscription and the catalog are as that read had them.
   const save = (b: Basket, expectedVersion: number) =>
-    Effect.flatMap(basketJson(b), (json) =>
-      sql<TextRow>`UPDATE subshift_baskets SET version = ${b.version}, expires_at = ${b.expiresAt}::timestamptz,
-          subscription_id = ${b.subscriptionId}, data = ${json}::jsonb
-        WHERE id = ${b.id} AND version = ${expectedVersion}
-        RETURNING data::text AS data`.withoutTransform).pipe(finish("basket", b, expectedVersion, decodeBasket.remember))
+    Effect.flatMap(FiberRef.getAndSet(unconfirmed, undefined), (read) => {
+      const confirm = read !== undefined && read.id === b.id ? read : undefined
+      const kept = recent.get(b.id)
+      return Effect.flatMap(basketJson(b), (json) =>
+        sql<TextRow>`UPDATE subshift_baskets SET version = ${b.version}, expires_at = ${b.expiresAt}::timestamptz,
+            subscription_id = ${b.subscriptionId}, data = ${json}::jsonb
+          WHERE id = ${b.id} AND version = ${expectedVersion}${
+          confirm === undefined ? sql`` : sql`
+            AND EXISTS (SELECT 1 FROM subshift_subscriptions WHERE id = ${b.subscriptionId} AND version = ${b.subscriptionVersion})
+            AND (SELECT generation FROM subshift_catalog_generation WHERE id = 1) = ${confirm.generation}`
+        }
+          RETURNING data::text AS data`.withoutTransform).pipe(
+          finish("basket", b, expectedVersion, decodeBasket.remember),
+          Effect.tapBoth({
+            onFailure: () => Effect.sync(() => recent.delete(b.id)),
+            onSuccess: () =>
+              Effect.sync(() => {
+                // Kept only with the subscription it was priced on (a catch-up may have moved it).
+                if (kept !== undefined && Option.exists(kept.subscription, (s) => s.version === b.subscriptionVersion)) {
+                  keep(b.id, { ...kept, basket: b })
+                } else recent.delete(b.id)
+              })
+          })
+        )
+    })
 
   // What a `basket.expired` event needs: the basket's owner and its subscription's, if it exists.
   const expiredBaskets = (now: string) =>
@@ -81,18 +125,32 @@ export const make = (
         edge("Baskets.create")
       ),
     findById: (id) => basketById(id).pipe(Effect.flatMap(decodeFirst(decodeBasket)), read("Baskets.findById")),
-    findWithSubscription: (id) =>
-      basketWithSubscription(id).pipe(
+    findWithSubscription: (id, options) => {
+      const kept = options?.recent === true ? recent.get(id) : undefined
+      if (kept !== undefined) {
+        return Effect.as(
+          Effect.zipRight(observed.noteGeneration(kept.generation), FiberRef.set(unconfirmed, { id, generation: kept.generation })),
+          Option.some({ basket: kept.basket, subscription: kept.subscription, unconfirmed: true })
+        )
+      }
+      return basketWithSubscription(id).pipe(
         Effect.flatMap((rows) => {
           const row = rows[0]
           if (row === undefined) return Effect.succeedNone
           return Effect.all({
             basket: decodeBasket(row.data),
             subscription: row.subscription === null ? Effect.succeedNone : Effect.asSome(decodeSubscription(row.subscription))
-          }).pipe(Effect.asSome)
+          }).pipe(
+            Effect.tap((found) => {
+              if (row.catalog_generation !== null) keep(id, { ...found, generation: Number(row.catalog_generation) })
+            }),
+            Effect.asSome
+          )
         }),
+        Effect.zipLeft(FiberRef.set(unconfirmed, undefined)),
         read("Baskets.findWithSubscription")
-      ),
+      )
+    },
     save: (basket, expectedVersion) => save(basket, expectedVersion).pipe(edge("Baskets.save")),
     deleteExpired: (now) =>
       transaction(sql)(Effect.gen(function*() {
