@@ -110,6 +110,20 @@ describe(`statements per checkout step (${database.kind})`, () => {
     expect(await statementsOf(() => asAlice(counted, (c) => c.update(basket.id, upgrade)))).toHaveLength(1)
   }, 60_000)
 
+  it("an If-Match naming the version another process wrote is decided on a fresh read, not on the kept copy", async () => {
+    const basket = await openBasket()
+    await asAlice(counted, (c) => c.update(basket.id, upgrade))
+    const theirs = await asAlice(other, (c) => c.update(basket.id, upgrade))
+    const ours = await asAlice(counted, (c) => c.update(basket.id, upgrade, { expectedVersion: theirs.version }))
+    expect(ours.version).toBe(theirs.version + 1)
+    const stale = await counted.runPromise(
+      Effect.flatMap(SubscriptionCheckout, (c) => Effect.flip(c.update(basket.id, upgrade, { expectedVersion: theirs.version }))).pipe(
+        Effect.provideService(CurrentPrincipal, alice)
+      )
+    )
+    expect(stale).toMatchObject({ _tag: "VersionConflict", expected: theirs.version, actual: ours.version })
+  }, 60_000)
+
   it("a subscription changed by another process is read again before the basket is priced on it", async () => {
     const basket = await openBasket()
     await asAlice(counted, (c) => c.update(basket.id, upgrade))
