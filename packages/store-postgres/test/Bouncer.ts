@@ -10,8 +10,8 @@ import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 
-/** The pgbouncer binary on this machine, if there is one. */
-export const binary: string | undefined = (() => {
+/** Where the pgbouncer binary is on this machine now, if anywhere (a harness may have just installed it). */
+export const find = (): string | undefined => {
   const named = process.env["PGBOUNCER"]
   if (named !== undefined && named !== "") return named
   for (const dir of [...(process.env["PATH"] ?? "").split(Path.delimiter), "/usr/sbin", "/usr/local/sbin"]) {
@@ -19,7 +19,10 @@ export const binary: string | undefined = (() => {
     if (dir !== "" && Fs.existsSync(candidate)) return candidate
   }
   return undefined
-})()
+}
+
+/** The pgbouncer binary on this machine when this module was loaded, if there was one. */
+export const binary: string | undefined = find()
 
 /** A free TCP port on the loopback interface. */
 export const freePort = async (): Promise<number> => {
@@ -59,6 +62,7 @@ export interface BouncerOptions {
  * `postgres` user, which then owns its temporary directory.
  */
 export const start = async (serverUrl: string, options: BouncerOptions = {}): Promise<Bouncer> => {
+  const binary = find()
   if (binary === undefined) throw new Error("pgbouncer is not installed")
   const server = new URL(serverUrl)
   const user = decodeURIComponent(server.username || "postgres")
