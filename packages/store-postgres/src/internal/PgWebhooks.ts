@@ -28,10 +28,30 @@ const deliveryJson = `jsonb_strip_nulls(jsonb_build_object('id', d.id, 'endpoint
 const plus = (at: Instant, duration: Duration.Duration) => new Date(Date.parse(at) + Duration.toMillis(duration)).toISOString()
 
 interface ClaimRow {
-  readonly delivery: string
+  readonly id: string
+  readonly endpoint_id: string
+  readonly event_id: string
+  readonly event_type: string
+  readonly order_key: string
+  readonly sequence: string
+  readonly status: string
+  readonly attempts: number
+  readonly next_attempt_at: string | null
+  readonly created_at: string
+  readonly log: string
   readonly payload: string
-  readonly endpoint: string
+  /** The endpoint's data on the first row of each endpoint, null on the others. */
+  readonly endpoint: string | null
 }
+
+const decodeDeliveryValue = Schema.decodeUnknown(Webhook.Delivery)
+// A claimed row's columns as a delivery.
+const decodeClaimed = (row: ClaimRow) =>
+  Effect.suspend(() => decodeDeliveryValue({
+    id: row.id, endpointId: row.endpoint_id, eventId: row.event_id, eventType: row.event_type, orderKey: row.order_key,
+    sequence: Number(row.sequence), status: row.status, attempts: row.attempts, createdAt: row.created_at, log: JSON.parse(row.log),
+    ...(row.next_attempt_at === null ? {} : { nextAttemptAt: row.next_attempt_at })
+  }))
 
 /** Both webhook stores. */
 export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvents) => {
@@ -182,19 +202,36 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
         Effect.map((rows) => Option.fromNullable(rows[0]?.id)),
         edge("WebhookDeliveries.enqueueFor")
       ),
-    // The heads that are due and free, read off the due index (a due delivery is a head when no
-    // pending one of its key comes before it, which the partial order index answers), locked
-    // with SKIP LOCKED, so a row another claimer or recorder just took is skipped; then each
-    // head's run: the next pending deliveries of its key, in sequence order, while due and free.
-    // A run's followers are never heads, so no other claimer reaches them while the head is held.
+    // The heads: the first pending delivery of each (endpoint, order key), found by walking the
+    // keys of the partial order index one after another (a skip scan: one index descent per key,
+    // whatever the backlog behind each head), kept when due, free and to an enabled endpoint, and
+    // locked with SKIP LOCKED, so a row another claimer or recorder just took is skipped (a row
+    // changed meanwhile is checked again against the conditions on `d`); then each head's run:
+    // the next pending deliveries of its key, in sequence order, while due and free. A run's
+    // followers are never heads, so no other claimer reaches them while the head is held. The
+    // rows come back as columns, the endpoint's data once per endpoint.
     claim: ({ leaseFor, limit, now, owner, perKey = 1 }) =>
-      sql<ClaimRow>`WITH heads AS (
+      sql<ClaimRow>`WITH RECURSIVE keys AS (
+          (SELECT p.endpoint_id, p.order_key FROM subshift_webhook_deliveries p WHERE p.status = 'pending'
+            ORDER BY p.endpoint_id, p.order_key LIMIT 1)
+          UNION ALL
+          SELECT q.endpoint_id, q.order_key FROM keys k CROSS JOIN LATERAL (
+            SELECT p.endpoint_id, p.order_key FROM subshift_webhook_deliveries p
+            WHERE p.status = 'pending' AND (p.endpoint_id, p.order_key) > (k.endpoint_id, k.order_key)
+            ORDER BY p.endpoint_id, p.order_key LIMIT 1
+          ) q
+        ), firsts AS (
+          SELECT f.n FROM keys k CROSS JOIN LATERAL (
+            SELECT p.n FROM subshift_webhook_deliveries p
+            WHERE p.status = 'pending' AND p.endpoint_id = k.endpoint_id AND p.order_key = k.order_key
+            ORDER BY p.sequence LIMIT 1
+          ) f
+        ), heads AS (
           SELECT d.n, d.endpoint_id, d.order_key, d.sequence FROM subshift_webhook_deliveries d
           JOIN subshift_webhook_endpoints w ON w.id = d.endpoint_id
-          WHERE d.status = 'pending' AND d.next_attempt_at <= ${now} AND (d.lease_until IS NULL OR d.lease_until <= ${now})
+          WHERE d.n IN (SELECT n FROM firsts)
+            AND d.status = 'pending' AND d.next_attempt_at <= ${now} AND (d.lease_until IS NULL OR d.lease_until <= ${now})
             AND NOT (w.data ? 'disabledAt')
-            AND NOT EXISTS (SELECT 1 FROM subshift_webhook_deliveries p WHERE p.status = 'pending'
-              AND p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key AND p.sequence < d.sequence)
           ORDER BY d.next_attempt_at, d.n
           LIMIT ${count(limit)}
           FOR UPDATE OF d SKIP LOCKED
@@ -209,24 +246,30 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
           ) f WHERE f.ready
         ), due AS (
           SELECT n FROM heads UNION ALL SELECT n FROM followers
+        ), leased AS (
+          UPDATE subshift_webhook_deliveries d SET lease_owner = ${owner}, lease_until = ${plus(now, leaseFor)}
+          FROM due WHERE d.n = due.n
+          RETURNING d.id, d.endpoint_id, d.event_id, d.event_type, d.order_key, d.sequence, d.status, d.attempts,
+            d.next_attempt_at, d.created_at, d.log, d.payload
         )
-        UPDATE subshift_webhook_deliveries d SET lease_owner = ${owner}, lease_until = ${plus(now, leaseFor)}
-        FROM due, subshift_webhook_endpoints w
-        WHERE d.n = due.n AND w.id = d.endpoint_id
-        RETURNING (${sql.literal(deliveryJson)})::text AS delivery, d.payload::text AS payload, w.data::text AS endpoint`.withoutTransform.pipe(
+        SELECT l.id, l.endpoint_id, l.event_id, l.event_type, l.order_key, l.sequence::text AS sequence, l.status, l.attempts,
+          l.next_attempt_at, l.created_at, l.log::text AS log, l.payload::text AS payload,
+          CASE WHEN row_number() OVER (PARTITION BY l.endpoint_id) = 1 THEN w.data::text END AS endpoint
+        FROM leased l JOIN subshift_webhook_endpoints w ON w.id = l.endpoint_id
+        ORDER BY l.sequence`.withoutTransform.pipe(
         Effect.flatMap((rows) =>
-          // Deliveries to one endpoint share its row: it is decoded once.
-          Effect.flatMap(Effect.forEach(new Set(rows.map((row) => row.endpoint)), (text) => Effect.map(decodeEndpoint(text), (e) => [text, e] as const)), (decoded) => {
-            const endpoints = new Map(decoded)
-            return Effect.forEach(rows, (row) =>
-              Effect.all({
-                delivery: decodeDelivery(row.delivery),
-                payload: decodePayload(row.payload),
-                endpoint: Effect.succeed(endpoints.get(row.endpoint)!)
-              }) satisfies Effect.Effect<ClaimedDelivery, unknown>)
-          })),
-        // An update returns rows in no set order: a run's deliveries come in sequence order.
-        Effect.map((claimed) => [...claimed].sort((a, b) => a.delivery.sequence - b.delivery.sequence)),
+          Effect.flatMap(
+            Effect.forEach(rows.filter((row) => row.endpoint !== null), (row) => Effect.map(decodeEndpoint(row.endpoint!), (e) => [e.id, e] as const)),
+            (decoded) => {
+              const endpoints = new Map(decoded)
+              return Effect.forEach(rows, (row) =>
+                Effect.all({
+                  delivery: decodeClaimed(row),
+                  payload: decodePayload(row.payload),
+                  endpoint: Effect.succeed(endpoints.get(row.endpoint_id)!)
+                }) satisfies Effect.Effect<ClaimedDelivery, unknown>)
+            }
+          )),
         edge("WebhookDeliveries.claim")
       ),
     // One statement: every delivery's attempt logged and its lease released (when still its
