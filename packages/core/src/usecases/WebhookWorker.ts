@@ -19,15 +19,7 @@ import * as Random from "effect/Random"
 import type { StoreUnavailable } from "../domain/Errors.js"
 import * as Instant from "../domain/Instant.js"
 import * as Webhook from "../domain/Webhook.js"
-import {
-  type AttemptResult,
-  type ClaimedDelivery,
-  type Released,
-  WebhookCrypto,
-  WebhookDeliveries,
-  WebhookEndpoints,
-  WebhookTransport
-} from "../ports/Webhooks.js"
+import { type AttemptResult, type ClaimedDelivery, type Released, WebhookCrypto, WebhookDeliveries, WebhookEndpoints, WebhookTransport } from "../ports/Webhooks.js"
 
 /** How the worker runs; every field has a default. */
 export interface Options {
@@ -62,12 +54,9 @@ export const attemptsTotal = Metric.counter("subshift_webhook_attempts_total", {
   incremental: true
 })
 
-const attemptsBy = {
-  delivered: Metric.tagged(attemptsTotal, "outcome", "delivered"),
-  retry: Metric.tagged(attemptsTotal, "outcome", "retry"),
-  failed: Metric.tagged(attemptsTotal, "outcome", "failed"),
-  gone: Metric.tagged(attemptsTotal, "outcome", "gone")
-}
+const attemptsBy = Object.fromEntries(
+  (["delivered", "retry", "failed", "gone"] as const).map((outcome) => [outcome, Metric.tagged(attemptsTotal, "outcome", outcome)])
+) as Record<Outcome, Metric.Metric.Counter<number>>
 
 const settingsOf = (options: Options) => ({
   owner: options.owner ?? `worker-${globalThis.crypto.randomUUID()}`,
@@ -109,11 +98,8 @@ const headersWith = (crypto: WebhookCrypto["Type"], claimed: ClaimedDelivery, bo
     ? Effect.map(crypto.sign(secrets[0]!.sealed, content), (signature) => [signature])
     : Effect.forEach(secrets, (s) => crypto.sign(s.sealed, content))
   return Effect.map(signatures, (signatures): Record<string, string> => ({
-    "content-type": "application/json",
-    "user-agent": "Subshift-Webhooks",
-    "webhook-id": claimed.payload.id,
-    "webhook-timestamp": String(timestamp),
-    "webhook-signature": signatures.join(" ")
+    "content-type": "application/json", "user-agent": "Subshift-Webhooks", "webhook-id": claimed.payload.id,
+    "webhook-timestamp": String(timestamp), "webhook-signature": signatures.join(" ")
   }))
 }
 
@@ -218,15 +204,11 @@ export const attemptRun = <R>(settings: Settings, run: ReadonlyArray<ClaimedDeli
       }))
       // The next delivery while the last one was delivered and `mayStart` allows it.
       const from = (next: number): Effect.Effect<RunOutcome, never, R> =>
-        next >= run.length
-          ? finish
-          : Effect.flatMap(mayStart, (may) =>
-            may
-              ? Effect.flatMap(attemptWith(settings, transport, crypto, run[next]!), (a) => {
-                attempted.push(a)
-                return a.outcome === "delivered" ? from(next + 1) : finish
-              })
-              : finish)
+        next >= run.length ? finish : Effect.flatMap(mayStart, (may) =>
+          !may ? finish : Effect.flatMap(attemptWith(settings, transport, crypto, run[next]!), (a) => {
+            attempted.push(a)
+            return a.outcome === "delivered" ? from(next + 1) : finish
+          }))
       return from(0)
     }))
 
@@ -270,6 +252,10 @@ const roundOf = (settings: Settings): Effect.Effect<{ readonly enqueued: number;
     return { enqueued, attempted: attempted.length }
   })
 
+// The pages of outbox events the worker fans out: the first after an idle spell, and the largest.
+const FIRST_PAGE = 100
+const PAGE = 500
+
 // How long the recorder waits for more results after the first.
 const GATHER = Duration.millis(1)
 
@@ -287,10 +273,12 @@ const survive = (what: string) => <A, R>(self: Effect.Effect<A, StoreUnavailable
  * consecutive ones of a subscription) in one statement, up to twice `batch` runs claimed and not
  * yet recorded, so that the next runs are at hand while a claim is under way; `batch` attempt
  * fibers take the claimed runs in turn, each delivering its run in order; the recorder takes
- * every run that has finished and records them together in one write. Each record wakes the
- * claimer, since it frees places and may have made the next event of a subscription due (a later
- * event is claimable only once the earlier ones are recorded). No attempt starts so late that its
- * lease could end near its answer: the rest of its run is released and claimed again.
+ * every run that has finished and records them together in one write. A record wakes the
+ * claimer when runs may wait: the last claim filled every place it asked for, or a recorded run
+ * left deliveries behind (released, or `perKey` of them: a later event is claimable once the
+ * earlier ones are recorded); else what becomes due later comes with the pump's signal or the
+ * poll interval. No attempt starts so late that its lease could end near its answer: the rest of
+ * its run is released and claimed again.
  */
 const running = (settings: Settings): Effect.Effect<never, never, Requirements> =>
   Effect.scoped(Effect.gen(function*() {
@@ -302,6 +290,9 @@ const running = (settings: Settings): Effect.Effect<never, never, Requirements> 
     const waitForWork = Effect.raceFirst(Effect.as(Queue.take(wake), true), Effect.as(Effect.sleep(settings.pollInterval), false))
     // Runs claimed and not yet recorded.
     let inFlight = 0
+    // Whether the last claim took as many runs as it asked for, so that more may be waiting.
+    let saturated = true
+    const leftBehind = (o: RunOutcome) => o.released.length > 0 || o.attempted.length >= settings.perKey
     // Claimed runs wait here for one of `batch` attempt fibers.
     const ready = yield* Queue.unbounded<{ readonly run: ReadonlyArray<ClaimedDelivery>; readonly at: number }>()
     const outstanding = 2 * settings.batch
@@ -315,8 +306,14 @@ const running = (settings: Settings): Effect.Effect<never, never, Requirements> 
       Effect.forever
     )
 
-    const pumpLoop = pump().pipe(
-      Effect.flatMap((moved) => (moved > 0 ? signal : Effect.sleep(settings.pollInterval))),
+    // The first page after the pump has caught up is small, so that the first deliveries of a
+    // backlog are claimed while the rest is fanned out; each full page doubles the next one.
+    let page = FIRST_PAGE
+    const pumpLoop = Effect.suspend(() => pump(page)).pipe(
+      Effect.flatMap((moved) => {
+        page = moved >= page ? Math.min(2 * page, PAGE) : FIRST_PAGE
+        return moved > 0 ? signal : Effect.sleep(settings.pollInterval)
+      }),
       survive("moving outbox events"),
       Effect.forever
     )
@@ -332,7 +329,10 @@ const running = (settings: Settings): Effect.Effect<never, never, Requirements> 
         const outcomes = Chunk.toReadonlyArray(chunk)
         return settle(settings, outcomes.flatMap((o) => o.attempted), outcomes.flatMap((o) => o.released)).pipe(
           survive("recording attempts"),
-          Effect.ensuring(Effect.zipRight(Effect.sync(() => void (inFlight -= outcomes.length)), signal))
+          Effect.ensuring(Effect.suspend(() => {
+            inFlight -= outcomes.length
+            return saturated || outcomes.some(leftBehind) ? signal : Effect.void
+          }))
         )
       }),
       Effect.forever
@@ -349,6 +349,7 @@ const running = (settings: Settings): Effect.Effect<never, never, Requirements> 
             owner: settings.owner, now: Instant.fromEpochMillis(at), leaseFor: settings.leaseFor, limit: free, perKey: settings.perKey
           })
           const runs = runsOf(claimed)
+          saturated = runs.length >= free
           inFlight += runs.length
           yield* Queue.offerAll(ready, runs.map((run) => ({ run, at })))
         }
