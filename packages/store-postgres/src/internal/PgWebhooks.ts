@@ -160,6 +160,10 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
       return result
     })
 
+  // The highest horizon read (every event sequence up to it settled) and the furthest cursor seen,
+  // by this process; both only grow.
+  let horizon = 0
+  let position = 0
   const deliveries = WebhookDeliveries.of({
     cursor: sql<{ readonly position: string }>`SELECT position::text AS position FROM subshift_webhook_cursor WHERE id = 1`.withoutTransform.pipe(
       Effect.map((rows) => Number(rows[0]?.position ?? 0)),
@@ -172,21 +176,25 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
     // first, one statement locks the page's sequence rows, numbers the page (the events after the
     // cursor, up to the horizon) per order key, inserts the deliveries of the events enabled
     // endpoints subscribe to (an event no endpoint wants is only counted), and moves the cursor
-    // past the page.
+    // past the page. A horizon stays true (every sequence up to it is settled), so it is read
+    // again only once the cursor has reached the last one read: a backlog is fanned out page
+    // after page without taking the ordering lock for each.
     fanOut: ({ limit, now }) =>
-      transaction(sql)(Effect.zipRight(
-        sql`SELECT pg_advisory_xact_lock(${sql.literal(orderingLock)})`.withoutTransform,
-        sql<{ readonly horizon: string }>`SELECT coalesce(max(sequence), 0)::text AS horizon FROM subshift_events`.withoutTransform
-      )).pipe(Effect.flatMap((horizon) => transaction(sql)(Effect.zipRight(
+      Effect.suspend(() =>
+        position < horizon ? Effect.succeed(horizon) : transaction(sql)(Effect.zipRight(
+          sql`SELECT pg_advisory_xact_lock(${sql.literal(orderingLock)})`.withoutTransform,
+          sql<{ readonly horizon: string }>`SELECT coalesce(max(sequence), 0)::text AS horizon FROM subshift_events`.withoutTransform
+        )).pipe(Effect.map((rows) => (horizon = Math.max(horizon, Number(rows[0]!.horizon)))))
+      ).pipe(Effect.flatMap((upTo) => transaction(sql)(Effect.zipRight(
         // Fan-outs run one at a time: the next one's statement starts (and takes its snapshot)
         // once this one has committed, so it sees the sequence rows this one wrote.
         sql`SELECT 1 FROM subshift_webhook_cursor WHERE id = 1 FOR UPDATE`.withoutTransform,
-        sql<{ readonly passed: number }>`WITH cursor_row AS (
+        sql<{ readonly passed: number; readonly position: string }>`WITH cursor_row AS (
             SELECT position FROM subshift_webhook_cursor WHERE id = 1 FOR UPDATE
           ), page AS (
             SELECT e.sequence, e.id, e.data, COALESCE(e.subscription_id, CASE WHEN e.data ? 'endpointId'
               THEN 'webhook-endpoint/' || (e.data->>'endpointId') ELSE e.data->>'type' END) AS order_key
-            FROM subshift_events e, cursor_row c WHERE e.sequence > c.position AND e.sequence <= ${horizon[0]!.horizon}::bigint
+            FROM subshift_events e, cursor_row c WHERE e.sequence > c.position AND e.sequence <= ${upTo}::bigint
             ORDER BY e.sequence LIMIT ${count(limit)}
           ), keys AS (
             SELECT s.order_key, s.last FROM subshift_webhook_sequences s
@@ -212,9 +220,13 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
             ORDER BY n.position, w.id
             ON CONFLICT (endpoint_id, event_id) DO NOTHING
           )
-          SELECT count(*)::int AS passed FROM page`.withoutTransform
+          SELECT count(*)::int AS passed, coalesce(max(page.sequence), (SELECT position FROM cursor_row))::text AS position
+          FROM page`.withoutTransform
       )))).pipe(
-        Effect.map((rows) => rows[0]?.passed ?? 0),
+        Effect.map((rows) => {
+          position = Math.max(position, Number(rows[0]?.position ?? 0))
+          return rows[0]?.passed ?? 0
+        }),
         edge("WebhookDeliveries.fanOut")
       ),
     enqueueFor: (endpointId, event, now) =>
