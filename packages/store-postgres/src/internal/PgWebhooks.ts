@@ -160,8 +160,8 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
       return result
     })
 
-  // The highest horizon read (every event sequence up to it settled) and the furthest cursor seen,
-  // by this process; both only grow.
+  // The last horizon this process read (every event sequence up to it settled) and the cursor as
+  // it last saw it (with each horizon, and after each page).
   let horizon = 0
   let position = 0
   const deliveries = WebhookDeliveries.of({
@@ -178,14 +178,20 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
     // endpoints subscribe to (an event no endpoint wants is only counted), and moves the cursor
     // past the page. A horizon stays true (every sequence up to it is settled), so it is read
     // again only once the cursor has reached the last one read: a backlog is fanned out page
-    // after page without taking the ordering lock for each.
+    // after page without taking the ordering lock for each, and a horizon the cursor has already
+    // reached (an idle outbox) needs no page at all.
     fanOut: ({ limit, now }) =>
       Effect.suspend(() =>
         position < horizon ? Effect.succeed(horizon) : transaction(sql)(Effect.zipRight(
           sql`SELECT pg_advisory_xact_lock(${sql.literal(orderingLock)})`.withoutTransform,
-          sql<{ readonly horizon: string }>`SELECT coalesce(max(sequence), 0)::text AS horizon FROM subshift_events`.withoutTransform
-        )).pipe(Effect.map((rows) => (horizon = Math.max(horizon, Number(rows[0]!.horizon)))))
-      ).pipe(Effect.flatMap((upTo) => transaction(sql)(Effect.zipRight(
+          sql<{ readonly horizon: string; readonly position: string | null }>`SELECT coalesce(max(sequence), 0)::text AS horizon,
+            (SELECT position::text FROM subshift_webhook_cursor WHERE id = 1) AS position FROM subshift_events`.withoutTransform
+        )).pipe(Effect.map((rows) => {
+          horizon = Number(rows[0]!.horizon)
+          position = Number(rows[0]!.position ?? 0)
+          return horizon
+        }))
+      ).pipe(Effect.flatMap((upTo) => upTo <= position ? Effect.succeed([{ passed: 0, position: String(position) }]) : transaction(sql)(Effect.zipRight(
         // Fan-outs run one at a time: the next one's statement starts (and takes its snapshot)
         // once this one has committed, so it sees the sequence rows this one wrote.
         sql`SELECT 1 FROM subshift_webhook_cursor WHERE id = 1 FOR UPDATE`.withoutTransform,
@@ -224,7 +230,11 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
           FROM page`.withoutTransform
       )))).pipe(
         Effect.map((rows) => {
-          position = Math.max(position, Number(rows[0]?.position ?? 0))
+          const moved = Number(rows[0]?.position ?? 0)
+          // A cursor behind the one seen before (the database was reset under this process): the
+          // horizon read before it no longer holds.
+          if (moved < position) horizon = 0
+          position = moved
           return rows[0]?.passed ?? 0
         }),
         edge("WebhookDeliveries.fanOut")
