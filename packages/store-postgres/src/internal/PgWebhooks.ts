@@ -262,35 +262,35 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
             WHERE p.status = 'pending' AND (p.endpoint_id, p.order_key) > (k.endpoint_id, k.order_key)
             ORDER BY p.endpoint_id, p.order_key LIMIT 1
           ) q
-        ), firsts AS (
-          SELECT f.n FROM keys k CROSS JOIN LATERAL (
-            SELECT p.n FROM subshift_webhook_deliveries p
+        ), firsts AS MATERIALIZED (
+          SELECT f.id FROM keys k CROSS JOIN LATERAL (
+            SELECT p.id FROM subshift_webhook_deliveries p
             WHERE p.status = 'pending' AND p.endpoint_id = k.endpoint_id AND p.order_key = k.order_key
             ORDER BY p.sequence LIMIT 1
           ) f
         ), heads AS (
-          SELECT d.n, d.endpoint_id, d.order_key, d.sequence FROM subshift_webhook_deliveries d
+          SELECT d.id, d.endpoint_id, d.order_key, d.sequence FROM firsts f
+          JOIN subshift_webhook_deliveries d ON d.id = f.id
           JOIN subshift_webhook_endpoints w ON w.id = d.endpoint_id
-          WHERE d.n IN (SELECT n FROM firsts)
-            AND d.status = 'pending' AND d.next_attempt_at <= ${now} AND (d.lease_until IS NULL OR d.lease_until <= ${now})
+          WHERE d.status = 'pending' AND d.next_attempt_at <= ${now} AND (d.lease_until IS NULL OR d.lease_until <= ${now})
             AND NOT (w.data ? 'disabledAt')
           ORDER BY d.next_attempt_at, d.n
           LIMIT ${count(limit)}
           FOR UPDATE OF d SKIP LOCKED
         ), followers AS (
-          SELECT f.n FROM heads h CROSS JOIN LATERAL (
-            SELECT x.n, bool_and(x.ready) OVER (ORDER BY x.sequence) AS ready FROM (
-              SELECT x.n, x.sequence, x.next_attempt_at <= ${now} AND (x.lease_until IS NULL OR x.lease_until <= ${now}) AS ready
+          SELECT f.id FROM heads h CROSS JOIN LATERAL (
+            SELECT x.id, bool_and(x.ready) OVER (ORDER BY x.sequence) AS ready FROM (
+              SELECT x.id, x.sequence, x.next_attempt_at <= ${now} AND (x.lease_until IS NULL OR x.lease_until <= ${now}) AS ready
               FROM subshift_webhook_deliveries x
               WHERE x.status = 'pending' AND x.endpoint_id = h.endpoint_id AND x.order_key = h.order_key AND x.sequence > h.sequence
               ORDER BY x.sequence LIMIT ${Math.max(0, count(perKey) - 1)}
             ) x
           ) f WHERE f.ready
         ), due AS (
-          SELECT n FROM heads UNION ALL SELECT n FROM followers
+          SELECT id FROM heads UNION ALL SELECT id FROM followers
         ), leased AS (
           UPDATE subshift_webhook_deliveries d SET lease_owner = ${owner}, lease_until = ${plus(now, leaseFor)}
-          FROM due WHERE d.n = due.n
+          FROM due WHERE d.id = due.id
           RETURNING d.id, d.endpoint_id, d.event_id, d.event_type, d.order_key, d.sequence, d.status, d.attempts,
             d.next_attempt_at, d.created_at, d.log, d.payload
         )
