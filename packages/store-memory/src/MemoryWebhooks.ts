@@ -192,7 +192,10 @@ export const make = (outbox: Outbox) => Effect.sync(() => {
             if (result.status !== "pending") settled(row)
           }
           const endpoint = state.endpoints.get(row.delivery.endpointId)
-          if (endpoint !== undefined) state.endpoints.set(endpoint.id, Webhook.afterAttempt(endpoint, result.endpointOk, now))
+          // A good answer to an endpoint with no failing streak leaves it as it is.
+          if (endpoint !== undefined && !(result.endpointOk && endpoint.failingSince === undefined)) {
+            state.endpoints.set(endpoint.id, Webhook.afterAttempt(endpoint, result.endpointOk, now))
+          }
         }
         const failing = new Map<string, Instant>()
         for (const result of results) {

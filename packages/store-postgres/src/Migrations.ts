@@ -187,6 +187,13 @@ const m0007 = Effect.flatMap(SqlClient.SqlClient, (sql) =>
 const m0008 = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   sql`ALTER TABLE subshift_events ALTER COLUMN subscription_id DROP NOT NULL`)
 
+// A claim only leases a delivery (its lease columns, in no index): with room left on each page,
+// Postgres updates the row in place (a heap-only tuple), writing none of the table's five indexes,
+// where a full page made it write a new version into every index. Pages filled before this keep
+// their layout until rewritten; the setting governs the pages written from now on.
+const m0009 = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  sql`ALTER TABLE subshift_webhook_deliveries SET (fillfactor = 50)`)
+
 const migrations = {
   "0001_create_store": m0001,
   "0002_lifecycle": m0002,
@@ -195,7 +202,8 @@ const migrations = {
   "0005_audit": m0005,
   "0006_catalog_versions": PgCatalogVersions.migration,
   "0007_webhooks": m0007,
-  "0008_events_without_subscription": m0008
+  "0008_events_without_subscription": m0008,
+  "0009_webhook_deliveries_fillfactor": m0009
 }
 
 /** Every migration of the store, in order. */

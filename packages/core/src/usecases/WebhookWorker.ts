@@ -19,15 +19,7 @@ import * as Random from "effect/Random"
 import type { StoreUnavailable } from "../domain/Errors.js"
 import * as Instant from "../domain/Instant.js"
 import * as Webhook from "../domain/Webhook.js"
-import {
-  type AttemptResult,
-  type ClaimedDelivery,
-  type Released,
-  WebhookCrypto,
-  WebhookDeliveries,
-  WebhookEndpoints,
-  WebhookTransport
-} from "../ports/Webhooks.js"
+import { type AttemptResult, type ClaimedDelivery, type Released, WebhookCrypto, WebhookDeliveries, WebhookEndpoints, WebhookTransport } from "../ports/Webhooks.js"
 
 /** How the worker runs; every field has a default. */
 export interface Options {
@@ -39,7 +31,9 @@ export interface Options {
   readonly batch?: number | undefined
   /**
    * The most consecutive deliveries of one subscription (order key) claimed together and
-   * attempted one after another, without going back to the store between them; 8 unless set.
+   * attempted one after another, without going back to the store between them; 32 unless set
+   * (a subscription's backlog then goes in one run, not waiting for a record and a claim between
+   * runs; an attempt still starts only while its lease has room, see `running`).
    */
   readonly perKey?: number | undefined
   /** How long a claim holds a delivery; keep it well above `timeout`. 60 s unless set. */
@@ -60,18 +54,15 @@ export const attemptsTotal = Metric.counter("subshift_webhook_attempts_total", {
   incremental: true
 })
 
-const attemptsBy = {
-  delivered: Metric.tagged(attemptsTotal, "outcome", "delivered"),
-  retry: Metric.tagged(attemptsTotal, "outcome", "retry"),
-  failed: Metric.tagged(attemptsTotal, "outcome", "failed"),
-  gone: Metric.tagged(attemptsTotal, "outcome", "gone")
-}
+const attemptsBy = Object.fromEntries(
+  (["delivered", "retry", "failed", "gone"] as const).map((outcome) => [outcome, Metric.tagged(attemptsTotal, "outcome", outcome)])
+) as Record<Outcome, Metric.Metric.Counter<number>>
 
 const settingsOf = (options: Options) => ({
   owner: options.owner ?? `worker-${globalThis.crypto.randomUUID()}`,
   pollInterval: Duration.decode(options.pollInterval ?? Duration.millis(100)),
   batch: options.batch ?? 32,
-  perKey: Math.max(1, options.perKey ?? 8),
+  perKey: Math.max(1, options.perKey ?? 32),
   leaseFor: Duration.decode(options.leaseFor ?? Duration.seconds(60)),
   timeout: Duration.decode(options.timeout ?? Duration.seconds(15)),
   schedule: options.schedule ?? Webhook.schedule,
@@ -89,24 +80,28 @@ const now = Effect.map(Clock.currentTimeMillis, Instant.fromEpochMillis)
 export const pump = (pageSize = 500): Effect.Effect<number, StoreUnavailable, WebhookDeliveries> =>
   Effect.flatMap(WebhookDeliveries, (deliveries) => Effect.flatMap(now, (at) => deliveries.fanOut({ limit: pageSize, now: at })))
 
+/** The secrets that sign at `nowMillis`: those not yet expired (no instant is formatted unless one expires). */
+const signingSecrets = (endpoint: Webhook.Endpoint, nowMillis: number) =>
+  endpoint.secrets.every((s) => s.expiresAt === undefined)
+    ? endpoint.secrets
+    : Webhook.activeSecrets(endpoint, Instant.fromEpochMillis(nowMillis))
+
 /** The signed headers of an attempt at `nowMillis`: one signature per active secret, space-separated. */
 export const signedHeaders = (claimed: ClaimedDelivery, body: string, nowMillis: number) =>
-  Effect.gen(function*() {
-    const crypto = yield* WebhookCrypto
-    const timestamp = Math.floor(nowMillis / 1000)
-    const secrets = Webhook.activeSecrets(claimed.endpoint, Instant.fromEpochMillis(nowMillis))
-    const content = { id: claimed.payload.id, timestamp, body }
-    const signatures = secrets.length === 1
-      ? [yield* crypto.sign(secrets[0]!.sealed, content)]
-      : yield* Effect.forEach(secrets, (s) => crypto.sign(s.sealed, content))
-    return {
-      "content-type": "application/json",
-      "user-agent": "Subshift-Webhooks",
-      "webhook-id": claimed.payload.id,
-      "webhook-timestamp": String(timestamp),
-      "webhook-signature": signatures.join(" ")
-    }
-  })
+  Effect.flatMap(WebhookCrypto, (crypto) => headersWith(crypto, claimed, body, nowMillis))
+
+const headersWith = (crypto: WebhookCrypto["Type"], claimed: ClaimedDelivery, body: string, nowMillis: number) => {
+  const timestamp = Math.floor(nowMillis / 1000)
+  const secrets = signingSecrets(claimed.endpoint, nowMillis)
+  const content = { id: claimed.payload.id, timestamp, body }
+  const signatures = secrets.length === 1
+    ? Effect.map(crypto.sign(secrets[0]!.sealed, content), (signature) => [signature])
+    : Effect.forEach(secrets, (s) => crypto.sign(s.sealed, content))
+  return Effect.map(signatures, (signatures): Record<string, string> => ({
+    "content-type": "application/json", "user-agent": "Subshift-Webhooks", "webhook-id": claimed.payload.id,
+    "webhook-timestamp": String(timestamp), "webhook-signature": signatures.join(" ")
+  }))
+}
 
 /** What came of an attempt. */
 export type Outcome = "delivered" | "retry" | "failed" | "gone"
@@ -131,49 +126,50 @@ export interface Attempted {
 
 /** Attempts one claimed delivery; records nothing (see `settle`). */
 export const attempt = (settings: Settings) => (claimed: ClaimedDelivery): Effect.Effect<Attempted, never, WebhookTransport | WebhookCrypto> =>
-  Effect.gen(function*() {
-    const transport = yield* WebhookTransport
-    const started = yield* Clock.currentTimeMillis
+  Effect.flatMap(WebhookTransport, (transport) => Effect.flatMap(WebhookCrypto, (crypto) => attemptWith(settings, transport, crypto, claimed)))
+
+// An attempt with the ports at hand: the steps of one send, and what it read of the clock.
+const attemptWith = (settings: Settings, transport: WebhookTransport["Type"], crypto: WebhookCrypto["Type"], claimed: ClaimedDelivery): Effect.Effect<Attempted> =>
+  Effect.clockWith((clock) => {
+    const started = clock.unsafeCurrentTimeMillis()
     const body = Webhook.body(claimed.payload)
-    const headers = yield* signedHeaders(claimed, body, started)
-    const result = yield* transport.send({ url: claimed.endpoint.url, headers, body, timeout: settings.timeout })
-    const ended = yield* Clock.currentTimeMillis
-    const attempts = claimed.delivery.attempts + 1
-    const base = { at: Instant.fromEpochMillis(started), latencyMs: Math.max(0, Math.round(ended - started)) }
-    let outcome: Outcome
-    let attemptLog: Webhook.Attempt
-    let next: Option.Option<Instant.Instant> = Option.none()
-    if (result._tag === "Answered" && result.status >= 200 && result.status < 300) {
-      outcome = "delivered"
-      attemptLog = { ...base, statusCode: result.status }
-    } else if (result._tag === "Answered" && result.status === 410) {
-      outcome = "gone"
-      attemptLog = { ...base, statusCode: 410, error: "the endpoint answered 410 Gone: disabled" }
-      next = Option.some(Instant.fromEpochMillis(ended))
-    } else {
-      const wanted = result._tag === "Answered" && (result.status === 429 || result.status === 503)
-        ? Webhook.retryAfter(result.retryAfter, ended, settings.retryAfterCap)
-        : Option.none()
-      next = yield* nextAfterFailure(settings, attempts, ended, wanted)
-      outcome = Option.isSome(next) ? "retry" : "failed"
-      attemptLog = result._tag === "Answered"
-        ? { ...base, statusCode: result.status, error: `the endpoint answered ${result.status}` }
-        : { ...base, error: result.error }
-    }
-    return {
-      outcome,
-      ended,
-      result: {
-        deliveryId: claimed.delivery.id,
-        endpointId: claimed.endpoint.id,
-        owner: settings.owner,
-        attempt: attemptLog,
-        status: outcome === "delivered" ? "delivered" : outcome === "failed" ? "failed" : "pending",
-        nextAttemptAt: Option.getOrUndefined(next),
-        endpointOk: outcome === "delivered"
-      }
-    }
+    return Effect.flatMap(headersWith(crypto, claimed, body, started), (headers) =>
+      Effect.flatMap(transport.send({ url: claimed.endpoint.url, headers, body, timeout: settings.timeout }), (result) => {
+        const ended = clock.unsafeCurrentTimeMillis()
+        const base = { at: Instant.fromEpochMillis(started), latencyMs: Math.max(0, Math.round(ended - started)) }
+        if (result._tag === "Answered" && result.status >= 200 && result.status < 300) {
+          return Effect.succeed(attempted(settings, claimed, "delivered", ended, { ...base, statusCode: result.status }, Option.none()))
+        }
+        if (result._tag === "Answered" && result.status === 410) {
+          const log = { ...base, statusCode: 410, error: "the endpoint answered 410 Gone: disabled" }
+          return Effect.succeed(attempted(settings, claimed, "gone", ended, log, Option.some(Instant.fromEpochMillis(ended))))
+        }
+        const wanted = result._tag === "Answered" && (result.status === 429 || result.status === 503)
+          ? Webhook.retryAfter(result.retryAfter, ended, settings.retryAfterCap)
+          : Option.none()
+        return Effect.map(nextAfterFailure(settings, claimed.delivery.attempts + 1, ended, wanted), (next) => {
+          const log: Webhook.Attempt = result._tag === "Answered"
+            ? { ...base, statusCode: result.status, error: `the endpoint answered ${result.status}` }
+            : { ...base, error: result.error }
+          return attempted(settings, claimed, Option.isSome(next) ? "retry" : "failed", ended, log, next)
+        })
+      }))
   })
+
+// The attempt as the store records it.
+const attempted = (settings: Settings, claimed: ClaimedDelivery, outcome: Outcome, ended: number, attemptLog: Webhook.Attempt, next: Option.Option<Instant.Instant>): Attempted => ({
+  outcome,
+  ended,
+  result: {
+    deliveryId: claimed.delivery.id,
+    endpointId: claimed.endpoint.id,
+    owner: settings.owner,
+    attempt: attemptLog,
+    status: outcome === "delivered" ? "delivered" : outcome === "failed" ? "failed" : "pending",
+    nextAttemptAt: Option.getOrUndefined(next),
+    endpointOk: outcome === "delivered"
+  }
+})
 
 /** What came of a run: the attempts made, in order, and the deliveries left unattempted, whose leases go back. */
 export interface RunOutcome {
@@ -199,18 +195,22 @@ export const runsOf = (claimed: ReadonlyArray<ClaimedDelivery>): ReadonlyArray<R
  * order: pending behind it). Records nothing.
  */
 export const attemptRun = <R>(settings: Settings, run: ReadonlyArray<ClaimedDelivery>, mayStart: Effect.Effect<boolean, never, R>) =>
-  Effect.gen(function*() {
-    const attempted: Array<Attempted> = []
-    let next = 0
-    while (next < run.length && (yield* mayStart)) {
-      const a = yield* attempt(settings)(run[next]!)
-      attempted.push(a)
-      next++
-      if (a.outcome !== "delivered") break
-    }
-    const released = run.slice(next).map((c): Released => ({ deliveryId: c.delivery.id, owner: settings.owner }))
-    return { attempted, released } satisfies RunOutcome
-  })
+  Effect.flatMap(WebhookTransport, (transport) =>
+    Effect.flatMap(WebhookCrypto, (crypto) => {
+      const attempted: Array<Attempted> = []
+      const finish = Effect.sync((): RunOutcome => ({
+        attempted,
+        released: run.slice(attempted.length).map((c): Released => ({ deliveryId: c.delivery.id, owner: settings.owner }))
+      }))
+      // The next delivery while the last one was delivered and `mayStart` allows it.
+      const from = (next: number): Effect.Effect<RunOutcome, never, R> =>
+        next >= run.length ? finish : Effect.flatMap(mayStart, (may) =>
+          !may ? finish : Effect.flatMap(attemptWith(settings, transport, crypto, run[next]!), (a) => {
+            attempted.push(a)
+            return a.outcome === "delivered" ? from(next + 1) : finish
+          }))
+      return from(0)
+    }))
 
 /**
  * Records attempts in one write, then disables the endpoints that answered 410 Gone, and those
@@ -221,7 +221,9 @@ export const settle = (settings: Settings, attempted: ReadonlyArray<Attempted>, 
     if (attempted.length === 0 && released.length === 0) return
     const ended = attempted.length === 0 ? yield* Clock.currentTimeMillis : Math.max(...attempted.map((a) => a.ended))
     const failing = yield* (yield* WebhookDeliveries).record(attempted.map((a) => a.result), Instant.fromEpochMillis(ended), released)
-    for (const a of attempted) yield* Metric.increment(attemptsBy[a.outcome])
+    const counts = new Map<Outcome, number>()
+    for (const a of attempted) counts.set(a.outcome, (counts.get(a.outcome) ?? 0) + 1)
+    for (const [outcome, n] of counts) yield* Metric.incrementBy(attemptsBy[outcome], n)
     const endpoints = yield* WebhookEndpoints
     const gone = new Set(attempted.filter((a) => a.outcome === "gone").map((a) => a.result.endpointId))
     for (const endpointId of gone) {
@@ -250,6 +252,10 @@ const roundOf = (settings: Settings): Effect.Effect<{ readonly enqueued: number;
     return { enqueued, attempted: attempted.length }
   })
 
+// The pages of outbox events the worker fans out: the first after an idle spell, and the largest.
+const FIRST_PAGE = 100
+const PAGE = 500
+
 // How long the recorder waits for more results after the first.
 const GATHER = Duration.millis(1)
 
@@ -267,10 +273,12 @@ const survive = (what: string) => <A, R>(self: Effect.Effect<A, StoreUnavailable
  * consecutive ones of a subscription) in one statement, up to twice `batch` runs claimed and not
  * yet recorded, so that the next runs are at hand while a claim is under way; `batch` attempt
  * fibers take the claimed runs in turn, each delivering its run in order; the recorder takes
- * every run that has finished and records them together in one write. Each record wakes the
- * claimer, since it frees places and may have made the next event of a subscription due (a later
- * event is claimable only once the earlier ones are recorded). No attempt starts so late that its
- * lease could end near its answer: the rest of its run is released and claimed again.
+ * every run that has finished and records them together in one write. A record wakes the
+ * claimer when runs may wait: the last claim filled every place it asked for, or a recorded run
+ * left deliveries behind (released, or `perKey` of them: a later event is claimable once the
+ * earlier ones are recorded); else what becomes due later comes with the pump's signal or the
+ * poll interval. No attempt starts so late that its lease could end near its answer: the rest of
+ * its run is released and claimed again.
  */
 const running = (settings: Settings): Effect.Effect<never, never, Requirements> =>
   Effect.scoped(Effect.gen(function*() {
@@ -282,6 +290,9 @@ const running = (settings: Settings): Effect.Effect<never, never, Requirements> 
     const waitForWork = Effect.raceFirst(Effect.as(Queue.take(wake), true), Effect.as(Effect.sleep(settings.pollInterval), false))
     // Runs claimed and not yet recorded.
     let inFlight = 0
+    // Whether the last claim took as many runs as it asked for, so that more may be waiting.
+    let saturated = true
+    const leftBehind = (o: RunOutcome) => o.released.length > 0 || o.attempted.length >= settings.perKey
     // Claimed runs wait here for one of `batch` attempt fibers.
     const ready = yield* Queue.unbounded<{ readonly run: ReadonlyArray<ClaimedDelivery>; readonly at: number }>()
     const outstanding = 2 * settings.batch
@@ -295,8 +306,14 @@ const running = (settings: Settings): Effect.Effect<never, never, Requirements> 
       Effect.forever
     )
 
-    const pumpLoop = pump().pipe(
-      Effect.flatMap((moved) => (moved > 0 ? signal : Effect.sleep(settings.pollInterval))),
+    // The first page after the pump has caught up is small, so that the first deliveries of a
+    // backlog are claimed while the rest is fanned out; each full page doubles the next one.
+    let page = FIRST_PAGE
+    const pumpLoop = Effect.suspend(() => pump(page)).pipe(
+      Effect.flatMap((moved) => {
+        page = moved >= page ? Math.min(2 * page, PAGE) : FIRST_PAGE
+        return moved > 0 ? signal : Effect.sleep(settings.pollInterval)
+      }),
       survive("moving outbox events"),
       Effect.forever
     )
@@ -312,7 +329,10 @@ const running = (settings: Settings): Effect.Effect<never, never, Requirements> 
         const outcomes = Chunk.toReadonlyArray(chunk)
         return settle(settings, outcomes.flatMap((o) => o.attempted), outcomes.flatMap((o) => o.released)).pipe(
           survive("recording attempts"),
-          Effect.ensuring(Effect.zipRight(Effect.sync(() => void (inFlight -= outcomes.length)), signal))
+          Effect.ensuring(Effect.suspend(() => {
+            inFlight -= outcomes.length
+            return saturated || outcomes.some(leftBehind) ? signal : Effect.void
+          }))
         )
       }),
       Effect.forever
@@ -329,6 +349,7 @@ const running = (settings: Settings): Effect.Effect<never, never, Requirements> 
             owner: settings.owner, now: Instant.fromEpochMillis(at), leaseFor: settings.leaseFor, limit: free, perKey: settings.perKey
           })
           const runs = runsOf(claimed)
+          saturated = runs.length >= free
           inFlight += runs.length
           yield* Queue.offerAll(ready, runs.map((run) => ({ run, at })))
         }

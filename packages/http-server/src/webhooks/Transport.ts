@@ -51,57 +51,94 @@ export const make = (policy: Network.Policy): { readonly transport: WebhookTrans
     "https:": new Https.Agent({ keepAlive: true, maxSockets: 64, lookup } as Https.AgentOptions)
   }
 
-  const send = (request: OutboundRequest): Promise<TransportResult> =>
-    new Promise((resolve) => {
-      const problem = Network.urlProblem(policy, request.url)
-      if (problem !== undefined) return resolve({ _tag: "NoAnswer", error: `refused: the URL ${problem}` })
-      const url = new URL(request.url)
-      const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname
-      // A literal address is connected to without a lookup, so it is checked here.
-      if (isIP(host) !== 0 && Network.refuses(policy, host)) {
-        return resolve({ _tag: "NoAnswer", error: `refused: ${host} is a private address` })
-      }
-      const body = Buffer.from(request.body, "utf8")
-      const client = url.protocol === "https:" ? Https : Http
-      let settled = false
-      const finish = (result: TransportResult) => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        resolve(result)
-      }
-      const req = client.request(url, {
-        method: "POST",
-        agent: agents[url.protocol as "http:" | "https:"],
-        headers: { ...request.headers, "content-length": String(body.length) }
-      }, (res) => {
-        const answer: TransportResult = {
-          _tag: "Answered",
-          status: res.statusCode ?? 0,
-          retryAfter: typeof res.headers["retry-after"] === "string" ? res.headers["retry-after"] : undefined
-        }
-        let read = 0
-        res.on("data", (chunk: Buffer) => {
-          read += chunk.length
-          if (read > MAX_RESPONSE_BYTES) {
-            res.destroy()
-            finish(answer)
+  // What a URL's text comes to under the policy: why it is refused, or the request options to
+  // reach it. Both follow from the text alone, so they are kept per URL (a few endpoints, many
+  // sends); the address a host name resolves to is checked by `lookup` on every new connection.
+  const targets = new Map<string, { readonly refused: string } | { readonly options: Http.RequestOptions; readonly https: boolean }>()
+  const targetOf = (text: string) => {
+    let target = targets.get(text)
+    if (target === undefined) {
+      const problem = Network.urlProblem(policy, text)
+      if (problem !== undefined) target = { refused: `refused: the URL ${problem}` }
+      else {
+        const url = new URL(text)
+        const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname
+        const https = url.protocol === "https:"
+        // A literal address is connected to without a lookup, so it is checked here.
+        target = isIP(host) !== 0 && Network.refuses(policy, host)
+          ? { refused: `refused: ${host} is a private address` }
+          : {
+            https,
+            options: {
+              protocol: url.protocol, hostname: host, port: url.port === "" ? undefined : Number(url.port),
+              path: `${url.pathname}${url.search}`, method: "POST", agent: https ? agents["https:"] : agents["http:"]
+            }
           }
-        })
-        res.on("end", () => finish(answer))
-        res.on("error", () => finish(answer))
-        res.on("close", () => finish(answer))
+      }
+      if (targets.size >= 1_000) targets.clear()
+      targets.set(text, target)
+    }
+    return target
+  }
+
+  const send = (request: OutboundRequest, resolve: (result: TransportResult) => void): (() => void) | undefined => {
+    const target = targetOf(request.url)
+    if ("refused" in target) {
+      resolve({ _tag: "NoAnswer", error: target.refused })
+      return undefined
+    }
+    // The body goes as a string, written with the headers in one write.
+    const body = request.body
+    let settled = false
+    const finish = (result: TransportResult) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      resolve(result)
+    }
+    const req = (target.https ? Https : Http).request({
+      ...target.options,
+      headers: { ...request.headers, "content-length": String(Buffer.byteLength(body, "utf8")) }
+    }, (res) => {
+      const answer: TransportResult = {
+        _tag: "Answered",
+        status: res.statusCode ?? 0,
+        retryAfter: typeof res.headers["retry-after"] === "string" ? res.headers["retry-after"] : undefined
+      }
+      let read = 0
+      res.on("data", (chunk: Buffer) => {
+        read += chunk.length
+        if (read > MAX_RESPONSE_BYTES) {
+          res.destroy()
+          finish(answer)
+        }
       })
-      const timer = setTimeout(() => {
-        req.destroy()
-        finish({ _tag: "NoAnswer", error: `no answer within ${Duration.format(request.timeout)}` })
-      }, Duration.toMillis(request.timeout))
-      req.on("error", (error) => finish({ _tag: "NoAnswer", error: describe(error) }))
-      req.end(body)
+      res.on("end", () => finish(answer))
+      res.on("error", () => finish(answer))
+      res.on("close", () => finish(answer))
     })
+    const timer = setTimeout(() => {
+      req.destroy()
+      finish({ _tag: "NoAnswer", error: `no answer within ${Duration.format(request.timeout)}` })
+    }, Duration.toMillis(request.timeout))
+    req.on("error", (error) => finish({ _tag: "NoAnswer", error: describe(error) }))
+    req.end(body, "utf8")
+    return () => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      req.destroy()
+    }
+  }
 
   return {
-    transport: WebhookTransport.of({ send: (request) => Effect.promise(() => send(request)) }),
+    transport: WebhookTransport.of({
+      send: (request) =>
+        Effect.async<TransportResult>((resume) => {
+          const cancel = send(request, (result) => resume(Effect.succeed(result)))
+          return cancel === undefined ? undefined : Effect.sync(cancel)
+        })
+    }),
     close: () => {
       agents["http:"].destroy()
       agents["https:"].destroy()

@@ -9,6 +9,7 @@ import * as Webhook from "@subshift/core/domain/Webhook"
 import { type ClaimedDelivery, WebhookDeliveries, WebhookEndpoints } from "@subshift/core/ports/Webhooks"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { type PortContext, transaction } from "./Edge.js"
@@ -18,7 +19,6 @@ import { count, decodeFirst, decodeRows, decoder, type TextRow } from "./Rows.js
 const decodeEndpoint = decoder(Webhook.Endpoint)
 const encodeEndpoint = (endpoint: Webhook.Endpoint) => JSON.stringify(Schema.encodeSync(Webhook.Endpoint)(endpoint))
 const decodeDelivery = decoder(Webhook.Delivery)
-const decodePayload = decoder(Webhook.Payload)
 
 // A delivery row as the `Delivery` JSON.
 const deliveryJson = `jsonb_strip_nulls(jsonb_build_object('id', d.id, 'endpointId', d.endpoint_id, 'eventId', d.event_id,
@@ -28,10 +28,50 @@ const deliveryJson = `jsonb_strip_nulls(jsonb_build_object('id', d.id, 'endpoint
 const plus = (at: Instant, duration: Duration.Duration) => new Date(Date.parse(at) + Duration.toMillis(duration)).toISOString()
 
 interface ClaimRow {
-  readonly delivery: string
+  readonly id: string
+  readonly endpoint_id: string
+  readonly event_id: string
+  readonly event_type: string
+  readonly order_key: string
+  readonly sequence: string
+  readonly status: string
+  readonly attempts: number
+  readonly next_attempt_at: string | null
+  readonly created_at: string
+  readonly log: string
   readonly payload: string
-  readonly endpoint: string
+  /** The endpoint's data on the first row of each endpoint, null on the others. */
+  readonly endpoint: string | null
 }
+
+// A claim's rows are decoded in one synchronous pass (an Effect per row and field was most of the
+// claim's CPU in this process): the delivery from its columns, the payload from its JSON text.
+const deliveryOf = Schema.decodeUnknownEither(Webhook.Delivery)
+const payloadOf = Schema.decodeUnknownEither(Schema.parseJson(Webhook.Payload))
+const endpointOf = Schema.decodeUnknownEither(Schema.parseJson(Webhook.Endpoint))
+const decodeClaimed = (rows: ReadonlyArray<ClaimRow>) =>
+  Effect.suspend(() => {
+    const endpoints = new Map<string, Webhook.Endpoint>()
+    for (const row of rows) {
+      if (row.endpoint === null) continue
+      const endpoint = endpointOf(row.endpoint)
+      if (Either.isLeft(endpoint)) return Effect.fail(endpoint.left)
+      endpoints.set(endpoint.right.id, endpoint.right)
+    }
+    const claimed: Array<ClaimedDelivery> = []
+    for (const row of rows) {
+      const delivery = deliveryOf({
+        id: row.id, endpointId: row.endpoint_id, eventId: row.event_id, eventType: row.event_type, orderKey: row.order_key,
+        sequence: Number(row.sequence), status: row.status, attempts: row.attempts, createdAt: row.created_at, log: JSON.parse(row.log),
+        ...(row.next_attempt_at === null ? {} : { nextAttemptAt: row.next_attempt_at })
+      })
+      if (Either.isLeft(delivery)) return Effect.fail(delivery.left)
+      const payload = payloadOf(row.payload)
+      if (Either.isLeft(payload)) return Effect.fail(payload.left)
+      claimed.push({ delivery: delivery.right, payload: payload.right, endpoint: endpoints.get(row.endpoint_id)! })
+    }
+    return Effect.succeed(claimed)
+  })
 
 /** Both webhook stores. */
 export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvents) => {
@@ -120,6 +160,10 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
       return result
     })
 
+  // The last horizon this process read (every event sequence up to it settled) and the cursor as
+  // it last saw it (with each horizon, and after each page).
+  let horizon = 0
+  let position = 0
   const deliveries = WebhookDeliveries.of({
     cursor: sql<{ readonly position: string }>`SELECT position::text AS position FROM subshift_webhook_cursor WHERE id = 1`.withoutTransform.pipe(
       Effect.map((rows) => Number(rows[0]?.position ?? 0)),
@@ -132,21 +176,31 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
     // first, one statement locks the page's sequence rows, numbers the page (the events after the
     // cursor, up to the horizon) per order key, inserts the deliveries of the events enabled
     // endpoints subscribe to (an event no endpoint wants is only counted), and moves the cursor
-    // past the page.
+    // past the page. A horizon stays true (every sequence up to it is settled), so it is read
+    // again only once the cursor has reached the last one read: a backlog is fanned out page
+    // after page without taking the ordering lock for each, and a horizon the cursor has already
+    // reached (an idle outbox) needs no page at all.
     fanOut: ({ limit, now }) =>
-      transaction(sql)(Effect.zipRight(
-        sql`SELECT pg_advisory_xact_lock(${sql.literal(orderingLock)})`.withoutTransform,
-        sql<{ readonly horizon: string }>`SELECT coalesce(max(sequence), 0)::text AS horizon FROM subshift_events`.withoutTransform
-      )).pipe(Effect.flatMap((horizon) => transaction(sql)(Effect.zipRight(
+      Effect.suspend(() =>
+        position < horizon ? Effect.succeed(horizon) : transaction(sql)(Effect.zipRight(
+          sql`SELECT pg_advisory_xact_lock(${sql.literal(orderingLock)})`.withoutTransform,
+          sql<{ readonly horizon: string; readonly position: string | null }>`SELECT coalesce(max(sequence), 0)::text AS horizon,
+            (SELECT position::text FROM subshift_webhook_cursor WHERE id = 1) AS position FROM subshift_events`.withoutTransform
+        )).pipe(Effect.map((rows) => {
+          horizon = Number(rows[0]!.horizon)
+          position = Number(rows[0]!.position ?? 0)
+          return horizon
+        }))
+      ).pipe(Effect.flatMap((upTo) => upTo <= position ? Effect.succeed([{ passed: 0, position: String(position) }]) : transaction(sql)(Effect.zipRight(
         // Fan-outs run one at a time: the next one's statement starts (and takes its snapshot)
         // once this one has committed, so it sees the sequence rows this one wrote.
         sql`SELECT 1 FROM subshift_webhook_cursor WHERE id = 1 FOR UPDATE`.withoutTransform,
-        sql<{ readonly passed: number }>`WITH cursor_row AS (
+        sql<{ readonly passed: number; readonly position: string }>`WITH cursor_row AS (
             SELECT position FROM subshift_webhook_cursor WHERE id = 1 FOR UPDATE
           ), page AS (
             SELECT e.sequence, e.id, e.data, COALESCE(e.subscription_id, CASE WHEN e.data ? 'endpointId'
               THEN 'webhook-endpoint/' || (e.data->>'endpointId') ELSE e.data->>'type' END) AS order_key
-            FROM subshift_events e, cursor_row c WHERE e.sequence > c.position AND e.sequence <= ${horizon[0]!.horizon}::bigint
+            FROM subshift_events e, cursor_row c WHERE e.sequence > c.position AND e.sequence <= ${upTo}::bigint
             ORDER BY e.sequence LIMIT ${count(limit)}
           ), keys AS (
             SELECT s.order_key, s.last FROM subshift_webhook_sequences s
@@ -172,9 +226,17 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
             ORDER BY n.position, w.id
             ON CONFLICT (endpoint_id, event_id) DO NOTHING
           )
-          SELECT count(*)::int AS passed FROM page`.withoutTransform
+          SELECT count(*)::int AS passed, coalesce(max(page.sequence), (SELECT position FROM cursor_row))::text AS position
+          FROM page`.withoutTransform
       )))).pipe(
-        Effect.map((rows) => rows[0]?.passed ?? 0),
+        Effect.map((rows) => {
+          const moved = Number(rows[0]?.position ?? 0)
+          // A cursor behind the one seen before (the database was reset under this process): the
+          // horizon read before it no longer holds.
+          if (moved < position) horizon = 0
+          position = moved
+          return rows[0]?.passed ?? 0
+        }),
         edge("WebhookDeliveries.fanOut")
       ),
     enqueueFor: (endpointId, event, now) =>
@@ -182,51 +244,62 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
         Effect.map((rows) => Option.fromNullable(rows[0]?.id)),
         edge("WebhookDeliveries.enqueueFor")
       ),
-    // The heads that are due and free, read off the due index (a due delivery is a head when no
-    // pending one of its key comes before it, which the partial order index answers), locked
-    // with SKIP LOCKED, so a row another claimer or recorder just took is skipped; then each
-    // head's run: the next pending deliveries of its key, in sequence order, while due and free.
-    // A run's followers are never heads, so no other claimer reaches them while the head is held.
+    // The heads: the first pending delivery of each (endpoint, order key), found by walking the
+    // keys of the partial order index one after another (a skip scan: one index descent per key,
+    // whatever the backlog behind each head), kept when due, free and to an enabled endpoint, and
+    // locked with SKIP LOCKED, so a row another claimer or recorder just took is skipped (a row
+    // changed meanwhile is checked again against the conditions on `d`); then each head's run:
+    // the next pending deliveries of its key, in sequence order, while due and free. A run's
+    // followers are never heads, so no other claimer reaches them while the head is held. The
+    // rows come back as columns, the endpoint's data once per endpoint.
     claim: ({ leaseFor, limit, now, owner, perKey = 1 }) =>
-      sql<ClaimRow>`WITH heads AS (
-          SELECT d.n, d.endpoint_id, d.order_key, d.sequence FROM subshift_webhook_deliveries d
+      sql<ClaimRow>`WITH RECURSIVE keys AS (
+          (SELECT p.endpoint_id, p.order_key FROM subshift_webhook_deliveries p WHERE p.status = 'pending'
+            ORDER BY p.endpoint_id, p.order_key LIMIT 1)
+          UNION ALL
+          SELECT q.endpoint_id, q.order_key FROM keys k CROSS JOIN LATERAL (
+            SELECT p.endpoint_id, p.order_key FROM subshift_webhook_deliveries p
+            WHERE p.status = 'pending' AND (p.endpoint_id, p.order_key) > (k.endpoint_id, k.order_key)
+            ORDER BY p.endpoint_id, p.order_key LIMIT 1
+          ) q
+        ), firsts AS MATERIALIZED (
+          SELECT f.id FROM keys k CROSS JOIN LATERAL (
+            SELECT p.id FROM subshift_webhook_deliveries p
+            WHERE p.status = 'pending' AND p.endpoint_id = k.endpoint_id AND p.order_key = k.order_key
+            ORDER BY p.sequence LIMIT 1
+          ) f
+        ), heads AS (
+          SELECT d.id, d.endpoint_id, d.order_key, d.sequence FROM firsts f
+          JOIN subshift_webhook_deliveries d ON d.id = f.id
           JOIN subshift_webhook_endpoints w ON w.id = d.endpoint_id
           WHERE d.status = 'pending' AND d.next_attempt_at <= ${now} AND (d.lease_until IS NULL OR d.lease_until <= ${now})
             AND NOT (w.data ? 'disabledAt')
-            AND NOT EXISTS (SELECT 1 FROM subshift_webhook_deliveries p WHERE p.status = 'pending'
-              AND p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key AND p.sequence < d.sequence)
           ORDER BY d.next_attempt_at, d.n
           LIMIT ${count(limit)}
           FOR UPDATE OF d SKIP LOCKED
         ), followers AS (
-          SELECT f.n FROM heads h CROSS JOIN LATERAL (
-            SELECT x.n, bool_and(x.ready) OVER (ORDER BY x.sequence) AS ready FROM (
-              SELECT x.n, x.sequence, x.next_attempt_at <= ${now} AND (x.lease_until IS NULL OR x.lease_until <= ${now}) AS ready
+          SELECT f.id FROM heads h CROSS JOIN LATERAL (
+            SELECT x.id, bool_and(x.ready) OVER (ORDER BY x.sequence) AS ready FROM (
+              SELECT x.id, x.sequence, x.next_attempt_at <= ${now} AND (x.lease_until IS NULL OR x.lease_until <= ${now}) AS ready
               FROM subshift_webhook_deliveries x
               WHERE x.status = 'pending' AND x.endpoint_id = h.endpoint_id AND x.order_key = h.order_key AND x.sequence > h.sequence
               ORDER BY x.sequence LIMIT ${Math.max(0, count(perKey) - 1)}
             ) x
           ) f WHERE f.ready
         ), due AS (
-          SELECT n FROM heads UNION ALL SELECT n FROM followers
+          SELECT id FROM heads UNION ALL SELECT id FROM followers
+        ), leased AS (
+          UPDATE subshift_webhook_deliveries d SET lease_owner = ${owner}, lease_until = ${plus(now, leaseFor)}
+          FROM due WHERE d.id = due.id
+          RETURNING d.id, d.endpoint_id, d.event_id, d.event_type, d.order_key, d.sequence, d.status, d.attempts,
+            d.next_attempt_at, d.created_at, d.log, d.payload
         )
-        UPDATE subshift_webhook_deliveries d SET lease_owner = ${owner}, lease_until = ${plus(now, leaseFor)}
-        FROM due, subshift_webhook_endpoints w
-        WHERE d.n = due.n AND w.id = d.endpoint_id
-        RETURNING (${sql.literal(deliveryJson)})::text AS delivery, d.payload::text AS payload, w.data::text AS endpoint`.withoutTransform.pipe(
-        Effect.flatMap((rows) =>
-          // Deliveries to one endpoint share its row: it is decoded once.
-          Effect.flatMap(Effect.forEach(new Set(rows.map((row) => row.endpoint)), (text) => Effect.map(decodeEndpoint(text), (e) => [text, e] as const)), (decoded) => {
-            const endpoints = new Map(decoded)
-            return Effect.forEach(rows, (row) =>
-              Effect.all({
-                delivery: decodeDelivery(row.delivery),
-                payload: decodePayload(row.payload),
-                endpoint: Effect.succeed(endpoints.get(row.endpoint)!)
-              }) satisfies Effect.Effect<ClaimedDelivery, unknown>)
-          })),
-        // An update returns rows in no set order: a run's deliveries come in sequence order.
-        Effect.map((claimed) => [...claimed].sort((a, b) => a.delivery.sequence - b.delivery.sequence)),
+        SELECT l.id, l.endpoint_id, l.event_id, l.event_type, l.order_key, l.sequence::text AS sequence, l.status, l.attempts,
+          l.next_attempt_at, l.created_at, l.log::text AS log, l.payload::text AS payload,
+          CASE WHEN row_number() OVER (PARTITION BY l.endpoint_id) = 1 THEN w.data::text END AS endpoint
+        FROM leased l JOIN subshift_webhook_endpoints w ON w.id = l.endpoint_id
+        ORDER BY l.sequence`.withoutTransform.pipe(
+        Effect.flatMap(decodeClaimed),
         edge("WebhookDeliveries.claim")
       ),
     // One statement: every delivery's attempt logged and its lease released (when still its
