@@ -3,7 +3,6 @@
  * arrive: each line is upserted on its own through `OperatorRecords` (the same checks as a PUT,
  * but a replace needs no version), and its outcome reported as soon as it is known.
  */
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
@@ -174,8 +173,10 @@ export class SubscriptionImport extends Effect.Service<SubscriptionImport>()("@s
           },
           { concurrent: true }
         )
-      type Checked = { readonly line: ParsedLine; readonly outcome: Either.Either<Prepared, ReadonlyArray<Problem>> }
-      type Write = { readonly line: ParsedLine; readonly prepared: Prepared & { readonly event: Event.Event } }
+      // A checked line keeps its number and id, not its JSON value: the value is dropped once the
+      // record is checked, rather than kept while the round's commit is in flight.
+      type Checked = { readonly number: number; readonly id: string | undefined; readonly outcome: Either.Either<Prepared, ReadonlyArray<Problem>> }
+      type Write = { readonly number: number; readonly prepared: Prepared & { readonly event: Event.Event } }
       // Writes a round's records together in one transaction (or one by one, should that conflict
       // with another writer), and answers each line's report.
       const commitRound = (results: ReadonlyArray<Checked>, writes: ReadonlyArray<Write>) =>
@@ -194,61 +195,71 @@ export class SubscriptionImport extends Effect.Service<SubscriptionImport>()("@s
                 const alone = yield* Effect.either(subscriptions.commit({ amendments: [], events: [w.prepared.event], subscriptions: [writeOf(w.prepared)] }))
                 if (Either.isLeft(alone)) {
                   if (alone.left._tag === "StoreUnavailable") return yield* alone.left
-                  failed.set(w.line.number, [{ path: "id", message: `${alone.left.message}; send the line again` }])
+                  failed.set(w.number, [{ path: "id", message: `${alone.left.message}; send the line again` }])
                 }
               }
             }
           }
           return results.map((r): LineReport => {
-            const problems = Either.isLeft(r.outcome) ? r.outcome.left : failed.get(r.line.number)
+            const problems = Either.isLeft(r.outcome) ? r.outcome.left : failed.get(r.number)
             return {
-              line: r.line.number,
-              ...(r.line.id === undefined ? {} : { id: r.line.id }),
+              line: r.number,
+              ...(r.id === undefined ? {} : { id: r.id }),
               ...(problems !== undefined ? { status: "rejected" as const, problems } : { status: Either.getOrThrow(r.outcome).outcome })
             }
           })
         })
+      // Forked from here rather than inside a round, so that the commit in flight holds only what
+      // it writes and reports, not (through the round's scope) the round's lines and what was read
+      // ahead for them.
+      const forkCommit = (results: ReadonlyArray<Checked>, writes: ReadonlyArray<Write>, collected: Array<LineReport>, last: boolean) =>
+        Effect.forkDaemon(Effect.map(commitRound(results, writes), (reports) => {
+          for (const line of reports) collected.push(line)
+          if (last) for (const line of collected.sort((a, b) => a.line - b.line)) report(line)
+        }))
       const runRound = (round: ReadonlyArray<ParsedLine>, collected: Array<LineReport>, last: boolean) =>
         Effect.gen(function*() {
           const keys = keysOf(round)
           if ([...keys.ids, ...keys.names].some((key) => pendingKeys.has(key))) yield* settle
           const { byId, storedOf } = yield* readAhead(keys)
-          const results: ReadonlyArray<Checked> = yield* Effect.forEach(round, (line) =>
-            line.problems !== undefined
-              ? Effect.succeed({ line, outcome: Either.left(line.problems) })
-              : prepare(line.value, { requireIfMatch: false }, author, offersOf, storedOf).pipe(
-                Effect.map((prepared) => ({ line, outcome: Either.right(prepared) })),
+          const results: ReadonlyArray<Checked> = yield* Effect.forEach(round, ({ id, number, problems, value }) =>
+            problems !== undefined
+              ? Effect.succeed({ number, id, outcome: Either.left(problems) })
+              : prepare(value, { requireIfMatch: false }, author, offersOf, storedOf).pipe(
+                Effect.map((prepared) => ({ number, id, outcome: Either.right(prepared) })),
                 Effect.catchTags({
-                  InvalidRecord: (e) => Effect.succeed({ line, outcome: Either.left(e.problems) }),
-                  PendingChangeConflict: (e) => Effect.succeed({ line, outcome: Either.left([{ path: "pendingChange", message: e.message }]) }),
-                  PreconditionRequired: (e) => Effect.succeed({ line, outcome: Either.left([{ path: "id", message: e.message }]) }),
-                  VersionConflict: (e) => Effect.succeed({ line, outcome: Either.left([{ path: "id", message: e.message }]) })
+                  InvalidRecord: (e) => Effect.succeed({ number, id, outcome: Either.left(e.problems) }),
+                  PendingChangeConflict: (e) => Effect.succeed({ number, id, outcome: Either.left([{ path: "pendingChange", message: e.message }]) }),
+                  PreconditionRequired: (e) => Effect.succeed({ number, id, outcome: Either.left([{ path: "id", message: e.message }]) }),
+                  VersionConflict: (e) => Effect.succeed({ number, id, outcome: Either.left([{ path: "id", message: e.message }]) })
                 })
               ))
           const writes = results.flatMap((r): Array<Write> =>
-            Either.isRight(r.outcome) && r.outcome.right.event !== undefined ? [{ line: r.line, prepared: r.outcome.right as Write["prepared"] }] : []
+            Either.isRight(r.outcome) && r.outcome.right.event !== undefined ? [{ number: r.number, prepared: r.outcome.right as Write["prepared"] }] : []
           )
           yield* settle
           pendingKeys = new Set(writes.flatMap((w) => {
             const before = byId.get(w.prepared.subscription.id)
             return [w.prepared.subscription.id, w.prepared.subscription.name, ...(before === undefined ? [] : [before.name])]
           }))
-          pending = yield* Effect.forkDaemon(Effect.map(commitRound(results, writes), (reports) => {
-            collected.push(...reports)
-            if (last) for (const line of collected.sort((a, b) => a.line - b.line)) report(line)
-          }))
+          pending = yield* forkCommit(results, writes, collected, last)
         })
+      // Lines are grouped as text and parsed only when their chunk is checked: the lines read
+      // ahead of it (a whole socket read at once) are held as slices of the body, not as values.
       let number = 0
+      const maxLength = options.maxLineLength ?? MAX_LINE_LENGTH
       return lines.pipe(
-        Stream.map((text): ParsedLine | undefined => {
-          number++
-          return parseLine(text, number, options.maxLineLength ?? MAX_LINE_LENGTH)
-        }),
-        Stream.filter((line): line is ParsedLine => line !== undefined),
         Stream.grouped(options.chunk ?? 200),
-        Stream.runForEach((chunk) => {
+        Stream.runForEach((texts) => {
+          const parsed: Array<ParsedLine> = []
+          for (const text of texts) {
+            number++
+            const line = parseLine(text, number, maxLength)
+            if (line !== undefined) parsed.push(line)
+          }
+          if (parsed.length === 0) return Effect.void
           const collected: Array<LineReport> = []
-          const all = rounds(Chunk.toReadonlyArray(chunk))
+          const all = rounds(parsed)
           return Effect.forEach(all, (round, i) => runRound(round, collected, i === all.length - 1), { discard: true })
         }),
         // The last commit finishes even when the lines fail or the import is interrupted.

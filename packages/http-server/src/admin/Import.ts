@@ -109,5 +109,6 @@ export const handle = (request: HttpServerRequest.HttpServerRequest) =>
     if (created + updated > 0) {
       yield* Audit.record("subscription.import", `${total} lines`, `created ${created}, updated ${updated}, unchanged ${unchanged}, rejected ${rejected}`)
     }
-    return HttpServerResponse.stream(Stream.fromIterable(report.json()).pipe(Stream.encodeText), { contentType: "application/json" })
+    // One piece per pull, as the response is written: not the whole report as text at once.
+    return HttpServerResponse.stream(Stream.fromIteratorSucceed(report.json(), 1).pipe(Stream.encodeText), { contentType: "application/json" })
   })
