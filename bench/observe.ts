@@ -8,23 +8,14 @@
  * alternating run by run in the same section.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { load, type Measured, openBasket, putBody, token as checkoutToken } from "./checkout.js"
-import { bundleServer, freePort, root, rssMb, startNode, stop } from "./processes.js"
+import { bundleServer, cpuSeconds, freePort, root, rssMb, startNode, stop } from "./processes.js"
 import { cell, num, ratio, type Section, spread, table, verdict } from "./report.js"
 
 /** One load run, with the server's CPU time per request. */
 interface Run extends Measured {
   readonly cpuUs: number
-}
-
-/** The CPU time (user and system) a process has used, in seconds. */
-const cpuSeconds = (pid: number): number => {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-  // utime and stime, the 14th and 15th fields, counted from the state (the 3rd), in ticks of 1/100 s.
-  return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
 const STARTS = Number(process.env["BENCH_STARTS"] ?? 5)

@@ -37,7 +37,7 @@ import { rmSync } from "node:fs"
 import { createRequire } from "node:module"
 import { loadavg } from "node:os"
 import pg from "pg"
-import { bundleServer, freePort, profileFlags, rssMb, startNode, stop } from "./processes.js"
+import { bundleServer, cpuSeconds, freePort, profileFlags, rssMb, startNode, stop } from "./processes.js"
 import { cell, median, num, ratio, type Section, spread, table, verdict } from "./report.js"
 
 const CONCURRENCY = 16
@@ -470,10 +470,13 @@ const httpBench = async (url: string): Promise<string> => {
     await replayAt(WARMUP_SECONDS)
     const plainRuns: Array<Figures> = []
     const httpRuns: Array<Figures> = []
+    const cpuPerPut: Array<number> = []
     let failed = 0
     for (let round = 0; round < ROUNDS; round++) {
       plainRuns.push(await replayAt(HTTP_SECONDS))
+      const cpuBefore = cpuSeconds(server.pid!)
       const result = await load(HTTP_SECONDS)
+      cpuPerPut.push(((cpuSeconds(server.pid!) - cpuBefore) * 1e6) / result.requests.total)
       failed += result.non2xx + result.errors + result.timeouts
       httpRuns.push({ ...figures(latencies, HTTP_SECONDS), opsPerSecond: result.requests.average, ops: result.requests.total })
     }
@@ -507,6 +510,7 @@ const httpBench = async (url: string): Promise<string> => {
       `workers take turns here; the server has its own process). Load average after the runs: ${loadavg().map((l) => l.toFixed(2)).join(", ")}.`,
       "",
       `Failed requests: ${failed}. RSS of the server after the runs: ${num(rss)} MB. ` +
+      `The server's CPU time (user and system, from \`/proc\`) per PUT: ${num(median(cpuPerPut))} µs (median of the rounds). ` +
       `Targets: ratio ≥ 0.50: ${(ours / baseOps).toFixed(2)} ${verdict(ours / baseOps >= 0.5)}; ` +
       `p99 < 25 ms at ${HTTP_CONNECTIONS} connections: ${num(p99, 2)} ms ${verdict(p99 < 25)}.`
     ].join("\n")

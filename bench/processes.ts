@@ -24,6 +24,14 @@ export const rssMb = (pid: number) => {
   return line === undefined ? Number.NaN : Number(line.replace(/\D+/g, "")) / 1024
 }
 
+/** The CPU time (user and system) a process has used, in seconds. */
+export const cpuSeconds = (pid: number): number => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  // utime and stime, the 14th and 15th fields, counted from the state (the 3rd), in ticks of 1/100 s.
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
 /** Stops a process with SIGTERM and waits for it to exit. */
 export const stop = (child: ChildProcess) =>
   new Promise<void>((resolve) => {
