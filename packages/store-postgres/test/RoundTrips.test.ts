@@ -196,5 +196,16 @@ describe(`statements per checkout step (${database.kind})`, () => {
       expect.stringMatching(versionedWrite),
       expect.stringMatching(/^INSERT INTO subshift_amendments/)
     ]))
+    // The write inside the order's transaction is not kept for the next update (the transaction
+    // could have rolled back): an update of the committed basket starts from a read.
+    let refusal: unknown
+    const after = await statementsOf(async () => {
+      refusal = await counted.runPromise(
+        Effect.flatMap(SubscriptionCheckout, (c) => Effect.flip(c.update(basket.id, upgrade))).pipe(Effect.provideService(CurrentPrincipal, alice))
+      )
+    })
+    expect(refusal).toMatchObject({ _tag: "BasketCompleted" })
+    expect(after).toHaveLength(1)
+    expect(after[0]).toMatch(joinedRead)
   }, 60_000)
 })

@@ -70,32 +70,38 @@ export const make = (
 
   // One statement: the version check and the write are atomic. After an unconfirmed read it also
   // checks that the subscription and the catalog are as that read had them.
-  const save = (b: Basket, expectedVersion: number) =>
+  const update = (b: Basket, expectedVersion: number, confirm?: { readonly generation: number }) =>
+    Effect.flatMap(basketJson(b), (json) =>
+      sql<TextRow>`UPDATE subshift_baskets SET version = ${b.version}, expires_at = ${b.expiresAt}::timestamptz,
+          subscription_id = ${b.subscriptionId}, data = ${json}::jsonb
+        WHERE id = ${b.id} AND version = ${expectedVersion}${
+        confirm === undefined ? sql`` : sql`
+          AND EXISTS (SELECT 1 FROM subshift_subscriptions WHERE id = ${b.subscriptionId} AND version = ${b.subscriptionVersion})
+          AND (SELECT generation FROM subshift_catalog_generation WHERE id = 1) = ${confirm.generation}`
+      }
+        RETURNING data::text AS data`.withoutTransform).pipe(finish("basket", b, expectedVersion, decodeBasket.remember))
+
+  // The port's write, committed on its own: what it wrote is kept for the next update.
+  const saveAlone = (b: Basket, expectedVersion: number) =>
     Effect.flatMap(FiberRef.getAndSet(unconfirmed, undefined), (read) => {
-      const confirm = read !== undefined && read.id === b.id ? read : undefined
       const kept = recent.get(b.id)
-      return Effect.flatMap(basketJson(b), (json) =>
-        sql<TextRow>`UPDATE subshift_baskets SET version = ${b.version}, expires_at = ${b.expiresAt}::timestamptz,
-            subscription_id = ${b.subscriptionId}, data = ${json}::jsonb
-          WHERE id = ${b.id} AND version = ${expectedVersion}${
-          confirm === undefined ? sql`` : sql`
-            AND EXISTS (SELECT 1 FROM subshift_subscriptions WHERE id = ${b.subscriptionId} AND version = ${b.subscriptionVersion})
-            AND (SELECT generation FROM subshift_catalog_generation WHERE id = 1) = ${confirm.generation}`
-        }
-          RETURNING data::text AS data`.withoutTransform).pipe(
-          finish("basket", b, expectedVersion, decodeBasket.remember),
-          Effect.tapBoth({
-            onFailure: () => Effect.sync(() => recent.delete(b.id)),
-            onSuccess: () =>
-              Effect.sync(() => {
-                // Kept only with the subscription it was priced on (a catch-up may have moved it).
-                if (kept !== undefined && Option.exists(kept.subscription, (s) => s.version === b.subscriptionVersion)) {
-                  keep(b.id, { ...kept, basket: b })
-                } else recent.delete(b.id)
-              })
-          })
-        )
+      return update(b, expectedVersion, read !== undefined && read.id === b.id ? read : undefined).pipe(
+        Effect.tapBoth({
+          onFailure: () => Effect.sync(() => recent.delete(b.id)),
+          onSuccess: () =>
+            Effect.sync(() => {
+              // Kept only with the subscription it was priced on (a catch-up may have moved it).
+              if (kept !== undefined && Option.exists(kept.subscription, (s) => s.version === b.subscriptionVersion)) {
+                keep(b.id, { ...kept, basket: b })
+              } else recent.delete(b.id)
+            })
+        })
+      )
     })
+
+  // The write inside a commit's transaction, which may yet roll back: nothing of it is kept.
+  const save = (b: Basket, expectedVersion: number) =>
+    Effect.zipRight(Effect.sync(() => recent.delete(b.id)), update(b, expectedVersion))
 
   // What a `basket.expired` event needs: the basket's owner and its subscription's, if it exists.
   const expiredBaskets = (now: string) =>
@@ -151,7 +157,7 @@ export const make = (
         read("Baskets.findWithSubscription")
       )
     },
-    save: (basket, expectedVersion) => save(basket, expectedVersion).pipe(edge("Baskets.save")),
+    save: (basket, expectedVersion) => saveAlone(basket, expectedVersion).pipe(edge("Baskets.save")),
     deleteExpired: (now) =>
       transaction(sql)(Effect.gen(function*() {
         const deleted = yield* expiredBaskets(now)
