@@ -194,6 +194,16 @@ const m0008 = Effect.flatMap(SqlClient.SqlClient, (sql) =>
 const m0009 = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   sql`ALTER TABLE subshift_webhook_deliveries SET (fillfactor = 50)`)
 
+// A delivery's payload is written once and read at its claims, while the row around it is
+// rewritten by every lease and every attempt logged: kept out of line (uncompressed, as the claim
+// reads it whole), a row version copies a pointer to it, not its bytes. Applies to rows written
+// from now on.
+const m0010 = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  Effect.all([
+    sql`ALTER TABLE subshift_webhook_deliveries ALTER COLUMN payload SET STORAGE EXTERNAL`,
+    sql`ALTER TABLE subshift_webhook_deliveries SET (toast_tuple_target = 128)`
+  ], { discard: true }))
+
 const migrations = {
   "0001_create_store": m0001,
   "0002_lifecycle": m0002,
@@ -203,7 +213,8 @@ const migrations = {
   "0006_catalog_versions": PgCatalogVersions.migration,
   "0007_webhooks": m0007,
   "0008_events_without_subscription": m0008,
-  "0009_webhook_deliveries_fillfactor": m0009
+  "0009_webhook_deliveries_fillfactor": m0009,
+  "0010_webhook_payload_out_of_line": m0010
 }
 
 /** Every migration of the store, in order. */

@@ -6,13 +6,13 @@
 import * as Event from "@subshift/core/domain/Event"
 import type { Instant } from "@subshift/core/domain/Instant"
 import * as Webhook from "@subshift/core/domain/Webhook"
-import { type ClaimedDelivery, WebhookDeliveries, WebhookEndpoints } from "@subshift/core/ports/Webhooks"
+import { WebhookDeliveries, WebhookEndpoints } from "@subshift/core/ports/Webhooks"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { type PortContext, transaction } from "./Edge.js"
+import { type ClaimRow, decodeClaimed } from "./PgClaims.js"
 import { type InsertEvents, orderingLock } from "./PgEvents.js"
 import { count, decodeFirst, decodeRows, decoder, type TextRow } from "./Rows.js"
 
@@ -26,52 +26,6 @@ const deliveryJson = `jsonb_strip_nulls(jsonb_build_object('id', d.id, 'endpoint
   'nextAttemptAt', d.next_attempt_at, 'createdAt', d.created_at)) || jsonb_build_object('log', d.log)`
 
 const plus = (at: Instant, duration: Duration.Duration) => new Date(Date.parse(at) + Duration.toMillis(duration)).toISOString()
-
-interface ClaimRow {
-  readonly id: string
-  readonly endpoint_id: string
-  readonly event_id: string
-  readonly event_type: string
-  readonly order_key: string
-  readonly sequence: string
-  readonly status: string
-  readonly attempts: number
-  readonly next_attempt_at: string | null
-  readonly created_at: string
-  readonly log: string
-  readonly payload: string
-  /** The endpoint's data on the first row of each endpoint, null on the others. */
-  readonly endpoint: string | null
-}
-
-// A claim's rows are decoded in one synchronous pass (an Effect per row and field was most of the
-// claim's CPU in this process): the delivery from its columns, the payload from its JSON text.
-const deliveryOf = Schema.decodeUnknownEither(Webhook.Delivery)
-const payloadOf = Schema.decodeUnknownEither(Schema.parseJson(Webhook.Payload))
-const endpointOf = Schema.decodeUnknownEither(Schema.parseJson(Webhook.Endpoint))
-const decodeClaimed = (rows: ReadonlyArray<ClaimRow>) =>
-  Effect.suspend(() => {
-    const endpoints = new Map<string, Webhook.Endpoint>()
-    for (const row of rows) {
-      if (row.endpoint === null) continue
-      const endpoint = endpointOf(row.endpoint)
-      if (Either.isLeft(endpoint)) return Effect.fail(endpoint.left)
-      endpoints.set(endpoint.right.id, endpoint.right)
-    }
-    const claimed: Array<ClaimedDelivery> = []
-    for (const row of rows) {
-      const delivery = deliveryOf({
-        id: row.id, endpointId: row.endpoint_id, eventId: row.event_id, eventType: row.event_type, orderKey: row.order_key,
-        sequence: Number(row.sequence), status: row.status, attempts: row.attempts, createdAt: row.created_at, log: JSON.parse(row.log),
-        ...(row.next_attempt_at === null ? {} : { nextAttemptAt: row.next_attempt_at })
-      })
-      if (Either.isLeft(delivery)) return Effect.fail(delivery.left)
-      const payload = payloadOf(row.payload)
-      if (Either.isLeft(payload)) return Effect.fail(payload.left)
-      claimed.push({ delivery: delivery.right, payload: payload.right, endpoint: endpoints.get(row.endpoint_id)! })
-    }
-    return Effect.succeed(claimed)
-  })
 
 /** Both webhook stores. */
 export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvents) => {
@@ -251,7 +205,9 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
     // changed meanwhile is checked again against the conditions on `d`); then each head's run:
     // the next pending deliveries of its key, in sequence order, while due and free. A run's
     // followers are never heads, so no other claimer reaches them while the head is held. The
-    // rows come back as columns, the endpoint's data once per endpoint.
+    // rows come back as columns, the endpoint's data once per endpoint. The heads are fetched by
+    // their ids as an array (an index lookup each), which a join let the planner answer by
+    // hashing every due pending delivery on each claim.
     claim: ({ leaseFor, limit, now, owner, perKey = 1 }) =>
       sql<ClaimRow>`WITH RECURSIVE keys AS (
           (SELECT p.endpoint_id, p.order_key FROM subshift_webhook_deliveries p WHERE p.status = 'pending'
@@ -269,10 +225,9 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
             ORDER BY p.sequence LIMIT 1
           ) f
         ), heads AS (
-          SELECT d.id, d.endpoint_id, d.order_key, d.sequence FROM firsts f
-          JOIN subshift_webhook_deliveries d ON d.id = f.id
+          SELECT d.id, d.endpoint_id, d.order_key, d.sequence FROM subshift_webhook_deliveries d
           JOIN subshift_webhook_endpoints w ON w.id = d.endpoint_id
-          WHERE d.status = 'pending' AND d.next_attempt_at <= ${now} AND (d.lease_until IS NULL OR d.lease_until <= ${now})
+          WHERE d.id = ANY (ARRAY(SELECT id FROM firsts)) AND d.status = 'pending' AND d.next_attempt_at <= ${now} AND (d.lease_until IS NULL OR d.lease_until <= ${now})
             AND NOT (w.data ? 'disabledAt')
           ORDER BY d.next_attempt_at, d.n
           LIMIT ${count(limit)}
