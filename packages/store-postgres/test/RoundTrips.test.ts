@@ -105,8 +105,11 @@ describe(`statements per checkout step (${database.kind})`, () => {
     })
     expect(ours?.version).toBe(theirs.version + 1)
     expect(ours?.items.map((i) => i.offerId)).toEqual(["ledger-standard"])
+    // The conditional write matches nothing, and the update is done again from a read.
+    expect(statements).toHaveLength(3)
     expect(statements[0]).toMatch(conditionalWrite)
-    expect(statements).toEqual(expect.arrayContaining([expect.stringMatching(joinedRead), expect.stringMatching(versionedWrite)]))
+    expect(statements[1]).toMatch(joinedRead)
+    expect(statements[2]).toMatch(versionedWrite)
     expect(await statementsOf(() => asAlice(counted, (c) => c.update(basket.id, upgrade)))).toHaveLength(1)
   }, 60_000)
 
@@ -166,12 +169,11 @@ describe(`statements per checkout step (${database.kind})`, () => {
     expect(updated?.forSubscriptionOffer.name).toBe(renamed.name)
     // The conditional write finds the generation moved; the update is done again from a read,
     // which fetches the new catalog once.
+    expect(statements).toHaveLength(4)
     expect(statements[0]).toMatch(conditionalWrite)
-    expect(statements).toEqual(expect.arrayContaining([
-      expect.stringMatching(joinedRead),
-      expect.stringMatching(/^SELECT g\.generation::text AS generation/),
-      expect.stringMatching(versionedWrite)
-    ]))
+    expect(statements[1]).toMatch(joinedRead)
+    expect(statements[2]).toMatch(/^SELECT g\.generation::text AS generation/)
+    expect(statements[3]).toMatch(versionedWrite)
     expect(await statementsOf(() => asAlice(counted, (c) => c.update(basket.id, upgrade)))).toHaveLength(1)
 
     // A catalog read that follows no basket or subscription read checks the generation itself.

@@ -79,7 +79,17 @@ export const make = (
           AND EXISTS (SELECT 1 FROM subshift_subscriptions WHERE id = ${b.subscriptionId} AND version = ${b.subscriptionVersion})
           AND (SELECT generation FROM subshift_catalog_generation WHERE id = 1) = ${confirm.generation}`
       }
-        RETURNING data::text AS data`.withoutTransform).pipe(finish("basket", b, expectedVersion, decodeBasket.remember))
+        RETURNING data::text AS data`.withoutTransform).pipe(
+        // A confirming write that matched nothing is redone from a fresh read, which finds what
+        // moved: no second statement to name the version that won.
+        confirm === undefined
+          ? finish("basket", b, expectedVersion, decodeBasket.remember)
+          : Effect.flatMap((rows) =>
+            rows.length === 1
+              ? Effect.sync(() => decodeBasket.remember(rows[0]!.data, b))
+              : Effect.fail(conflict("basket", b.id, expectedVersion, null))
+          )
+      )
 
   // The port's write, committed on its own: what it wrote is kept for the next update.
   const saveAlone = (b: Basket, expectedVersion: number) =>
