@@ -120,6 +120,32 @@ export const basketsSuite = <E>(name: string, layer: Layer.Layer<StorePorts, E>)
         expect(Option.isNone(yield* baskets.findWithSubscription(Fixtures.basketId()))).toBe(true)
       }))
 
+    it.effect("a basket read for an update may be a kept copy, which a save confirms only while its subscription is unmoved", () =>
+      Effect.gen(function*() {
+        const baskets = yield* Baskets
+        const subscriptions = yield* Subscriptions
+        const subscription = Fixtures.subscription()
+        yield* subscriptions.put(subscription)
+        const basket = Fixtures.basket({ subscriptionId: subscription.id, subscriptionVersion: subscription.version })
+        yield* baskets.create(basket)
+        yield* baskets.findWithSubscription(basket.id)
+        const recent = Option.getOrThrow(yield* baskets.findWithSubscription(basket.id, { recent: true }))
+        expect(recent.basket).toEqual(basket)
+        expect(Option.getOrThrow(recent.subscription)).toEqual(subscription)
+        // Another writer moves the subscription: a kept copy cannot be confirmed by the save.
+        yield* subscriptions.save({ ...subscription, version: subscription.version + 1 }, subscription.version)
+        const next = { ...basket, version: basket.version + 1 }
+        if (recent.unconfirmed === true) {
+          expect(yield* conflictOf(baskets.save(next, basket.version))).toBe("VersionConflict")
+          expect(Option.getOrThrow(yield* baskets.findById(basket.id))).toEqual(basket)
+        }
+        // From a fresh read, the same save is the plain versioned write.
+        const fresh = Option.getOrThrow(yield* baskets.findWithSubscription(basket.id))
+        expect(fresh.unconfirmed).not.toBe(true)
+        yield* baskets.save(next, basket.version)
+        expect(Option.getOrThrow(yield* baskets.findById(basket.id)).version).toBe(next.version)
+      }))
+
     it.effect("create of an id that exists is a conflict and keeps the first basket", () =>
       Effect.gen(function*() {
         const baskets = yield* Baskets
