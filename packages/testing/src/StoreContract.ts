@@ -92,6 +92,15 @@ export const catalogSuite = <E>(name: string, layer: Layer.Layer<StorePorts, E>)
 /** Registers the baskets contract. */
 export const basketsSuite = <E>(name: string, layer: Layer.Layer<StorePorts, E>) =>
   it.layer(layer, { timeout: "60 seconds" })(`Baskets contract: ${name}`, (it) => {
+    // A stored subscription, and a stored basket priced on it.
+    const storedBasket = Effect.gen(function*() {
+      const subscription = Fixtures.subscription()
+      yield* (yield* Subscriptions).put(subscription)
+      const basket = Fixtures.basket({ subscriptionId: subscription.id, subscriptionVersion: subscription.version })
+      yield* (yield* Baskets).create(basket)
+      return { basket, subscription }
+    })
+
     it.effect("create then findById round-trips the basket, tracking data included", () =>
       Effect.gen(function*() {
         const baskets = yield* Baskets
@@ -104,11 +113,7 @@ export const basketsSuite = <E>(name: string, layer: Layer.Layer<StorePorts, E>)
     it.effect("findWithSubscription answers the basket with its subscription as stored, and none once that is gone", () =>
       Effect.gen(function*() {
         const baskets = yield* Baskets
-        const subscriptions = yield* Subscriptions
-        const subscription = Fixtures.subscription()
-        yield* subscriptions.put(subscription)
-        const basket = Fixtures.basket({ subscriptionId: subscription.id })
-        yield* baskets.create(basket)
+        const { basket, subscription } = yield* storedBasket
         const found = Option.getOrThrow(yield* baskets.findWithSubscription(basket.id))
         expect(found.basket).toEqual(basket)
         expect(Option.getOrThrow(found.subscription)).toEqual(subscription)
@@ -124,10 +129,7 @@ export const basketsSuite = <E>(name: string, layer: Layer.Layer<StorePorts, E>)
       Effect.gen(function*() {
         const baskets = yield* Baskets
         const subscriptions = yield* Subscriptions
-        const subscription = Fixtures.subscription()
-        yield* subscriptions.put(subscription)
-        const basket = Fixtures.basket({ subscriptionId: subscription.id, subscriptionVersion: subscription.version })
-        yield* baskets.create(basket)
+        const { basket, subscription } = yield* storedBasket
         yield* baskets.findWithSubscription(basket.id)
         const recent = Option.getOrThrow(yield* baskets.findWithSubscription(basket.id, { recent: true }))
         expect(recent.basket).toEqual(basket)

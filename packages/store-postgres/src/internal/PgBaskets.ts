@@ -10,7 +10,7 @@ import { basketJson } from "./json.js"
 import type { InsertEvents } from "./PgEvents.js"
 import * as Generation from "./Generation.js"
 import type { GenerationRow } from "./Generation.js"
-import { type CachedDecode, cachedDecoder, decodeFirst, type TextRow } from "./Rows.js"
+import { type CachedDecode, cachedDecoder, decodeFirst, keepRecent, type TextRow } from "./Rows.js"
 import type { Subscription } from "@subshift/core/domain/Subscription"
 import { written } from "./Versioned.js"
 
@@ -42,11 +42,7 @@ export const make = (
   // that follows is then conditional on the basket's version, its subscription's and the
   // catalog's generation (`unconfirmed`, per fiber), so a move anywhere makes it a conflict.
   const recent = new Map<string, Recent>()
-  const keep = (id: string, entry: Recent) => {
-    recent.delete(id)
-    recent.set(id, entry)
-    if (recent.size > RECENT) recent.delete(recent.keys().next().value!)
-  }
+  const keep = (id: string, entry: Recent) => keepRecent(recent, RECENT, id, entry)
   const unconfirmed = FiberRef.unsafeMake<{ readonly id: string; readonly generation: number } | undefined>(undefined)
 
   // A basket is read before the catalog in every change, so its read carries the catalog's generation.
@@ -82,13 +78,7 @@ export const make = (
         RETURNING data::text AS data`.withoutTransform).pipe(
         // A confirming write that matched nothing is redone from a fresh read, which finds what
         // moved: no second statement to name the version that won.
-        confirm === undefined
-          ? finish("basket", b, expectedVersion, decodeBasket.remember)
-          : Effect.flatMap((rows) =>
-            rows.length === 1
-              ? Effect.sync(() => decodeBasket.remember(rows[0]!.data, b))
-              : Effect.fail(conflict("basket", b.id, expectedVersion, null))
-          )
+        finish("basket", b, expectedVersion, decodeBasket.remember, confirm === undefined)
       )
 
   // The port's write, committed on its own: what it wrote is kept for the next update.

@@ -26,6 +26,13 @@ export interface CachedDecode<A> extends Decode<A> {
   readonly remember: (text: string, value: A) => void
 }
 
+/** Sets `key` as the most recent entry of `cache`, dropping the least recent beyond `capacity`. */
+export const keepRecent = <K, V>(cache: Map<K, V>, capacity: number, key: K, value: V): void => {
+  cache.delete(key)
+  cache.set(key, value)
+  if (cache.size > capacity) cache.delete(cache.keys().next().value!)
+}
+
 /**
  * A decoder that remembers values by their stored JSON text, so it can never answer stale data: a
  * changed row has a different text. Writes teach it too (`remember`, with the text Postgres
@@ -37,11 +44,7 @@ export interface CachedDecode<A> extends Decode<A> {
 export const cachedDecoder = <A, I>(schema: Schema.Schema<A, I>, capacity: number): CachedDecode<A> => {
   const decodeJson = decoder(schema)
   const cache = new Map<string, A>()
-  const remember = (text: string, value: A) => {
-    cache.delete(text)
-    cache.set(text, value)
-    if (cache.size > capacity) cache.delete(cache.keys().next().value!)
-  }
+  const remember = (text: string, value: A) => keepRecent(cache, capacity, text, value)
   const decode = (text: string): Effect.Effect<A, ParseResult.ParseError> => {
     const hit = cache.get(text)
     if (hit !== undefined) {
