@@ -222,18 +222,20 @@ export class SubscriptionImport extends Effect.Service<SubscriptionImport>()("@s
           const keys = keysOf(round)
           if ([...keys.ids, ...keys.names].some((key) => pendingKeys.has(key))) yield* settle
           const { byId, storedOf } = yield* readAhead(keys)
-          const results: ReadonlyArray<Checked> = yield* Effect.forEach(round, ({ id, number, problems, value }) =>
-            problems !== undefined
-              ? Effect.succeed({ number, id, outcome: Either.left(problems) })
+          const results: ReadonlyArray<Checked> = yield* Effect.forEach(round, ({ id, number, problems, value }) => {
+            const rejected = (problems: ReadonlyArray<Problem>) => Effect.succeed<Checked>({ number, id, outcome: Either.left(problems) })
+            return problems !== undefined
+              ? rejected(problems)
               : prepare(value, { requireIfMatch: false }, author, offersOf, storedOf).pipe(
-                Effect.map((prepared) => ({ number, id, outcome: Either.right(prepared) })),
+                Effect.map((prepared): Checked => ({ number, id, outcome: Either.right(prepared) })),
                 Effect.catchTags({
-                  InvalidRecord: (e) => Effect.succeed({ number, id, outcome: Either.left(e.problems) }),
-                  PendingChangeConflict: (e) => Effect.succeed({ number, id, outcome: Either.left([{ path: "pendingChange", message: e.message }]) }),
-                  PreconditionRequired: (e) => Effect.succeed({ number, id, outcome: Either.left([{ path: "id", message: e.message }]) }),
-                  VersionConflict: (e) => Effect.succeed({ number, id, outcome: Either.left([{ path: "id", message: e.message }]) })
+                  InvalidRecord: (e) => rejected(e.problems),
+                  PendingChangeConflict: (e) => rejected([{ path: "pendingChange", message: e.message }]),
+                  PreconditionRequired: (e) => rejected([{ path: "id", message: e.message }]),
+                  VersionConflict: (e) => rejected([{ path: "id", message: e.message }])
                 })
-              ))
+              )
+          })
           const writes = results.flatMap((r): Array<Write> =>
             Either.isRight(r.outcome) && r.outcome.right.event !== undefined ? [{ number: r.number, prepared: r.outcome.right as Write["prepared"] }] : []
           )
