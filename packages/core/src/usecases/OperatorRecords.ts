@@ -140,71 +140,73 @@ export class OperatorRecords extends Effect.Service<OperatorRecords>()("@subshif
     const catalog = yield* Catalog
     const ids = yield* Ids
 
+    // The per-record steps are generators defined once, taking the record as an argument: a
+    // generator whose function closes over a call's data keeps it alive past the young
+    // generation, which an import of many records pays for in memory (docs/MEMORY.md).
+
     /** Every problem of a decoded subscription against the store: catalog, bill group, name. */
-    const subscriptionProblems = (record: Subscription.Subscription, offersOf: OffersOf, stored: StoredOf) =>
-      Effect.gen(function*() {
-        const offers = yield* offersOf([record.offer.offerId, ...record.addOns.map((l) => l.offerId)])
-        const problems: Array<Problem> = Subscription.problems(record, offers.values()).map((p) => ({ path: p.field, message: p.message }))
-        const seen = new Set<string>()
-        for (const [i, line] of record.addOns.entries()) {
-          const offer = offers.get(line.offerId)
-          if (offer !== undefined && offer.kind !== "add_on") problems.push({ path: `addOns[${i}].offerId`, message: `${line.offerId} is not an add-on` })
-          if (seen.has(line.offerId)) problems.push({ path: `addOns[${i}].offerId`, message: `${line.offerId} appears twice` })
-          seen.add(line.offerId)
+    const subscriptionProblems = Effect.fnUntraced(function*(record: Subscription.Subscription, offersOf: OffersOf, stored: StoredOf) {
+      const offers = yield* offersOf([record.offer.offerId, ...record.addOns.map((l) => l.offerId)])
+      const problems: Array<Problem> = Subscription.problems(record, offers.values()).map((p) => ({ path: p.field, message: p.message }))
+      const seen = new Set<string>()
+      for (const [i, line] of record.addOns.entries()) {
+        const offer = offers.get(line.offerId)
+        if (offer !== undefined && offer.kind !== "add_on") problems.push({ path: `addOns[${i}].offerId`, message: `${line.offerId} is not an add-on` })
+        if (seen.has(line.offerId)) problems.push({ path: `addOns[${i}].offerId`, message: `${line.offerId} appears twice` })
+        seen.add(line.offerId)
+      }
+      const main = offers.get(record.offer.offerId)
+      if (main !== undefined && main.kind !== "subscription") {
+        problems.push({ path: "offer.offerId", message: `${record.offer.offerId} is an add-on, not a subscription offer` })
+      }
+      if (record.billGroupId !== undefined) {
+        const group = yield* (stored.findBillGroup ?? billGroups.findById)(record.billGroupId)
+        if (Option.isNone(group)) problems.push({ path: "billGroupId", message: `no bill group ${record.billGroupId}` })
+        else if (group.value.currency !== record.currency) {
+          problems.push({ path: "billGroupId", message: `bill group ${record.billGroupId} bills in ${group.value.currency}, the subscription in ${record.currency}` })
         }
-        const main = offers.get(record.offer.offerId)
-        if (main !== undefined && main.kind !== "subscription") {
-          problems.push({ path: "offer.offerId", message: `${record.offer.offerId} is an add-on, not a subscription offer` })
-        }
-        if (record.billGroupId !== undefined) {
-          const group = yield* (stored.findBillGroup ?? billGroups.findById)(record.billGroupId)
-          if (Option.isNone(group)) problems.push({ path: "billGroupId", message: `no bill group ${record.billGroupId}` })
-          else if (group.value.currency !== record.currency) {
-            problems.push({ path: "billGroupId", message: `bill group ${record.billGroupId} bills in ${group.value.currency}, the subscription in ${record.currency}` })
-          }
-        }
-        const named = yield* stored.findByName(record.name)
-        if (Option.isSome(named) && named.value.id !== record.id) {
-          problems.push({ path: "name", message: `subscription ${named.value.id} already has the name ${record.name}` })
-        }
-        return problems
-      })
+      }
+      const named = yield* stored.findByName(record.name)
+      if (Option.isSome(named) && named.value.id !== record.id) {
+        problems.push({ path: "name", message: `subscription ${named.value.id} already has the name ${record.name}` })
+      }
+      return problems
+    })
 
     /**
      * Everything a subscription write checks, without writing: the record decoded and checked,
      * the precondition and the pending change; `unchanged`, or the subscription and event to commit.
      */
-    const prepare = (input: unknown, options: WriteOptions, author: Author, offersOf: OffersOf, storedOf: StoredOf = subscriptions) =>
-      Effect.gen(function*() {
-        const problems: Array<Problem> = []
-        const decoded = decodeSubscription(withId(input, options.id, problems))
-        if (Either.isLeft(decoded)) return yield* new InvalidRecord({ entity: "subscription", problems: [...problems, ...decoded.left] })
-        const record = decoded.right
-        const clock = yield* Clock.now
-        const stored = Option.getOrUndefined(yield* storedOf.findById(record.id))
-        const { pendingChange: given, ...fields } = record
-        const pendingChange = given === "discard" ? undefined : given
-        const next: Subscription.Subscription = {
-          ...fields,
-          ...(pendingChange === undefined ? {} : { pendingChange }),
-          version: stored === undefined ? 1 : stored.version + 1,
-          updatedAt: clock.now
-        }
-        problems.push(...(yield* subscriptionProblems(next, offersOf, storedOf)))
-        if (problems.length > 0) return yield* new InvalidRecord({ entity: "subscription", problems })
-        yield* precondition("subscription", record.id, stored?.version, options)
-        if (stored?.pendingChange !== undefined && given === undefined) {
-          return yield* new PendingChangeConflict({
-            subscriptionId: stored.id,
-            amendmentId: stored.pendingChange.amendmentId,
-            effectiveDate: stored.pendingChange.effectiveDate
-          })
-        }
-        if (stored !== undefined && sameSubscription(stored, next)) return { outcome: "unchanged", subscription: stored } as Prepared
-        const eventId = yield* ids.eventId
-        const event = Event.imported({ id: eventId, occurredAt: clock.now, actor: author.actor, reason: author.reason, before: stored, after: next })
-        return { outcome: stored === undefined ? "created" : "updated", subscription: next, expectedVersion: stored?.version, event } as Prepared
-      })
+    const prepare = Effect.fnUntraced(function*(input: unknown, options: WriteOptions, author: Author, offersOf: OffersOf, storedOf: StoredOf = subscriptions) {
+      const problems: Array<Problem> = []
+      const decoded = decodeSubscription(withId(input, options.id, problems))
+      if (Either.isLeft(decoded)) return yield* new InvalidRecord({ entity: "subscription", problems: [...problems, ...decoded.left] })
+      const record = decoded.right
+      const clock = yield* Clock.now
+      const stored = Option.getOrUndefined(yield* storedOf.findById(record.id))
+      const { pendingChange: given, ...fields } = record
+      const pendingChange = given === "discard" ? undefined : given
+      const next: Subscription.Subscription = {
+        ...fields,
+        ...(pendingChange === undefined ? {} : { pendingChange }),
+        version: stored === undefined ? 1 : stored.version + 1,
+        updatedAt: clock.now
+      }
+      problems.push(...(yield* subscriptionProblems(next, offersOf, storedOf)))
+      if (problems.length > 0) return yield* new InvalidRecord({ entity: "subscription", problems })
+      yield* precondition("subscription", record.id, stored?.version, options)
+      if (stored?.pendingChange !== undefined && given === undefined) {
+        return yield* new PendingChangeConflict({
+          subscriptionId: stored.id,
+          amendmentId: stored.pendingChange.amendmentId,
+          effectiveDate: stored.pendingChange.effectiveDate
+        })
+      }
+      if (stored !== undefined && sameSubscription(stored, next)) return { outcome: "unchanged", subscription: stored } as Prepared
+      const eventId = yield* ids.eventId
+      const event = Event.imported({ id: eventId, occurredAt: clock.now, actor: author.actor, reason: author.reason, before: stored, after: next })
+      return { outcome: stored === undefined ? "created" : "updated", subscription: next, expectedVersion: stored?.version, event } as Prepared
+    })
 
 
     /** Creates or replaces a subscription. */

@@ -177,38 +177,38 @@ export class SubscriptionImport extends Effect.Service<SubscriptionImport>()("@s
       // record is checked, rather than kept while the round's commit is in flight.
       type Checked = { readonly number: number; readonly id: string | undefined; readonly outcome: Either.Either<Prepared, ReadonlyArray<Problem>> }
       type Write = { readonly number: number; readonly prepared: Prepared & { readonly event: Event.Event } }
+      // The round's steps take their data as arguments rather than closing over it (docs/MEMORY.md).
       // Writes a round's records together in one transaction (or one by one, should that conflict
       // with another writer), and answers each line's report.
-      const commitRound = (results: ReadonlyArray<Checked>, writes: ReadonlyArray<Write>) =>
-        Effect.gen(function*() {
-          const failed = new Map<number, ReadonlyArray<Problem>>()
-          if (writes.length > 0) {
-            const together = yield* Effect.either(subscriptions.commit({
-              amendments: [],
-              events: writes.map((w) => w.prepared.event),
-              subscriptions: writes.map((w) => writeOf(w.prepared))
-            }))
-            if (Either.isLeft(together)) {
-              if (together.left._tag === "StoreUnavailable") return yield* together.left
-              // Someone else wrote one of them meanwhile: each on its own, so the others still go in.
-              for (const w of writes) {
-                const alone = yield* Effect.either(subscriptions.commit({ amendments: [], events: [w.prepared.event], subscriptions: [writeOf(w.prepared)] }))
-                if (Either.isLeft(alone)) {
-                  if (alone.left._tag === "StoreUnavailable") return yield* alone.left
-                  failed.set(w.number, [{ path: "id", message: `${alone.left.message}; send the line again` }])
-                }
+      const commitRound = Effect.fnUntraced(function*(results: ReadonlyArray<Checked>, writes: ReadonlyArray<Write>) {
+        const failed = new Map<number, ReadonlyArray<Problem>>()
+        if (writes.length > 0) {
+          const together = yield* Effect.either(subscriptions.commit({
+            amendments: [],
+            events: writes.map((w) => w.prepared.event),
+            subscriptions: writes.map((w) => writeOf(w.prepared))
+          }))
+          if (Either.isLeft(together)) {
+            if (together.left._tag === "StoreUnavailable") return yield* together.left
+            // Someone else wrote one of them meanwhile: each on its own, so the others still go in.
+            for (const w of writes) {
+              const alone = yield* Effect.either(subscriptions.commit({ amendments: [], events: [w.prepared.event], subscriptions: [writeOf(w.prepared)] }))
+              if (Either.isLeft(alone)) {
+                if (alone.left._tag === "StoreUnavailable") return yield* alone.left
+                failed.set(w.number, [{ path: "id", message: `${alone.left.message}; send the line again` }])
               }
             }
           }
-          return results.map((r): LineReport => {
-            const problems = Either.isLeft(r.outcome) ? r.outcome.left : failed.get(r.number)
-            return {
-              line: r.number,
-              ...(r.id === undefined ? {} : { id: r.id }),
-              ...(problems !== undefined ? { status: "rejected" as const, problems } : { status: Either.getOrThrow(r.outcome).outcome })
-            }
-          })
+        }
+        return results.map((r): LineReport => {
+          const problems = Either.isLeft(r.outcome) ? r.outcome.left : failed.get(r.number)
+          return {
+            line: r.number,
+            ...(r.id === undefined ? {} : { id: r.id }),
+            ...(problems !== undefined ? { status: "rejected" as const, problems } : { status: Either.getOrThrow(r.outcome).outcome })
+          }
         })
+      })
       // Forked from here rather than inside a round, so that the commit in flight holds only what
       // it writes and reports, not (through the round's scope) the round's lines and what was read
       // ahead for them.
@@ -217,35 +217,34 @@ export class SubscriptionImport extends Effect.Service<SubscriptionImport>()("@s
           for (const line of reports) collected.push(line)
           if (last) for (const line of collected.sort((a, b) => a.line - b.line)) report(line)
         }))
-      const runRound = (round: ReadonlyArray<ParsedLine>, collected: Array<LineReport>, last: boolean) =>
-        Effect.gen(function*() {
-          const keys = keysOf(round)
-          if ([...keys.ids, ...keys.names].some((key) => pendingKeys.has(key))) yield* settle
-          const { byId, storedOf } = yield* readAhead(keys)
-          const results: ReadonlyArray<Checked> = yield* Effect.forEach(round, ({ id, number, problems, value }) => {
-            const rejected = (problems: ReadonlyArray<Problem>) => Effect.succeed<Checked>({ number, id, outcome: Either.left(problems) })
-            return problems !== undefined
-              ? rejected(problems)
-              : prepare(value, { requireIfMatch: false }, author, offersOf, storedOf).pipe(
-                Effect.map((prepared): Checked => ({ number, id, outcome: Either.right(prepared) })),
-                Effect.catchTags({
-                  InvalidRecord: (e) => rejected(e.problems),
-                  PendingChangeConflict: (e) => rejected([{ path: "pendingChange", message: e.message }]),
-                  PreconditionRequired: (e) => rejected([{ path: "id", message: e.message }]),
-                  VersionConflict: (e) => rejected([{ path: "id", message: e.message }])
-                })
-              )
-          })
-          const writes = results.flatMap((r): Array<Write> =>
-            Either.isRight(r.outcome) && r.outcome.right.event !== undefined ? [{ number: r.number, prepared: r.outcome.right as Write["prepared"] }] : []
-          )
-          yield* settle
-          pendingKeys = new Set(writes.flatMap((w) => {
-            const before = byId.get(w.prepared.subscription.id)
-            return [w.prepared.subscription.id, w.prepared.subscription.name, ...(before === undefined ? [] : [before.name])]
-          }))
-          pending = yield* forkCommit(results, writes, collected, last)
+      const runRound = Effect.fnUntraced(function*(round: ReadonlyArray<ParsedLine>, collected: Array<LineReport>, last: boolean) {
+        const keys = keysOf(round)
+        if ([...keys.ids, ...keys.names].some((key) => pendingKeys.has(key))) yield* settle
+        const { byId, storedOf } = yield* readAhead(keys)
+        const results: ReadonlyArray<Checked> = yield* Effect.forEach(round, ({ id, number, problems, value }) => {
+          const rejected = (problems: ReadonlyArray<Problem>) => Effect.succeed<Checked>({ number, id, outcome: Either.left(problems) })
+          return problems !== undefined
+            ? rejected(problems)
+            : prepare(value, { requireIfMatch: false }, author, offersOf, storedOf).pipe(
+              Effect.map((prepared): Checked => ({ number, id, outcome: Either.right(prepared) })),
+              Effect.catchTags({
+                InvalidRecord: (e) => rejected(e.problems),
+                PendingChangeConflict: (e) => rejected([{ path: "pendingChange", message: e.message }]),
+                PreconditionRequired: (e) => rejected([{ path: "id", message: e.message }]),
+                VersionConflict: (e) => rejected([{ path: "id", message: e.message }])
+              })
+            )
         })
+        const writes = results.flatMap((r): Array<Write> =>
+          Either.isRight(r.outcome) && r.outcome.right.event !== undefined ? [{ number: r.number, prepared: r.outcome.right as Write["prepared"] }] : []
+        )
+        yield* settle
+        pendingKeys = new Set(writes.flatMap((w) => {
+          const before = byId.get(w.prepared.subscription.id)
+          return [w.prepared.subscription.id, w.prepared.subscription.name, ...(before === undefined ? [] : [before.name])]
+        }))
+        pending = yield* forkCommit(results, writes, collected, last)
+      })
       // Lines are grouped as text and parsed only when their chunk is checked: the lines read
       // ahead of it (a whole socket read at once) are held as slices of the body, not as values.
       let number = 0

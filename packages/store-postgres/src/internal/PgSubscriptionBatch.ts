@@ -36,10 +36,7 @@ const rowsJson = (rows: ReadonlyArray<{ readonly columns: Columns; readonly expe
  * `VersionConflict` of the first that failed. Runs inside the caller's transaction.
  */
 export const writeMany = ({ sql }: PortContext) =>
-(
-  writes: ReadonlyArray<{ readonly columns: Columns; readonly expected: number | undefined }>
-) =>
-  Effect.gen(function*() {
+  Effect.fnUntraced(function*(writes: ReadonlyArray<{ readonly columns: Columns; readonly expected: number | undefined }>) {
     const inserts = writes.filter((w) => w.expected === undefined)
     const updates = writes.filter((w) => w.expected !== undefined)
     const done = new Set<string>()

@@ -3,7 +3,7 @@
  * one transaction, and so does a save that records events.
  */
 import * as Subscription from "@subshift/core/domain/Subscription"
-import { Subscriptions } from "@subshift/core/ports/Subscriptions"
+import { type Commit, Subscriptions } from "@subshift/core/ports/Subscriptions"
 import * as History from "@subshift/core/rules/CatalogHistory"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
@@ -145,6 +145,25 @@ export const make = (
   const one = decodeFirst(decodeSubscription)
   const all = decodeRows(decodeSubscription)
 
+  // Defined once, the commit taken as an argument: a generator whose function closes over a
+  // call's data keeps that data alive past the young generation (see docs/MEMORY.md).
+  const writeCommit = Effect.fnUntraced(function*(commit: Commit) {
+    // Subscriptions are locked in id order so that two commits over the same subscriptions
+    // wait for each other instead of deadlocking.
+    const sorted = [...commit.subscriptions].sort(byId)
+    if (sorted.length > 1) {
+      yield* writeAll(sorted.map(({ expectedVersion, next }) => ({ columns: columnsOf(next, subscriptionJson(next)), expected: expectedVersion })))
+    } else {
+      for (const { expectedVersion, next } of sorted) {
+        yield* (expectedVersion === undefined ? insertSubscription(next) : updateSubscription(next, expectedVersion))
+          .pipe(finish("subscription", next, expectedVersion, decodeSubscription.remember))
+      }
+    }
+    if (commit.basket !== undefined) yield* saveBasket(commit.basket.next, commit.basket.expectedVersion)
+    if (commit.amendments.length > 0) yield* insertAmendments(commit.amendments)
+    yield* insertEvents(commit.events)
+  })
+
   return Subscriptions.of({
     findById: (id) => subscriptionById(id).pipe(Effect.flatMap(one), read("Subscriptions.findById")),
     findByName: (name) => subscriptionByName(name).pipe(Effect.flatMap(one), read("Subscriptions.findByName")),
@@ -203,22 +222,6 @@ export const make = (
         edge("Subscriptions.save")
       )
     },
-    commit: (commit) =>
-      transaction(sql)(Effect.gen(function*() {
-        // Subscriptions are locked in id order so that two commits over the same subscriptions
-        // wait for each other instead of deadlocking.
-        const sorted = [...commit.subscriptions].sort(byId)
-        if (sorted.length > 1) {
-          yield* writeAll(sorted.map(({ expectedVersion, next }) => ({ columns: columnsOf(next, subscriptionJson(next)), expected: expectedVersion })))
-        } else {
-          for (const { expectedVersion, next } of sorted) {
-            yield* (expectedVersion === undefined ? insertSubscription(next) : updateSubscription(next, expectedVersion))
-              .pipe(finish("subscription", next, expectedVersion, decodeSubscription.remember))
-          }
-        }
-        if (commit.basket !== undefined) yield* saveBasket(commit.basket.next, commit.basket.expectedVersion)
-        if (commit.amendments.length > 0) yield* insertAmendments(commit.amendments)
-        yield* insertEvents(commit.events)
-      })).pipe(edge("Subscriptions.commit"))
+    commit: (commit) => transaction(sql)(writeCommit(commit)).pipe(edge("Subscriptions.commit"))
   })
 }
