@@ -204,6 +204,13 @@ const m0010 = Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql`ALTER TABLE subshift_webhook_deliveries SET (toast_tuple_target = 128)`
   ], { discard: true }))
 
+// A delivery of an outbox event keeps no copy of its payload: a claim builds it from the event,
+// which is never deleted. Only a delivery of an event that is not in the outbox (an endpoint's test
+// event) stores one. Fanning out then writes a narrow row per delivery, without a TOAST row and
+// its index entry.
+const m0011 = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  sql`ALTER TABLE subshift_webhook_deliveries ALTER COLUMN payload DROP NOT NULL`)
+
 const migrations = {
   "0001_create_store": m0001,
   "0002_lifecycle": m0002,
@@ -214,7 +221,8 @@ const migrations = {
   "0007_webhooks": m0007,
   "0008_events_without_subscription": m0008,
   "0009_webhook_deliveries_fillfactor": m0009,
-  "0010_webhook_payload_out_of_line": m0010
+  "0010_webhook_payload_out_of_line": m0010,
+  "0011_webhook_payload_from_event": m0011
 }
 
 /** Every migration of the store, in order. */

@@ -344,14 +344,19 @@ const running = (settings: Settings): Effect.Effect<never, never, Requirements> 
       Effect.gen(function*() {
         const free = outstanding - inFlight
         if (free >= (woken ? quarter : 1)) {
+          // With every attempt fiber idle, a claim asks only for runs enough to keep them all busy,
+          // so that they start sooner; when it gets them all, the runs to keep at hand are claimed
+          // right after.
+          const limit = inFlight === 0 ? Math.min(free, settings.batch) : free
           const at = yield* Clock.currentTimeMillis
           const claimed = yield* deliveries.claim({
-            owner: settings.owner, now: Instant.fromEpochMillis(at), leaseFor: settings.leaseFor, limit: free, perKey: settings.perKey
+            owner: settings.owner, now: Instant.fromEpochMillis(at), leaseFor: settings.leaseFor, limit, perKey: settings.perKey
           })
           const runs = runsOf(claimed)
-          saturated = runs.length >= free
+          saturated = runs.length >= limit
           inFlight += runs.length
           yield* Queue.offerAll(ready, runs.map((run) => ({ run, at })))
+          if (saturated && limit < free) return true
         }
         return yield* waitForWork
       }).pipe(

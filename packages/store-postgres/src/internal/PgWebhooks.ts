@@ -172,9 +172,8 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
             WHERE id = 1 AND EXISTS (SELECT 1 FROM page)
           ), enqueued AS (
             INSERT INTO subshift_webhook_deliveries
-              (endpoint_id, event_id, event_type, order_key, sequence, status, next_attempt_at, created_at, payload)
-            SELECT w.id, n.id, n.data->>'type', n.order_key, n.sequence, 'pending', ${now}, ${now}, jsonb_build_object(
-              'type', n.data->'type', 'id', n.id, 'timestamp', n.data->'occurredAt', 'sequence', n.sequence, 'data', n.data)
+              (endpoint_id, event_id, event_type, order_key, sequence, status, next_attempt_at, created_at)
+            SELECT w.id, n.id, n.data->>'type', n.order_key, n.sequence, 'pending', ${now}, ${now}
             FROM numbered n JOIN subshift_webhook_endpoints w ON NOT (w.data ? 'disabledAt')
               AND (w.data->'eventTypes' ? (n.data->>'type') OR w.data->'eventTypes' ? '*')
             ORDER BY n.position, w.id
@@ -205,7 +204,9 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
     // changed meanwhile is checked again against the conditions on `d`); then each head's run:
     // the next pending deliveries of its key, in sequence order, while due and free. A run's
     // followers are never heads, so no other claimer reaches them while the head is held. The
-    // rows come back as columns, the endpoint's data once per endpoint. (Fetching the heads by
+    // rows come back as columns, the endpoint's data once per endpoint, and the payload built
+    // from the delivery's event (each looked up by its id, whatever the size of the outbox)
+    // unless the delivery keeps its own (see migration 0011). (Fetching the heads by
     // `d.id = ANY (ARRAY(SELECT id FROM firsts))` instead of the join is faster on PostgreSQL 15,
     // but the embedded engine then claimed a delivery whose predecessor was still pending: the
     // join is kept until that is understood.)
@@ -252,9 +253,12 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
             d.next_attempt_at, d.created_at, d.log, d.payload
         )
         SELECT l.id, l.endpoint_id, l.event_id, l.event_type, l.order_key, l.sequence::text AS sequence, l.status, l.attempts,
-          l.next_attempt_at, l.created_at, l.log::text AS log, l.payload::text AS payload,
+          l.next_attempt_at, l.created_at, l.log::text AS log,
+          COALESCE(l.payload, jsonb_build_object('type', e.data->'type', 'id', e.id, 'timestamp', e.data->'occurredAt',
+            'sequence', l.sequence, 'data', e.data))::text AS payload,
           CASE WHEN row_number() OVER (PARTITION BY l.endpoint_id) = 1 THEN w.data::text END AS endpoint
         FROM leased l JOIN subshift_webhook_endpoints w ON w.id = l.endpoint_id
+          LEFT JOIN LATERAL (SELECT e.id, e.data FROM subshift_events e WHERE l.payload IS NULL AND e.id = l.event_id LIMIT 1) e ON true
         ORDER BY l.sequence`.withoutTransform.pipe(
         Effect.flatMap(decodeClaimed),
         edge("WebhookDeliveries.claim")

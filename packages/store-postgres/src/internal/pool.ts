@@ -38,6 +38,22 @@ export const figures = (): PoolFigures | undefined => {
   return { total, idle, waiting }
 }
 
+/** How many connections a new pool opens at once, in the background, once its first one answers. */
+const WARM = 4
+
+/**
+ * Opens `count` connections together and gives them back idle, in the background: the first
+ * calls that come at once after a start (a worker's claim, fan-out and record, a burst of
+ * requests) then find connections open instead of each opening its own. Opening one sends no
+ * statement; one that fails is only not opened.
+ */
+const warm = (pool: Pg.Pool, count: number) => {
+  if (count < 2) return
+  void Promise.allSettled(Array.from({ length: count }, () => pool.connect())).then((opened) => {
+    for (const result of opened) if (result.status === "fulfilled") result.value.release()
+  })
+}
+
 const connect = (options: PgClient.PgClientConfig) =>
   Effect.acquireRelease(
     Effect.suspend(() => {
@@ -69,6 +85,7 @@ const connect = (options: PgClient.PgClientConfig) =>
           onTimeout: () => new SqlError({ cause: new Error("Connection timed out"), message: "PgClient: Connection timed out" })
         }),
         Effect.tapError(() => Effect.promise(() => pool.end().catch(() => {}))),
+        Effect.tap(() => Effect.sync(() => warm(pool, Math.min(options.maxConnections ?? WARM, WARM)))),
         Effect.as(pool)
       )
     }),
