@@ -171,7 +171,9 @@ export class SubscriptionImport extends Effect.Service<SubscriptionImport>()("@s
             }
             return { byId, storedOf }
           },
-          { concurrent: true }
+          // Side by side only when there are bill groups to read: a round without any (the usual
+          // case) forks no fibers for it.
+          { concurrent: groups.size > 0 }
         )
       // A checked line keeps its number and id, not its JSON value: the value is dropped once the
       // record is checked, rather than kept while the round's commit is in flight.
