@@ -16,6 +16,7 @@ import { createHash } from "node:crypto"
 import { BlockList, isIP } from "node:net"
 import * as WebhookConfig from "./webhooks/Config.js"
 import { type ApiKey, parseApiKeys } from "./admin/ApiKeys.js"
+import * as Heap from "./Heap.js"
 import * as Otlp from "./OtlpConfig.js"
 
 /** The development cookie secret; refused in production. */
@@ -117,6 +118,8 @@ export interface ServerConfig {
   readonly requestTimeout: Duration.Duration
   /** Outbound webhooks: the sealing key, the network policy and the worker's settings. */
   readonly webhooks: WebhookConfig.WebhookConfig
+  /** How far the old generation of the heap may grow past what a full collection kept, in percent; 0 leaves it to V8 (see Heap.ts). */
+  readonly heapGrowthPercent: number
 }
 
 /** Parses `SUBSHIFT_TRUSTED_PROXIES`: addresses and CIDRs (IPv4 or IPv6), comma-separated. */
@@ -194,6 +197,10 @@ const raw = Config.all({
   bodyLimit: Config.integer("SUBSHIFT_BODY_LIMIT").pipe(Config.withDefault(64 * 1024)),
   logLevel: Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info)),
   slowRequestMs: Config.integer("SUBSHIFT_SLOW_REQUEST_MS").pipe(Config.withDefault(500)),
+  heapGrowthPercent: Config.integer("SUBSHIFT_HEAP_GROWTH_PERCENT").pipe(
+    Config.validate({ message: "Expected a percentage from 0 (V8 decides) to 300", validation: (n) => n >= 0 && n <= 300 }),
+    Config.withDefault(Heap.DEFAULT_GROWTH_PERCENT)
+  ),
   metricsPort: Config.option(Config.integer("SUBSHIFT_METRICS_PORT").pipe(
     Config.validate({ message: "Expected a port number from 0 (any free port) to 65535", validation: (n) => n >= 0 && n <= 65_535 })
   )),
@@ -339,7 +346,8 @@ export const load: Effect.Effect<ServerConfig, ConfigError.ConfigError> = Effect
     trustedProxies: trustedProxies.right,
     docs: Option.getOrElse(c.docs, () => (production ? "off" : "on")) === "on",
     requestTimeout: c.requestTimeout,
-    webhooks: yield* WebhookConfig.load()
+    webhooks: yield* WebhookConfig.load(),
+    heapGrowthPercent: c.heapGrowthPercent
   }
   return config
 })

@@ -303,11 +303,11 @@ export const clientLayer = (
     const check = pooled ? checkPooledDefault(options.statementTimeout) : Layer.empty
     const listen = options.directUrl === undefined ? Layer.empty : listenClient(options.directUrl, config)
     if (options.queryTimeout === undefined) {
-      return Layer.mergeAll(local, check, listen).pipe(Layer.provideMerge(clientUnavailable(Pool.layer(config))))
+      return Layer.mergeAll(local, check, listen).pipe(Layer.provideMerge(clientUnavailable(Pool.layer({ ...config, prepare: !pooled }))))
     }
     const timeout = Duration.millis(millisOf(options.queryTimeout))
     const watchdog = Watchdog.make(Duration.toMillis(timeout))
-    const client = clientUnavailable(Pool.layer({ ...config, stream: watchdog.socket }))
+    const client = clientUnavailable(Pool.layer({ ...config, prepare: !pooled, stream: watchdog.socket }))
     // Built after the client, whose first connection has told the watchdog whether it is TLS.
     const callTimeout = Layer.sync(CallTimeout, () => (watchdog.blind() ? Option.some(timeout) : Option.none()))
     return Layer.mergeAll(callTimeout, local, check, listen).pipe(Layer.provideMerge(client))

@@ -8,6 +8,7 @@ import * as Logger from "effect/Logger"
 import * as CatalogFile from "../CatalogFile.js"
 import * as Config from "../Config.js"
 import * as Demo from "../Demo.js"
+import * as Heap from "../Heap.js"
 import * as Prometheus from "../Prometheus.js"
 import * as Server from "../Server.js"
 import * as Store from "../Store.js"
@@ -15,6 +16,7 @@ import * as Store from "../Store.js"
 /** Serves until interrupted; a bad configuration, a bad catalog file or a store that cannot start ends the process with code 1. */
 export const serve = Effect.gen(function*() {
   const config = yield* Config.load
+  yield* Effect.sync(() => Heap.applyGrowth(config.heapGrowthPercent))
   const announce = Layer.effectDiscard(
     Effect.flatMap(Server.baseUrl, (url) =>
       Effect.flatMap(Demo.banner(config, url), (banner) => {
