@@ -1,7 +1,8 @@
 /**
  * A TCP proxy in front of a Postgres server that counts the statements clients send through it,
  * read from the wire: each simple `Query` message is one, and so is each extended-protocol round
- * ended by `Sync`, named by the text of its `Parse` (or `(prepared)` when it reuses one).
+ * ended by `Sync`, named by the text of its `Parse`, or, when it binds a named statement parsed
+ * earlier on the connection, by that statement's text.
  */
 import * as Net from "node:net"
 
@@ -27,6 +28,7 @@ export const start = async (url: string): Promise<Counter> => {
     let buffer = Buffer.alloc(0)
     let started = false
     let parsed: string | undefined
+    const named = new Map<string, string>()
     client.on("data", (chunk: Buffer) => {
       buffer = Buffer.concat([buffer, chunk])
       for (;;) {
@@ -49,6 +51,13 @@ export const start = async (url: string): Promise<Counter> => {
         if (type === "P") {
           const nameEnd = body.indexOf(0)
           parsed = oneLine(body.toString("utf8", nameEnd + 1, body.indexOf(0, nameEnd + 1)))
+          if (nameEnd > 0) named.set(body.toString("utf8", 0, nameEnd), parsed)
+        }
+        if (type === "B" && parsed === undefined) {
+          // Bind: the portal's name, then the statement's.
+          const portalEnd = body.indexOf(0)
+          const statement = body.toString("utf8", portalEnd + 1, body.indexOf(0, portalEnd + 1))
+          if (statement !== "") parsed = named.get(statement)
         }
         if (type === "S") {
           seen.push(parsed ?? "(prepared)")

@@ -28,7 +28,7 @@ export interface LineReport {
 
 /** How an import runs. */
 export interface ImportOptions {
-  /** Lines read before they are checked and written together; 200 unless set. */
+  /** Lines read before they are checked and written together; 500 unless set. */
   readonly chunk?: number
   /** Bill groups a round reads at once; 8 unless set. */
   readonly concurrency?: number
@@ -252,7 +252,7 @@ export class SubscriptionImport extends Effect.Service<SubscriptionImport>()("@s
       let number = 0
       const maxLength = options.maxLineLength ?? MAX_LINE_LENGTH
       return lines.pipe(
-        Stream.grouped(options.chunk ?? 200),
+        Stream.grouped(options.chunk ?? 500),
         Stream.runForEach((texts) => {
           const parsed: Array<ParsedLine> = []
           for (const text of texts) {
