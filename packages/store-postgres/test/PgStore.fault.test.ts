@@ -11,6 +11,7 @@ import { PgStore } from "@subshift/store-postgres"
 import { Fixtures } from "@subshift/testing"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -18,6 +19,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
+import * as Net from "node:net"
 import pg from "pg"
 import * as TestDatabase from "./TestDatabase.js"
 
@@ -160,4 +162,65 @@ describe.runIf(TestDatabase.serverUrl !== undefined).sequential("postgres faults
         }
       }))
   })
+})
+
+// A TCP proxy in front of the test database that can turn silent: it then closes the connections
+// it carries and accepts new ones without ever answering them, counting those.
+const silentable = async (url: string) => {
+  const target = new URL(url)
+  const [port, host] = [Number(target.port || 5432), target.hostname]
+  let silent = false
+  let acceptedWhileSilent = 0
+  const sockets = new Set<Net.Socket>()
+  const server = Net.createServer((client) => {
+    sockets.add(client)
+    client.on("error", () => {}).on("close", () => sockets.delete(client))
+    if (silent) {
+      acceptedWhileSilent++
+      return
+    }
+    const upstream = Net.connect(port, host)
+    sockets.add(upstream)
+    upstream.on("error", () => client.destroy()).on("close", () => sockets.delete(upstream))
+    client.on("close", () => upstream.destroy())
+    client.pipe(upstream).pipe(client)
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  target.port = String((server.address() as Net.AddressInfo).port)
+  target.hostname = "127.0.0.1"
+  return {
+    url: target.toString(),
+    silence: () => {
+      silent = true
+      for (const socket of sockets) socket.destroy()
+    },
+    acceptedWhileSilent: () => acceptedWhileSilent,
+    close: () => {
+      for (const socket of sockets) socket.destroy()
+      return new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  }
+}
+
+describe("a database that stops answering new connections", () => {
+  const database = TestDatabase.register()
+
+  it("a read whose new connection is not answered in time fails with StoreUnavailable after one attempt, not one per retry", async () => {
+    const proxy = await silentable(database.url())
+    try {
+      const exit = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+        const context = yield* Layer.build(PgStore.layerUrl(proxy.url, { maxConnections: 1, connectTimeout: "500 millis" }))
+        const subscriptions = Context.get(context, Subscriptions)
+        yield* subscriptions.findById("sub-none")
+        proxy.silence()
+        return yield* Effect.exit(subscriptions.findById("sub-none"))
+      })))
+      expect(failureTag(exit)).toBe("StoreUnavailable")
+      // The pooled connection was closed under the read, which may try once more on a new one;
+      // that connection's timeout ends the read, rather than another attempt.
+      expect(proxy.acceptedWhileSilent()).toBe(1)
+    } finally {
+      await proxy.close()
+    }
+  }, 30_000)
 })

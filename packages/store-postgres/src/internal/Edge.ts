@@ -100,10 +100,14 @@ export const mapFailures = (what: string) => <A, E>(self: Effect.Effect<A, E | S
   })
 
 // A connection that had died before the call used it: its backend was terminated (57P) or its
-// socket closed, which node-postgres reports without a SQLSTATE.
+// socket closed, which node-postgres reports without a SQLSTATE. A new connection that could not
+// be opened in time ("Connection terminated due to connection timeout") is not one: the database
+// did not answer, and trying again would only wait as long once more.
 const isDeadConnection = (error: SqlError): boolean => {
   const state = sqlStateOf(error.cause)
-  return state === undefined ? /terminated|ECONNRESET|EPIPE|not queryable/i.test(describe(error)) : state.startsWith("57P")
+  if (state !== undefined) return state.startsWith("57P")
+  const message = describe(error)
+  return /terminated|ECONNRESET|EPIPE|not queryable/i.test(message) && !/connection timeout/i.test(message)
 }
 
 /**
