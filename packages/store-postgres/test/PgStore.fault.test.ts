@@ -209,7 +209,7 @@ describe("a database that stops answering new connections", () => {
     const proxy = await silentable(database.url())
     try {
       const exit = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-        const context = yield* Layer.build(PgStore.layerUrl(proxy.url, { maxConnections: 1, connectTimeout: "500 millis" }))
+        const context = yield* Layer.build(PgStore.layerUrl(proxy.url, { maxConnections: 1, connectTimeout: "2 seconds" }))
         const subscriptions = Context.get(context, Subscriptions)
         yield* subscriptions.findById("sub-none")
         proxy.silence()
