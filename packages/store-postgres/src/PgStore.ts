@@ -302,12 +302,14 @@ export const clientLayer = (
       : Layer.empty
     const check = pooled ? checkPooledDefault(options.statementTimeout) : Layer.empty
     const listen = options.directUrl === undefined ? Layer.empty : listenClient(options.directUrl, config)
+    // Statements are prepared unless a pooler may run consecutive ones on different connections.
+    const pool: Pool.PoolOptions = { ...config, prepare: !pooled }
     if (options.queryTimeout === undefined) {
-      return Layer.mergeAll(local, check, listen).pipe(Layer.provideMerge(clientUnavailable(Pool.layer({ ...config, prepare: !pooled }))))
+      return Layer.mergeAll(local, check, listen).pipe(Layer.provideMerge(clientUnavailable(Pool.layer(pool))))
     }
     const timeout = Duration.millis(millisOf(options.queryTimeout))
     const watchdog = Watchdog.make(Duration.toMillis(timeout))
-    const client = clientUnavailable(Pool.layer({ ...config, prepare: !pooled, stream: watchdog.socket }))
+    const client = clientUnavailable(Pool.layer({ ...pool, stream: watchdog.socket }))
     // Built after the client, whose first connection has told the watchdog whether it is TLS.
     const callTimeout = Layer.sync(CallTimeout, () => (watchdog.blind() ? Option.some(timeout) : Option.none()))
     return Layer.mergeAll(callTimeout, local, check, listen).pipe(Layer.provideMerge(client))
