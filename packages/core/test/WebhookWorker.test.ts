@@ -16,7 +16,9 @@ import * as WebhookAdmin from "@subshift/core/usecases/WebhookAdmin"
 import * as WebhookWorker from "@subshift/core/usecases/WebhookWorker"
 import { describe, expect, it } from "@effect/vitest"
 import { MemoryStore } from "@subshift/store-memory"
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
+import * as Fiber from "effect/Fiber"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -28,14 +30,19 @@ const scripted = (answer: (request: OutboundRequest, n: number) => TransportResu
   const sent: Array<OutboundRequest> = []
   return {
     sent,
-    layer: Layer.succeed(WebhookTransport, { send: (request) => Effect.sync(() => answer(request, sent.push(request))) })
+    layer: Layer.succeed(WebhookTransport, {
+      send: (request, done) => {
+        done(answer(request, sent.push(request)))
+        return () => {}
+      }
+    })
   }
 }
 
 // Signing is the server's (node:crypto); here a signature only names its secret.
 const crypto = Layer.succeed(WebhookCrypto, {
   newSecret: Effect.sync(() => ({ secret: "whsec_c2VjcmV0", sealed: `sealed-${Math.random()}` })),
-  sign: (sealed, { id, timestamp }) => Effect.succeed(`v1,${sealed}:${id}:${timestamp}`)
+  sign: (sealed, { id, timestamp }) => `v1,${sealed}:${id}:${timestamp}`
 })
 
 const T0 = Date.parse("2030-01-01T00:00:00Z")
@@ -114,5 +121,92 @@ describe("webhook worker on the test clock", () => {
       const body = JSON.parse(sent[1]!.body)
       expect([body.type, body.sequence, sent[1]!.headers["webhook-timestamp"]]).toEqual(["subscription.changed", 1, String((T0 + 120_000) / 1000)])
     }).pipe(Effect.provide(layer))
+  })
+})
+
+// A transport whose answers the test gives, one send at a time, after `send` has returned.
+const controlled = () => {
+  const pending: Array<{ readonly request: OutboundRequest; readonly done: (result: TransportResult) => void }> = []
+  let abandoned = 0
+  return {
+    pending,
+    abandoned: () => abandoned,
+    layer: Layer.succeed(WebhookTransport, {
+      send: (request, done) => {
+        pending.push({ request, done })
+        return () => abandoned++
+      }
+    })
+  }
+}
+
+// A round started in the background on `n` events of one subscription, once the first send is out.
+const roundOnce = (transport: ReturnType<typeof controlled>, n: number) =>
+  Effect.gen(function*() {
+    yield* TestClock.setTime(T0)
+    yield* WebhookAdmin.create({ url: "https://billing.example/hook", eventTypes: ["*"] })
+    const events = yield* commit(n)
+    const round = yield* Effect.fork(Effect.flatMap(WebhookWorker.make(), (worker) => worker.round))
+    while (transport.pending.length === 0) yield* Effect.yieldNow()
+    return { events, round }
+  })
+
+describe("a run of one subscription's deliveries", () => {
+  it.effect("chains answers that come later: each send starts after the last one's answer, in order, and the first failure ends the run", () => {
+    const transport = controlled()
+    return Effect.gen(function*() {
+      const { events, round } = yield* roundOnce(transport, 4)
+      const answer = (status: number) =>
+        Effect.gen(function*() {
+          while (transport.pending.length === 0) yield* Effect.yieldNow()
+          const { done, request } = transport.pending.shift()!
+          done({ _tag: "Answered", status })
+          return request.headers["webhook-id"]
+        })
+      // One send at a time: the second starts only once the first is answered.
+      expect(yield* answer(204)).toBe(events[0]!.id)
+      expect(yield* answer(204)).toBe(events[1]!.id)
+      expect(yield* answer(500)).toBe(events[2]!.id)
+      expect(yield* Fiber.join(round)).toEqual({ enqueued: 4, attempted: 3 })
+      expect(transport.pending.length).toBe(0)
+      const deliveries = yield* Effect.flatMap(WebhookEndpoints, (endpoints) => endpoints.list({ limit: 1 })).pipe(
+        Effect.flatMap(([endpoint]) => Effect.flatMap(WebhookDeliveries, (d) => d.list({ endpointId: endpoint!.id, limit: 10 })))
+      )
+      expect(deliveries.map((d) => [d.eventId, d.status, d.attempts]).reverse()).toEqual([
+        [events[0]!.id, "delivered", 1],
+        [events[1]!.id, "delivered", 1],
+        [events[2]!.id, "pending", 1],
+        [events[3]!.id, "pending", 0]
+      ])
+    }).pipe(Effect.provide(Layer.mergeAll(transport.layer, crypto).pipe(Layer.provideMerge(MemoryStore.layer()))))
+  })
+
+  it.effect("interrupting a run abandons the send under way", () => {
+    const transport = controlled()
+    return Effect.gen(function*() {
+      const { round } = yield* roundOnce(transport, 2)
+      yield* Fiber.interrupt(round)
+      expect([transport.pending.length, transport.abandoned()]).toEqual([1, 1])
+    }).pipe(Effect.provide(Layer.mergeAll(transport.layer, crypto).pipe(Layer.provideMerge(MemoryStore.layer()))))
+  })
+
+  it.effect("a signature that throws is a defect of the run, not an exception in the transport's callback", () => {
+    const transport = controlled()
+    let signed = 0
+    const throwing = Layer.succeed(WebhookCrypto, {
+      newSecret: Effect.sync(() => ({ secret: "whsec_c2VjcmV0", sealed: "sealed" })),
+      sign: () => {
+        if (++signed === 2) throw new Error("the secret does not open under this key")
+        return "v1,c2ln"
+      }
+    })
+    return Effect.gen(function*() {
+      const { round } = yield* roundOnce(transport, 2)
+      // The answer's callback signs the next delivery, which throws: the callback returns.
+      expect(() => transport.pending.shift()!.done({ _tag: "Answered", status: 204 })).not.toThrow()
+      const exit = yield* Fiber.await(round)
+      expect(exit._tag === "Failure" && Cause.isDie(exit.cause) && String(Cause.squash(exit.cause))).toContain("does not open")
+      expect(transport.pending.length).toBe(0)
+    }).pipe(Effect.provide(Layer.mergeAll(transport.layer, throwing).pipe(Layer.provideMerge(MemoryStore.layer()))))
   })
 })

@@ -236,11 +236,14 @@ export const suite = <E>(name: string, layer: Layer.Layer<StorePorts | WebhookSt
       const gone = endpoint([type], { url: "https://gone.example/hook" })
       const failing = endpoint([type], { url: "https://failing.example/hook" })
       const transport = Layer.succeed(WebhookTransport, {
-        send: (request) => Effect.succeed({ _tag: "Answered", status: request.url.startsWith("https://gone.") ? 410 : 500 } as const)
+        send: (request, done) => {
+          done({ _tag: "Answered", status: request.url.startsWith("https://gone.") ? 410 : 500 })
+          return () => {}
+        }
       })
       const crypto = Layer.succeed(WebhookCrypto, {
         newSecret: Effect.succeed({ secret: "whsec_c2VjcmV0", sealed: "sealed" }),
-        sign: (sealed, { id }) => Effect.succeed(`v1,${sealed}:${id}`)
+        sign: (sealed, { id }) => `v1,${sealed}:${id}`
       })
       const disabledEvents = Effect.map(
         Effect.flatMap(Events, (events) => events.list({ limit: 1000 })),

@@ -5,7 +5,7 @@
  */
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type { StoreUnavailable } from "../domain/Errors.js"
 import type { Instant } from "../domain/Instant.js"
@@ -139,11 +139,25 @@ export type TransportResult =
   | { readonly _tag: "Answered"; readonly status: number; readonly retryAfter?: string | undefined }
   | { readonly _tag: "NoAnswer"; readonly error: string }
 
-/** Sends one POST; never fails, since a failed send is an outcome the worker records. */
+/**
+ * Sends POSTs. `send` sends one and calls `done` once with what came of it (it never throws: a
+ * failed send is an outcome the worker records), and answers a function that abandons the send,
+ * after which `done` is not called. It is a callback, not an effect, so that the worker chains a
+ * run's sends from one fiber step: one fiber suspension per send was the largest part of the
+ * worker's own time per delivery. `done` may be called before `send` returns.
+ */
 export class WebhookTransport extends Context.Tag("@subshift/core/WebhookTransport")<
   WebhookTransport,
-  { readonly send: (request: OutboundRequest) => Effect.Effect<TransportResult> }
+  { readonly send: (request: OutboundRequest, done: (result: TransportResult) => void) => () => void }
 >() {}
+
+/** One send as an effect: interrupting it abandons the send. */
+export const send = (request: OutboundRequest): Effect.Effect<TransportResult, never, WebhookTransport> =>
+  Effect.flatMap(WebhookTransport, (transport) =>
+    Effect.async<TransportResult>((resume) => {
+      const abandon = transport.send(request, (result) => resume(Effect.succeed(result)))
+      return Effect.sync(abandon)
+    }))
 
 /** Makes, seals and signs with endpoint secrets. */
 export class WebhookCrypto extends Context.Tag("@subshift/core/WebhookCrypto")<
@@ -151,8 +165,8 @@ export class WebhookCrypto extends Context.Tag("@subshift/core/WebhookCrypto")<
   {
     /** A new secret: in Standard Webhooks form (`whsec_` + base64), to show once, and sealed, to store. */
     readonly newSecret: Effect.Effect<{ readonly secret: string; readonly sealed: string }>
-    /** `v1,<base64 HMAC-SHA256 of id.timestamp.body>` for one sealed secret. */
-    readonly sign: (sealed: string, content: { readonly id: string; readonly timestamp: number; readonly body: string }) => Effect.Effect<string>
+    /** `v1,<base64 HMAC-SHA256 of id.timestamp.body>` for one sealed secret (a pure computation, called per attempt). */
+    readonly sign: (sealed: string, content: { readonly id: string; readonly timestamp: number; readonly body: string }) => string
   }
 >() {}
 

@@ -13,13 +13,12 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
-import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
-import * as Random from "effect/Random"
 import type { StoreUnavailable } from "../domain/Errors.js"
 import * as Instant from "../domain/Instant.js"
 import * as Webhook from "../domain/Webhook.js"
-import { type AttemptResult, type ClaimedDelivery, type Released, WebhookCrypto, WebhookDeliveries, WebhookEndpoints, WebhookTransport } from "../ports/Webhooks.js"
+import { type ClaimedDelivery, type Released, WebhookCrypto, WebhookDeliveries, WebhookEndpoints, WebhookTransport } from "../ports/Webhooks.js"
+import { type Attempted, attemptRun, type Outcome, type RunOutcome, runsOf } from "./WebhookAttempts.js"
 
 /** How the worker runs; every field has a default. */
 export interface Options {
@@ -80,137 +79,7 @@ const now = Effect.map(Clock.currentTimeMillis, Instant.fromEpochMillis)
 export const pump = (pageSize = 500): Effect.Effect<number, StoreUnavailable, WebhookDeliveries> =>
   Effect.flatMap(WebhookDeliveries, (deliveries) => Effect.flatMap(now, (at) => deliveries.fanOut({ limit: pageSize, now: at })))
 
-/** The secrets that sign at `nowMillis`: those not yet expired (no instant is formatted unless one expires). */
-const signingSecrets = (endpoint: Webhook.Endpoint, nowMillis: number) =>
-  endpoint.secrets.every((s) => s.expiresAt === undefined)
-    ? endpoint.secrets
-    : Webhook.activeSecrets(endpoint, Instant.fromEpochMillis(nowMillis))
-
-/** The signed headers of an attempt at `nowMillis`: one signature per active secret, space-separated. */
-export const signedHeaders = (claimed: ClaimedDelivery, body: string, nowMillis: number) =>
-  Effect.flatMap(WebhookCrypto, (crypto) => headersWith(crypto, claimed, body, nowMillis))
-
-const headersWith = (crypto: WebhookCrypto["Type"], claimed: ClaimedDelivery, body: string, nowMillis: number) => {
-  const timestamp = Math.floor(nowMillis / 1000)
-  const secrets = signingSecrets(claimed.endpoint, nowMillis)
-  const content = { id: claimed.payload.id, timestamp, body }
-  const signatures = secrets.length === 1
-    ? Effect.map(crypto.sign(secrets[0]!.sealed, content), (signature) => [signature])
-    : Effect.forEach(secrets, (s) => crypto.sign(s.sealed, content))
-  return Effect.map(signatures, (signatures): Record<string, string> => ({
-    "content-type": "application/json", "user-agent": "Subshift-Webhooks", "webhook-id": claimed.payload.id,
-    "webhook-timestamp": String(timestamp), "webhook-signature": signatures.join(" ")
-  }))
-}
-
-/** What came of an attempt. */
-export type Outcome = "delivered" | "retry" | "failed" | "gone"
-
-// The next attempt's instant after a failed one, or `None` once the schedule is spent; a
-// `Retry-After` the endpoint asked for replaces the scheduled delay.
-const nextAfterFailure = (settings: Settings, attempts: number, at: number, wanted: Option.Option<Duration.Duration>) =>
-  Effect.map(Random.next, (random) => {
-    const scheduled = Webhook.backoff(attempts, random, settings.schedule)
-    if (Option.isNone(scheduled)) return Option.none<Instant.Instant>()
-    const delay = Option.getOrElse(wanted, () => scheduled.value)
-    return Option.some(Instant.fromEpochMillis(at + Duration.toMillis(delay)))
-  })
-
-/** An attempt made, to record: the result for the store, and what the worker does after. */
-export interface Attempted {
-  readonly result: AttemptResult
-  readonly outcome: Outcome
-  /** When the answer (or its absence) came, in epoch millis. */
-  readonly ended: number
-}
-
-/** Attempts one claimed delivery; records nothing (see `settle`). */
-export const attempt = (settings: Settings) => (claimed: ClaimedDelivery): Effect.Effect<Attempted, never, WebhookTransport | WebhookCrypto> =>
-  Effect.flatMap(WebhookTransport, (transport) => Effect.flatMap(WebhookCrypto, (crypto) => attemptWith(settings, transport, crypto, claimed)))
-
-// An attempt with the ports at hand: the steps of one send, and what it read of the clock.
-const attemptWith = (settings: Settings, transport: WebhookTransport["Type"], crypto: WebhookCrypto["Type"], claimed: ClaimedDelivery): Effect.Effect<Attempted> =>
-  Effect.clockWith((clock) => {
-    const started = clock.unsafeCurrentTimeMillis()
-    const body = Webhook.body(claimed.payload)
-    return Effect.flatMap(headersWith(crypto, claimed, body, started), (headers) =>
-      Effect.flatMap(transport.send({ url: claimed.endpoint.url, headers, body, timeout: settings.timeout }), (result) => {
-        const ended = clock.unsafeCurrentTimeMillis()
-        const base = { at: Instant.fromEpochMillis(started), latencyMs: Math.max(0, Math.round(ended - started)) }
-        if (result._tag === "Answered" && result.status >= 200 && result.status < 300) {
-          return Effect.succeed(attempted(settings, claimed, "delivered", ended, { ...base, statusCode: result.status }, Option.none()))
-        }
-        if (result._tag === "Answered" && result.status === 410) {
-          const log = { ...base, statusCode: 410, error: "the endpoint answered 410 Gone: disabled" }
-          return Effect.succeed(attempted(settings, claimed, "gone", ended, log, Option.some(Instant.fromEpochMillis(ended))))
-        }
-        const wanted = result._tag === "Answered" && (result.status === 429 || result.status === 503)
-          ? Webhook.retryAfter(result.retryAfter, ended, settings.retryAfterCap)
-          : Option.none()
-        return Effect.map(nextAfterFailure(settings, claimed.delivery.attempts + 1, ended, wanted), (next) => {
-          const log: Webhook.Attempt = result._tag === "Answered"
-            ? { ...base, statusCode: result.status, error: `the endpoint answered ${result.status}` }
-            : { ...base, error: result.error }
-          return attempted(settings, claimed, Option.isSome(next) ? "retry" : "failed", ended, log, next)
-        })
-      }))
-  })
-
-// The attempt as the store records it.
-const attempted = (settings: Settings, claimed: ClaimedDelivery, outcome: Outcome, ended: number, attemptLog: Webhook.Attempt, next: Option.Option<Instant.Instant>): Attempted => ({
-  outcome,
-  ended,
-  result: {
-    deliveryId: claimed.delivery.id,
-    endpointId: claimed.endpoint.id,
-    owner: settings.owner,
-    attempt: attemptLog,
-    status: outcome === "delivered" ? "delivered" : outcome === "failed" ? "failed" : "pending",
-    nextAttemptAt: Option.getOrUndefined(next),
-    endpointOk: outcome === "delivered"
-  }
-})
-
-/** What came of a run: the attempts made, in order, and the deliveries left unattempted, whose leases go back. */
-export interface RunOutcome {
-  readonly attempted: ReadonlyArray<Attempted>
-  readonly released: ReadonlyArray<Released>
-}
-
-/** The claimed deliveries as runs: those of one (endpoint, order key), in sequence order. */
-export const runsOf = (claimed: ReadonlyArray<ClaimedDelivery>): ReadonlyArray<ReadonlyArray<ClaimedDelivery>> => {
-  const runs = new Map<string, Array<ClaimedDelivery>>()
-  for (const c of claimed) {
-    const key = `${c.delivery.endpointId}\u0000${c.delivery.orderKey}`
-    const run = runs.get(key)
-    if (run === undefined) runs.set(key, [c])
-    else run.push(c)
-  }
-  return [...runs.values()].map((run) => run.sort((a, b) => a.delivery.sequence - b.delivery.sequence))
-}
-
-/**
- * Attempts a run's deliveries one after another while each is delivered and `mayStart` allows the
- * next; the first one not delivered ends the run, and the rest are released (they keep their
- * order: pending behind it). Records nothing.
- */
-export const attemptRun = <R>(settings: Settings, run: ReadonlyArray<ClaimedDelivery>, mayStart: Effect.Effect<boolean, never, R>) =>
-  Effect.flatMap(WebhookTransport, (transport) =>
-    Effect.flatMap(WebhookCrypto, (crypto) => {
-      const attempted: Array<Attempted> = []
-      const finish = Effect.sync((): RunOutcome => ({
-        attempted,
-        released: run.slice(attempted.length).map((c): Released => ({ deliveryId: c.delivery.id, owner: settings.owner }))
-      }))
-      // The next delivery while the last one was delivered and `mayStart` allows it.
-      const from = (next: number): Effect.Effect<RunOutcome, never, R> =>
-        next >= run.length ? finish : Effect.flatMap(mayStart, (may) =>
-          !may ? finish : Effect.flatMap(attemptWith(settings, transport, crypto, run[next]!), (a) => {
-            attempted.push(a)
-            return a.outcome === "delivered" ? from(next + 1) : finish
-          }))
-      return from(0)
-    }))
+export { type Attempted, attemptRun, type Outcome, type RunOutcome, runsOf, signedHeaders } from "./WebhookAttempts.js"
 
 /**
  * Records attempts in one write, then disables the endpoints that answered 410 Gone, and those
@@ -246,7 +115,7 @@ const roundOf = (settings: Settings): Effect.Effect<{ readonly enqueued: number;
     const enqueued = yield* pump()
     const deliveries = yield* WebhookDeliveries
     const claimed = yield* deliveries.claim({ owner: settings.owner, now: yield* now, leaseFor: settings.leaseFor, limit: settings.batch, perKey: settings.perKey })
-    const outcomes = yield* Effect.forEach(runsOf(claimed), (run) => attemptRun(settings, run, Effect.succeed(true)), { concurrency: "unbounded" })
+    const outcomes = yield* Effect.forEach(runsOf(claimed), (run) => attemptRun(settings, run, () => true), { concurrency: "unbounded" })
     const attempted = outcomes.flatMap((o) => o.attempted)
     yield* settle(settings, attempted, outcomes.flatMap((o) => o.released))
     return { enqueued, attempted: attempted.length }
@@ -300,8 +169,7 @@ const running = (settings: Settings): Effect.Effect<never, never, Requirements> 
     // gave at the claim, so that a late answer cannot meet another process's attempt.
     const spare = Math.max(0, Duration.toMillis(settings.leaseFor) - Duration.toMillis(settings.timeout))
     const attemptLoop = Queue.take(ready).pipe(
-      Effect.flatMap(({ at: claimedAt, run }) =>
-        attemptRun(settings, run, Effect.map(Clock.currentTimeMillis, (at) => at - claimedAt <= spare / 2))),
+      Effect.flatMap(({ at: claimedAt, run }) => attemptRun(settings, run, (at) => at - claimedAt <= spare / 2)),
       Effect.flatMap((outcome) => Queue.offer(finished, outcome)),
       Effect.forever
     )

@@ -56,8 +56,7 @@ export const make = (key: Buffer): WebhookCrypto["Type"] => {
       const bytes = randomBytes(24)
       return { secret: `${PREFIX}${bytes.toString("base64")}`, sealed: seal(key, bytes) }
     }),
-    sign: (sealed, { body, id, timestamp }) =>
-      Effect.sync(() => `v1,${createHmac("sha256", secretOf(sealed)).update(`${id}.${timestamp}.${body}`).digest("base64")}`)
+    sign: (sealed, { body, id, timestamp }) => `v1,${createHmac("sha256", secretOf(sealed)).update(`${id}.${timestamp}.${body}`).digest("base64")}`
   })
 }
 

@@ -19,6 +19,8 @@ import * as Network from "./Network.js"
 /** The most of an answer's body read; the rest is dropped with the connection. */
 export const MAX_RESPONSE_BYTES = 64 * 1024
 
+const nothing = () => {}
+
 const describe = (error: unknown): string => {
   const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : undefined
   const message = error instanceof Error ? error.message : String(error)
@@ -81,11 +83,11 @@ export const make = (policy: Network.Policy): { readonly transport: WebhookTrans
     return target
   }
 
-  const send = (request: OutboundRequest, resolve: (result: TransportResult) => void): (() => void) | undefined => {
+  const send = (request: OutboundRequest, resolve: (result: TransportResult) => void): () => void => {
     const target = targetOf(request.url)
     if ("refused" in target) {
       resolve({ _tag: "NoAnswer", error: target.refused })
-      return undefined
+      return nothing
     }
     // The body goes as a string, written with the headers in one write.
     const body = request.body
@@ -132,13 +134,7 @@ export const make = (policy: Network.Policy): { readonly transport: WebhookTrans
   }
 
   return {
-    transport: WebhookTransport.of({
-      send: (request) =>
-        Effect.async<TransportResult>((resume) => {
-          const cancel = send(request, (result) => resume(Effect.succeed(result)))
-          return cancel === undefined ? undefined : Effect.sync(cancel)
-        })
-    }),
+    transport: WebhookTransport.of({ send }),
     close: () => {
       agents["http:"].destroy()
       agents["https:"].destroy()

@@ -50,7 +50,7 @@ const canonicalIn = (seen: Map<string, boolean>) => (value: unknown): value is I
   return canonical
 }
 
-/** Decodes a claim's rows, in their order; a row that is not a delivery fails with the Schema's error. */
+/** Decodes a claim's rows, in sequence order; a row that is not a delivery fails with the Schema's error. */
 export const decodeClaimed = (rows: ReadonlyArray<ClaimRow>): Effect.Effect<ReadonlyArray<ClaimedDelivery>, ParseResult.ParseError> =>
   Effect.suspend(() => {
     const endpoints = new Map<string, Webhook.Endpoint>()
@@ -69,7 +69,7 @@ export const decodeClaimed = (rows: ReadonlyArray<ClaimRow>): Effect.Effect<Read
       if (Either.isLeft(payload)) return Effect.fail(payload.left)
       claimed.push({ delivery: delivery.right, payload: payload.right, endpoint: endpoints.get(row.endpoint_id)! })
     }
-    return Effect.succeed(claimed)
+    return Effect.succeed(claimed.sort((a, b) => a.delivery.sequence - b.delivery.sequence))
   })
 
 // The delivery of a row: built as is when its columns are what the Schema would decode to itself

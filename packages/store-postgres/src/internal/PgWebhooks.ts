@@ -204,9 +204,12 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
     // changed meanwhile is checked again against the conditions on `d`); then each head's run:
     // the next pending deliveries of its key, in sequence order, while due and free. A run's
     // followers are never heads, so no other claimer reaches them while the head is held. The
-    // rows come back as columns, the endpoint's data once per endpoint, and the payload built
-    // from the delivery's event (each looked up by its id, whatever the size of the outbox)
-    // unless the delivery keeps its own (see migration 0011). (Fetching the heads by
+    // rows come back as columns, in no order (the decoder sorts them: a sort here moved every
+    // row's payload), the endpoint's data on one row per endpoint (its first by id: found by a
+    // hash aggregate, where a window function sorted the rows), and the payload built as `json`
+    // (its text written once; `jsonb` was built, then written) from the delivery's event (each
+    // looked up by its id, whatever the size of the outbox) unless the delivery keeps its own
+    // (see migration 0011). (Fetching the heads by
     // `d.id = ANY (ARRAY(SELECT id FROM firsts))` instead of the join is faster on PostgreSQL 15,
     // but the embedded engine then claimed a delivery whose predecessor was still pending: the
     // join is kept until that is understood.)
@@ -251,15 +254,16 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
           FROM due WHERE d.id = due.id
           RETURNING d.id, d.endpoint_id, d.event_id, d.event_type, d.order_key, d.sequence, d.status, d.attempts,
             d.next_attempt_at, d.created_at, d.log, d.payload
+        ), firsts_of_endpoints AS (
+          SELECT min(id) AS id FROM leased GROUP BY endpoint_id
         )
         SELECT l.id, l.endpoint_id, l.event_id, l.event_type, l.order_key, l.sequence::text AS sequence, l.status, l.attempts,
           l.next_attempt_at, l.created_at, l.log::text AS log,
-          COALESCE(l.payload, jsonb_build_object('type', e.data->'type', 'id', e.id, 'timestamp', e.data->'occurredAt',
-            'sequence', l.sequence, 'data', e.data))::text AS payload,
-          CASE WHEN row_number() OVER (PARTITION BY l.endpoint_id) = 1 THEN w.data::text END AS endpoint
-        FROM leased l JOIN subshift_webhook_endpoints w ON w.id = l.endpoint_id
-          LEFT JOIN LATERAL (SELECT e.id, e.data FROM subshift_events e WHERE l.payload IS NULL AND e.id = l.event_id LIMIT 1) e ON true
-        ORDER BY l.sequence`.withoutTransform.pipe(
+          COALESCE(l.payload::text, json_build_object('type', e.data->'type', 'id', e.id, 'timestamp', e.data->'occurredAt',
+            'sequence', l.sequence, 'data', e.data)::text) AS payload,
+          CASE WHEN f.id IS NOT NULL THEN (SELECT w.data::text FROM subshift_webhook_endpoints w WHERE w.id = l.endpoint_id) END AS endpoint
+        FROM leased l LEFT JOIN firsts_of_endpoints f ON f.id = l.id
+          LEFT JOIN LATERAL (SELECT e.id, e.data FROM subshift_events e WHERE l.payload IS NULL AND e.id = l.event_id LIMIT 1) e ON true`.withoutTransform.pipe(
         Effect.flatMap(decodeClaimed),
         edge("WebhookDeliveries.claim")
       ),
