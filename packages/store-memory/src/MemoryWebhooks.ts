@@ -47,7 +47,7 @@ export interface Outbox {
 export const make = (outbox: Outbox) => Effect.sync(() => {
   const state: State = { endpoints: new Map(), rows: new Map(), sequences: new Map(), pending: new Map(), cursor: 0, nextId: 0 }
 
-  const insert = (endpointId: string, event: Webhook.OutboundEvent, sequence: number, now: Instant): string => {
+  const insert = (endpointId: string, event: Webhook.OutboundEvent, sequence: number, now: Instant): Row => {
     const id = `dlv_${(++state.nextId).toString().padStart(12, "0")}`
     const row: Row = {
       delivery: {
@@ -58,7 +58,7 @@ export const make = (outbox: Outbox) => Effect.sync(() => {
     }
     state.rows.set(id, row)
     markPending(row)
-    return id
+    return row
   }
   const queueKey = (delivery: Webhook.Delivery) => `${delivery.endpointId}\u0000${delivery.orderKey}`
   const markPending = (row: Row) => {
@@ -123,6 +123,12 @@ export const make = (outbox: Outbox) => Effect.sync(() => {
       })
   })
 
+  const lease = (owner: string, until: Instant) => (row: Row): ClaimedDelivery => {
+    row.leaseOwner = owner
+    row.leaseUntil = until
+    return { delivery: row.delivery, payload: row.payload, endpoint: state.endpoints.get(row.delivery.endpointId)! }
+  }
+
   // The first pending delivery of each (endpoint, order key): the only one of them that may be claimed.
   const heads = function*() {
     for (const queue of state.pending.values()) yield queue[0]!
@@ -130,23 +136,33 @@ export const make = (outbox: Outbox) => Effect.sync(() => {
 
   const deliveries = WebhookDeliveries.of({
     cursor: Effect.sync(() => state.cursor),
-    fanOut: ({ limit, now }) =>
+    fanOut: ({ claim, limit, now }) =>
       Effect.sync(() => {
         const page = outbox.after(state.cursor, Math.max(0, limit))
-        if (page.length === 0) return 0
+        if (page.length === 0) return { passed: 0, claimed: [] }
         const open = [...state.endpoints.values()].filter(enabled)
+        // The keys that had pending deliveries before this page: theirs wait behind them.
+        const waiting = new Set(state.pending.keys())
+        const runs = new Map<string, Array<Row>>()
         for (const stored of page) {
           const sequence = nextSequence(Webhook.orderKeyOf(stored))
           const wanting = open.filter((endpoint) => Webhook.subscribes(endpoint, stored.type))
           if (wanting.length === 0) continue
           const event = Webhook.outbound(stored)
-          for (const endpoint of wanting) insert(endpoint.id, event, sequence, now)
+          for (const endpoint of wanting) {
+            const row = insert(endpoint.id, event, sequence, now)
+            const key = queueKey(row.delivery)
+            if (claim === undefined || waiting.has(key)) continue
+            let run = runs.get(key)
+            if (run === undefined && runs.size < claim.limit) runs.set(key, (run = []))
+            if (run !== undefined && run.length < (claim.perKey ?? 1)) run.push(row)
+          }
         }
         state.cursor = page[page.length - 1]!.sequence
-        return page.length
+        return { passed: page.length, claimed: claim === undefined ? [] : [...runs.values()].flat().map(lease(claim.owner, plus(now, claim.leaseFor))) }
       }),
     enqueueFor: (endpointId, event, now) =>
-      Effect.sync(() => (state.endpoints.has(endpointId) ? Option.some(insert(endpointId, event, nextSequence(event.orderKey), now)) : Option.none())),
+      Effect.sync(() => (state.endpoints.has(endpointId) ? Option.some(insert(endpointId, event, nextSequence(event.orderKey), now).delivery.id) : Option.none())),
     claim: ({ leaseFor, limit, now, owner, perKey = 1 }) =>
       Effect.sync(() => {
         const free = (row: Row) => (row.delivery.nextAttemptAt ?? now) <= now && (row.leaseUntil === undefined || row.leaseUntil <= now)
@@ -159,11 +175,7 @@ export const make = (outbox: Outbox) => Effect.sync(() => {
           const queue = state.pending.get(queueKey(head.delivery))!
           const run = [head]
           for (let i = 1; i < queue.length && run.length < perKey && free(queue[i]!); i++) run.push(queue[i]!)
-          return run.map((row): ClaimedDelivery => {
-            row.leaseOwner = owner
-            row.leaseUntil = plus(now, leaseFor)
-            return { delivery: row.delivery, payload: row.payload, endpoint: state.endpoints.get(row.delivery.endpointId)! }
-          })
+          return run.map(lease(owner, plus(now, leaseFor)))
         })
       }),
     record: (results, now, released = []) =>

@@ -75,11 +75,11 @@ export const suite = <E>(name: string, layer: Layer.Layer<StorePorts | WebhookSt
         const written = yield* Effect.flatMap(Events, (events) => events.list({ after: from, limit: 10 }))
         expect(written.length).toBe(3)
         // One page at a time: the cursor moves past each page, then nothing is left.
-        expect(yield* deliveries.fanOut({ limit: 2, now: at(0) })).toBe(2)
+        expect((yield* deliveries.fanOut({ limit: 2, now: at(0) })).passed).toBe(2)
         expect(yield* deliveries.cursor).toBe(written[1]!.sequence)
-        expect(yield* deliveries.fanOut({ limit: 2, now: at(0) })).toBe(1)
+        expect((yield* deliveries.fanOut({ limit: 2, now: at(0) })).passed).toBe(1)
         expect(yield* deliveries.cursor).toBe(written[2]!.sequence)
-        expect(yield* deliveries.fanOut({ limit: 2, now: at(0) })).toBe(0)
+        expect((yield* deliveries.fanOut({ limit: 2, now: at(0) })).passed).toBe(0)
         expect(yield* deliveries.list({ endpointId: a.id, limit: 10 })).toEqual([])
         // The passed events took their sequences: the next event of `sub` is its third.
         const [next] = yield* enqueue([[sub, committed]])
@@ -98,6 +98,39 @@ export const suite = <E>(name: string, layer: Layer.Layer<StorePorts | WebhookSt
         const listed = [...(yield* deliveries.list({ endpointId: a.id, limit: 100 }))].reverse()
         expect(listed.map((d) => d.eventId)).toEqual(events.map((e) => e.id))
         expect(listed.map((d) => d.sequence)).toEqual(events.map((_, i) => (i % 2) + 1))
+      }))
+    })
+
+    it.effect("a fan-out with a claim leases runs of what it enqueues: the first perKey of each key with nothing pending before, limit runs in outbox order; the rest stays claimable in order", () => {
+      const a = endpoint([committed])
+      const [s1, s2, s3, s4] = Array.from({ length: 4 }, () => Fixtures.subscription())
+      return withEndpoints([a], Effect.gen(function*() {
+        const deliveries = yield* WebhookDeliveries
+        // s1 has a pending delivery from before the page.
+        yield* enqueue([[s1, committed]])
+        const events = yield* publish([[s1, committed], [s2, committed], [s2, committed], [s2, committed], [s3, committed], [s4, committed]])
+        const out = yield* deliveries.fanOut({ limit: 100, now: at(0), claim: { owner: "owner-f", leaseFor: Duration.seconds(60), limit: 2, perKey: 2 } })
+        expect(out.passed).toBe(6)
+        // In sequence order within each run.
+        const runs = WebhookWorker.runsOf(out.claimed)
+        expect(runs.flat()).toEqual(out.claimed.filter((c) => c.delivery.orderKey === s2.id).concat(out.claimed.filter((c) => c.delivery.orderKey === s3.id)))
+        expect(runs.flat().map((c) => [c.payload.id, c.delivery.orderKey, c.delivery.sequence, c.payload.sequence, c.endpoint.id])).toEqual([
+          [events[1]!.id, s2.id, 1, 1, a.id],
+          [events[2]!.id, s2.id, 2, 2, a.id],
+          [events[4]!.id, s3.id, 1, 1, a.id]
+        ])
+        expect(out.claimed.every((c) => c.delivery.status === "pending" && c.delivery.attempts === 0 && c.payload.type === committed)).toBe(true)
+        expect(out.claimed[0]!.payload.data).toEqual(JSON.parse(JSON.stringify(events[1])))
+        // Another claimer gets what the fan-out left: s1's head (and its run), s4; not s2's third, behind a lease.
+        const rest = yield* Effect.flatMap(WebhookDeliveries, (d) => d.claim({ owner: "owner-g", now: at(1), leaseFor: Duration.seconds(60), limit: 100, perKey: 5 }))
+        expect(rest.map((c) => [c.delivery.orderKey, c.delivery.sequence]).sort()).toEqual([[s1.id, 1], [s1.id, 2], [s4.id, 1]].sort())
+        // The fan-out's leases are recorded like a claim's: its owner settles them.
+        yield* deliveries.record(runs[0]!.map((c) => delivered(c, "owner-f")), at(1))
+        const third = yield* Effect.flatMap(WebhookDeliveries, (d) => d.claim({ owner: "owner-g", now: at(2), leaseFor: Duration.seconds(60), limit: 100 }))
+        expect(third.map((c) => [c.delivery.orderKey, c.delivery.sequence])).toEqual([[s2.id, 3]])
+        // Without a claim nothing is leased.
+        yield* publish([[s3, committed]])
+        expect((yield* deliveries.fanOut({ limit: 100, now: at(3) })).claimed).toEqual([])
       }))
     })
 

@@ -38,7 +38,7 @@ export const testEvent = (type: string, orderKey: string, n = 0): Webhook.Outbou
 export const fanOutAll = (now = at(0), limit = 500) =>
   Effect.flatMap(WebhookDeliveries, (deliveries) => {
     const loop = (passed: number): Effect.Effect<number, unknown> =>
-      Effect.flatMap(deliveries.fanOut({ limit, now }), (n) => (n === 0 ? Effect.succeed(passed) : loop(passed + n)))
+      Effect.flatMap(deliveries.fanOut({ limit, now }), ({ passed: n }) => (n === 0 ? Effect.succeed(passed) : loop(passed + n)))
     return loop(0)
   })
 

@@ -66,6 +66,12 @@ export interface Released {
   readonly owner: string
 }
 
+/** What a fan-out did: the outbox events it passed, and the deliveries it leased. */
+export interface FannedOut {
+  readonly passed: number
+  readonly claimed: ReadonlyArray<ClaimedDelivery>
+}
+
 /** A page of an endpoint's deliveries, newest first. */
 export interface DeliveryQuery {
   readonly endpointId: string
@@ -87,9 +93,23 @@ export class WebhookDeliveries extends Context.Tag("@subshift/core/WebhookDelive
      * (`Webhook.outbound`) to each enabled endpoint subscribed to its type, and moves the cursor
      * past them. An event no endpoint wants is passed over: its sequence is taken, nothing is
      * enqueued. Never skips an event written before one it passes but not yet visible, and never
-     * fans one event out twice, whatever other processes do. Answers how many events it passed.
+     * fans one event out twice, whatever other processes do. With `claim`, it also leases, in the
+     * same write, runs of the deliveries it enqueues, as `claim` would lease them: a run starts
+     * at the first delivery it enqueues of an (endpoint, order key) that had no pending delivery
+     * before, and goes on with the next ones it enqueues of that key, `perKey` at most (1 unless
+     * set); `claim.limit` runs at most, in outbox order. Answers how many events it passed, and
+     * the deliveries it leased (in sequence order per run; none without `claim`).
      */
-    readonly fanOut: (input: { readonly limit: number; readonly now: Instant }) => Effect.Effect<number, StoreUnavailable>
+    readonly fanOut: (input: {
+      readonly limit: number
+      readonly now: Instant
+      readonly claim?: {
+        readonly owner: string
+        readonly leaseFor: Duration.Duration
+        readonly limit: number
+        readonly perKey?: number | undefined
+      } | undefined
+    }) => Effect.Effect<FannedOut, StoreUnavailable>
     /** Enqueues one event for one endpoint, whatever it subscribes to (a test event); the delivery's id. */
     readonly enqueueFor: (endpointId: string, event: Webhook.OutboundEvent, now: Instant) => Effect.Effect<Option.Option<string>, StoreUnavailable>
     /**

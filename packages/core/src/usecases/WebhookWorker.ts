@@ -77,7 +77,7 @@ const now = Effect.map(Clock.currentTimeMillis, Instant.fromEpochMillis)
 
 /** Fans the next page of outbox events out into deliveries; how many events it passed. */
 export const pump = (pageSize = 500): Effect.Effect<number, StoreUnavailable, WebhookDeliveries> =>
-  Effect.flatMap(WebhookDeliveries, (deliveries) => Effect.flatMap(now, (at) => deliveries.fanOut({ limit: pageSize, now: at })))
+  Effect.flatMap(WebhookDeliveries, (deliveries) => Effect.flatMap(now, (at) => Effect.map(deliveries.fanOut({ limit: pageSize, now: at }), (out) => out.passed)))
 
 export { type Attempted, attemptRun, type Outcome, type RunOutcome, runsOf, signedHeaders } from "./WebhookAttempts.js"
 
@@ -159,8 +159,11 @@ const running = (settings: Settings): Effect.Effect<never, never, Requirements> 
     const waitForWork = Effect.raceFirst(Effect.as(Queue.take(wake), true), Effect.as(Effect.sleep(settings.pollInterval), false))
     // Runs claimed and not yet recorded.
     let inFlight = 0
-    // Whether the last claim took as many runs as it asked for, so that more may be waiting.
+    // Whether more may be waiting for a claim: the last claim took as many runs as it asked for,
+    // or a fan-out left deliveries unleased since it started.
     let saturated = true
+    // How many fan-outs left deliveries for a claim to lease.
+    let leftOver = 0
     const leftBehind = (o: RunOutcome) => o.released.length > 0 || o.attempted.length >= settings.perKey
     // Claimed runs wait here for one of `batch` attempt fibers.
     const ready = yield* Queue.unbounded<{ readonly run: ReadonlyArray<ClaimedDelivery>; readonly at: number }>()
@@ -174,14 +177,43 @@ const running = (settings: Settings): Effect.Effect<never, never, Requirements> 
       Effect.forever
     )
 
+    // Places asked for by a claim or a fan-out under way: another one asks only for the rest.
+    let asked = 0
+    // Leases runs by `lease` for up to `limit` places, and hands them to the attempt fibers.
+    const leasing = <E>(limit: number, lease: (at: number) => Effect.Effect<ReadonlyArray<ClaimedDelivery>, E>) =>
+      Effect.gen(function*() {
+        const at = yield* Clock.currentTimeMillis
+        asked += limit
+        const runs = runsOf(yield* Effect.ensuring(lease(at), Effect.sync(() => void (asked -= limit))))
+        inFlight += runs.length
+        yield* Queue.offerAll(ready, runs.map((run) => ({ run, at })))
+        return runs
+      })
+    const claimFor = (limit: number) => ({ owner: settings.owner, leaseFor: settings.leaseFor, limit, perKey: settings.perKey })
+
     // The first page after the pump has caught up is small, so that the first deliveries of a
-    // backlog are claimed while the rest is fanned out; each full page doubles the next one.
+    // backlog go out while the rest is fanned out; each full page doubles the next one. A
+    // fan-out leases runs of what it enqueues for the free places, in the same write, so that
+    // a fresh backlog needs no claim.
     let page = FIRST_PAGE
-    const pumpLoop = Effect.suspend(() => pump(page)).pipe(
-      Effect.flatMap((moved) => {
-        page = moved >= page ? Math.min(2 * page, PAGE) : FIRST_PAGE
-        return moved > 0 ? signal : Effect.sleep(settings.pollInterval)
-      }),
+    const pumpLoop = Effect.gen(function*() {
+      const free = Math.max(0, outstanding - inFlight - asked)
+      let moved = 0
+      const runs = yield* leasing(free, (at) =>
+        Effect.map(deliveries.fanOut({ limit: page, now: Instant.fromEpochMillis(at), claim: free > 0 ? claimFor(free) : undefined }), (out) => {
+          moved = out.passed
+          return out.claimed
+        }))
+      // What it enqueued and did not lease (a run behind another of its key, or beyond the free
+      // places) waits for a claim: until a claim comes back with room to spare, every record
+      // wakes the claimer.
+      if (runs.flat().length < moved) {
+        saturated = true
+        leftOver++
+      }
+      page = moved >= page ? Math.min(2 * page, PAGE) : FIRST_PAGE
+      yield* moved > 0 ? signal : Effect.sleep(settings.pollInterval)
+    }).pipe(
       survive("moving outbox events"),
       Effect.forever
     )
@@ -210,21 +242,17 @@ const running = (settings: Settings): Effect.Effect<never, never, Requirements> 
     const quarter = Math.max(1, Math.floor(settings.batch / 4))
     const claimLoop = (woken: boolean): Effect.Effect<never, never, Requirements> =>
       Effect.gen(function*() {
-        const free = outstanding - inFlight
+        const free = outstanding - inFlight - asked
         if (free >= (woken ? quarter : 1)) {
           // With every attempt fiber idle, a claim asks only for runs enough to keep them all busy,
           // so that they start sooner; when it gets them all, the runs to keep at hand are claimed
           // right after.
           const limit = inFlight === 0 ? Math.min(free, settings.batch) : free
-          const at = yield* Clock.currentTimeMillis
-          const claimed = yield* deliveries.claim({
-            owner: settings.owner, now: Instant.fromEpochMillis(at), leaseFor: settings.leaseFor, limit, perKey: settings.perKey
-          })
-          const runs = runsOf(claimed)
-          saturated = runs.length >= limit
-          inFlight += runs.length
-          yield* Queue.offerAll(ready, runs.map((run) => ({ run, at })))
-          if (saturated && limit < free) return true
+          const seen = leftOver
+          const runs = yield* leasing(limit, (at) => deliveries.claim({ now: Instant.fromEpochMillis(at), ...claimFor(limit) }))
+          // A fan-out that ended during the claim may have left deliveries it did not see.
+          saturated = runs.length >= limit || leftOver !== seen
+          if (runs.length >= limit && limit < free) return true
         }
         return yield* waitForWork
       }).pipe(
