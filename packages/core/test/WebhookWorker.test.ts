@@ -47,11 +47,11 @@ const crypto = Layer.succeed(WebhookCrypto, {
 
 const T0 = Date.parse("2030-01-01T00:00:00Z")
 
-const commit = (n: number) =>
+const commit = (n: number, subscriptionId = "sub-alice") =>
   Effect.gen(function*() {
     const subscriptions = yield* Subscriptions
     yield* (yield* Catalog).put(Demo.offers)
-    const sub = demoSubscription("sub-alice")
+    const sub = { ...demoSubscription("sub-alice"), id: subscriptionId }
     yield* subscriptions.put(sub)
     const events = Array.from({ length: n }, (_, i) =>
       Event.changed({ id: `evt-${i}-${Math.random()}`, occurredAt: Instant.fromEpochMillis(T0), before: sub, after: sub }))
@@ -208,5 +208,27 @@ describe("a run of one subscription's deliveries", () => {
       expect(exit._tag === "Failure" && Cause.isDie(exit.cause) && String(Cause.squash(exit.cause))).toContain("does not open")
       expect(transport.pending.length).toBe(0)
     }).pipe(Effect.provide(Layer.mergeAll(transport.layer, throwing).pipe(Layer.provideMerge(MemoryStore.layer()))))
+  })
+})
+
+describe("the worker running", () => {
+  it.live("delivers a backlog larger than its places without waiting for its poll interval: what a fan-out leaves unleased is claimed as places free up", () => {
+    const { layer, sent } = setup(() => ({ _tag: "Answered", status: 204 }))
+    return Effect.gen(function*() {
+      yield* WebhookAdmin.create({ url: "https://billing.example/hook", eventTypes: ["*"] })
+      for (let s = 0; s < 20; s++) yield* commit(3, `sub-${s}`)
+      // Two runs in flight at most (four claimed), and an hour between idle polls.
+      const worker = yield* WebhookWorker.make({ batch: 2, pollInterval: Duration.hours(1) })
+      const running = yield* Effect.fork(worker.run)
+      yield* Effect.sleep(Duration.millis(5)).pipe(Effect.repeat({ until: () => sent.length >= 60 }), Effect.timeout(Duration.seconds(10)))
+      yield* Fiber.interrupt(running)
+      // Each subscription's three events in order.
+      const sequences = new Map<string, Array<number>>()
+      for (const { body } of sent) {
+        const { data, sequence } = JSON.parse(body)
+        sequences.set(data.subscriptionId, [...(sequences.get(data.subscriptionId) ?? []), sequence])
+      }
+      expect([...sequences.values()]).toEqual(Array.from({ length: 20 }, () => [1, 2, 3]))
+    }).pipe(Effect.provide(layer))
   })
 })
