@@ -14,7 +14,7 @@ const payload = { type: "subscription.created", id: "evt_1", timestamp: "2025-01
 const row = (over: Partial<ClaimRow> = {}): ClaimRow => ({
   id: "dlv_000000000001", endpoint_id: "we_1", event_id: "evt_1", event_type: "subscription.created", order_key: "sub_1",
   sequence: "7", status: "pending", attempts: 0, next_attempt_at: "2025-01-02T03:04:05.678Z", created_at: "2025-01-02T03:04:05.678Z",
-  log: "[]", payload: JSON.stringify(payload), endpoint: JSON.stringify(endpoint), ...over
+  log: "[]", payload: JSON.stringify(payload), occurred_at: null, data: null, endpoint: JSON.stringify(endpoint), ...over
 })
 
 // What the Schema decodes a row to: the reference the direct path must equal.
@@ -45,9 +45,26 @@ describe("claimed rows", () => {
       expect(claimed[3]!.payload.timestamp).toBe("2025-01-02T03:04:05.000Z")
     }))
 
+  it.effect("built from the event's columns: the payload the Schema decodes, and the body sent as the event's data was written", () =>
+    Effect.gen(function*() {
+      // As PostgreSQL writes jsonb: a space after each colon and comma.
+      const data = '{"a": [1, "x"], "b": null, "é": "ü"}'
+      const fromEvent = row({ payload: null, occurred_at: payload.timestamp, data, endpoint: null })
+      const [claimed] = yield* decodeClaimed([row({ id: "dlv_000000000000", sequence: "6" }), fromEvent]).pipe(Effect.map((c) => c.slice(1)))
+      expect(claimed!.payload).toEqual(viaSchema(row({ payload: JSON.stringify({ ...payload, data: JSON.parse(data) }) })).payload)
+      expect(claimed!.body).toBe(`{"type":"subscription.created","id":"evt_1","timestamp":"2025-01-02T03:04:05.678Z","sequence":7,"data":${data}}`)
+      expect(JSON.parse(claimed!.body!)).toEqual({ ...payload, data: JSON.parse(data) })
+      // A row the direct path does not take is decoded by the Schema, and its body written by the worker.
+      const [odd] = yield* decodeClaimed([row({ payload: null, occurred_at: "2025-01-02T04:04:05.678+01:00", data, endpoint: JSON.stringify(endpoint) })])
+      expect([odd!.payload.timestamp, odd!.body]).toEqual([payload.timestamp, undefined])
+    }))
+
   it.effect("fail with the Schema's error on a row that is not a delivery", () =>
     Effect.gen(function*() {
-      for (const bad of [row({ status: "sent" }), row({ created_at: "yesterday" }), row({ payload: JSON.stringify({ ...payload, sequence: 1.5 }) })]) {
+      for (const bad of [
+        row({ status: "sent" }), row({ created_at: "yesterday" }), row({ payload: JSON.stringify({ ...payload, sequence: 1.5 }) }),
+        row({ payload: null, occurred_at: "yesterday", data: "{}" })
+      ]) {
         const exit = yield* Effect.exit(decodeClaimed([bad]))
         expect(Exit.isFailure(exit)).toBe(true)
       }

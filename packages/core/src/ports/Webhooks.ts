@@ -44,6 +44,11 @@ export interface ClaimedDelivery {
   readonly delivery: Webhook.Delivery
   readonly payload: Webhook.Payload
   readonly endpoint: Webhook.Endpoint
+  /**
+   * The payload as the JSON text to send, when the store has it at hand (the same bytes on every
+   * attempt); else the worker writes `Webhook.body(payload)`.
+   */
+  readonly body?: string | undefined
 }
 
 /** The outcome of an attempt, as the store records it. */

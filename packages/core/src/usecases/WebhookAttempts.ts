@@ -166,7 +166,7 @@ export const attemptRun = (settings: AttemptSettings, run: ReadonlyArray<Claimed
                 const claimed = run[attempts.length]
                 const started = clock.unsafeCurrentTimeMillis()
                 if (claimed === undefined || !mayStart(started)) return resume(Effect.succeed(undefined))
-                const body = Webhook.body(claimed.payload)
+                const body = claimed.body ?? Webhook.body(claimed.payload)
                 const request = { url: claimed.endpoint.url, headers: signedHeaders(crypto, claimed, body, started), body, timeout: settings.timeout }
                 sending = true
                 answered = false

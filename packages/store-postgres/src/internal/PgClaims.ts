@@ -25,7 +25,11 @@ export interface ClaimRow {
   readonly next_attempt_at: string | null
   readonly created_at: string
   readonly log: string
-  readonly payload: string
+  /** The delivery's own payload (a test event's); null when it is built from the event's columns below. */
+  readonly payload: string | null
+  /** The event's instant and data (its JSON text), when the delivery keeps no payload of its own. */
+  readonly occurred_at: string | null
+  readonly data: string | null
   /** The endpoint's data on the first row of each endpoint, null on the others. */
   readonly endpoint: string | null
 }
@@ -65,9 +69,9 @@ export const decodeClaimed = (rows: ReadonlyArray<ClaimRow>): Effect.Effect<Read
     for (const row of rows) {
       const delivery = deliveryFrom(row, isInstant)
       if (Either.isLeft(delivery)) return Effect.fail(delivery.left)
-      const payload = payloadFrom(JSON.parse(row.payload), isInstant)
-      if (Either.isLeft(payload)) return Effect.fail(payload.left)
-      claimed.push({ delivery: delivery.right, payload: payload.right, endpoint: endpoints.get(row.endpoint_id)! })
+      const sent = sentOf(row, delivery.right.sequence, isInstant)
+      if (Either.isLeft(sent)) return Effect.fail(sent.left)
+      claimed.push({ delivery: delivery.right, ...sent.right, endpoint: endpoints.get(row.endpoint_id)! })
     }
     return Effect.succeed(claimed.sort((a, b) => a.delivery.sequence - b.delivery.sequence))
   })
@@ -86,6 +90,26 @@ const deliveryFrom = (row: ClaimRow, isInstant: (value: unknown) => value is Ins
     typeof row.id === "string" && typeof row.endpoint_id === "string" && typeof row.event_id === "string" &&
     typeof row.event_type === "string" && typeof row.order_key === "string"
   return plain ? Either.right(input as Webhook.Delivery) : deliveryOf(input)
+}
+
+// The payload of a row, and the body to send when the row gives it as is: a delivery's own
+// payload is read from its JSON; one built from its event is written around the event's data as
+// the database wrote it (the same bytes on every attempt), and that data is parsed only if
+// something reads the payload's `data` (the worker sends the body).
+const sentOf = (row: ClaimRow, sequence: number, isInstant: (value: unknown) => value is Instant): Either.Either<{ readonly payload: Webhook.Payload; readonly body?: string }, ParseResult.ParseError> => {
+  if (row.payload !== null) return Either.map(payloadFrom(JSON.parse(row.payload), isInstant), (payload) => ({ payload }))
+  const { data, event_id: id, event_type: type, occurred_at: timestamp } = row
+  if (data === null || !isInstant(timestamp)) return Either.map(payloadOf({ type, id, timestamp, sequence, data: data === null ? data : JSON.parse(data) }), (payload) => ({ payload }))
+  let parsed: { readonly value: unknown } | undefined
+  return Either.right({
+    payload: {
+      type, id, timestamp, sequence,
+      get data() {
+        return (parsed ??= { value: JSON.parse(data) }).value
+      }
+    },
+    body: `{"type":${JSON.stringify(type)},"id":${JSON.stringify(id)},"timestamp":"${timestamp}","sequence":${sequence},"data":${data}}`
+  })
 }
 
 // The payload of a row's JSON: built as is when its fields are what the Schema would decode to

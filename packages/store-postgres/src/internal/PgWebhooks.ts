@@ -32,7 +32,7 @@ type FanOutLeased = { readonly passed: null; readonly position: null } & ClaimRo
 type FanOutRow = FanOutSummary | FanOutLeased
 const summary: Nulls<ClaimRow> = {
   id: null, endpoint_id: null, event_id: null, event_type: null, order_key: null, sequence: null, status: null, attempts: null,
-  next_attempt_at: null, created_at: null, log: null, payload: null, endpoint: null
+  next_attempt_at: null, created_at: null, log: null, payload: null, occurred_at: null, data: null, endpoint: null
 }
 
 const plus = (at: Instant, duration: Duration.Duration) => new Date(Date.parse(at) + Duration.toMillis(duration)).toISOString()
@@ -216,11 +216,12 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
           SELECT (SELECT count(*) FROM page)::int AS passed,
             coalesce((SELECT max(sequence) FROM page), (SELECT position FROM cursor_row))::text AS position,
             NULL AS id, NULL AS endpoint_id, NULL AS event_id, NULL AS event_type, NULL AS order_key, NULL AS sequence, NULL AS status,
-            NULL::int AS attempts, NULL AS next_attempt_at, NULL AS created_at, NULL AS log, NULL AS payload, NULL AS endpoint
+            NULL::int AS attempts, NULL AS next_attempt_at, NULL AS created_at, NULL AS log, NULL AS payload, NULL AS occurred_at,
+            NULL AS data, NULL AS endpoint
           UNION ALL
           SELECT NULL, NULL, l.id, l.endpoint_id, l.event_id, l.event_type, l.order_key, l.sequence::text, l.status, l.attempts,
             l.next_attempt_at, l.created_at, l.log::text,
-            json_build_object('type', t.data->'type', 'id', t.id, 'timestamp', t.data->'occurredAt', 'sequence', l.sequence, 'data', t.data)::text,
+            NULL, t.data->>'occurredAt', t.data::text,
             w.data::text
           FROM leased l JOIN targets t ON t.endpoint_id = l.endpoint_id AND t.id = l.event_id
             LEFT JOIN firsts_of_endpoints f ON f.id = l.id
@@ -252,10 +253,10 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
     // followers are never heads, so no other claimer reaches them while the head is held. The
     // rows come back as columns, in no order (the decoder sorts them: a sort here moved every
     // row's payload), the endpoint's data on one row per endpoint (its first by id: found by a
-    // hash aggregate, where a window function sorted the rows), and the payload built as `json`
-    // (its text written once; `jsonb` was built, then written) from the delivery's event (each
-    // looked up by its id, whatever the size of the outbox) unless the delivery keeps its own
-    // (see migration 0011). (Fetching the heads by
+    // hash aggregate, where a window function sorted the rows), and the delivery's event's
+    // instant and data (each looked up by its id, whatever the size of the outbox), which the
+    // decoder writes the body around, unless the delivery keeps its own payload (see migration
+    // 0011). (Fetching the heads by
     // `d.id = ANY (ARRAY(SELECT id FROM firsts))` instead of the join is faster on PostgreSQL 15,
     // but the embedded engine then claimed a delivery whose predecessor was still pending: the
     // join is kept until that is understood.)
@@ -305,8 +306,7 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
         )
         SELECT l.id, l.endpoint_id, l.event_id, l.event_type, l.order_key, l.sequence::text AS sequence, l.status, l.attempts,
           l.next_attempt_at, l.created_at, l.log::text AS log,
-          COALESCE(l.payload::text, json_build_object('type', e.data->'type', 'id', e.id, 'timestamp', e.data->'occurredAt',
-            'sequence', l.sequence, 'data', e.data)::text) AS payload,
+          l.payload::text AS payload, e.data->>'occurredAt' AS occurred_at, e.data::text AS data,
           w.data::text AS endpoint
         FROM leased l LEFT JOIN firsts_of_endpoints f ON f.id = l.id
           LEFT JOIN subshift_webhook_endpoints w ON f.id IS NOT NULL AND w.id = l.endpoint_id
