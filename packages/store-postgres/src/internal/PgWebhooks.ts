@@ -165,12 +165,13 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
         // With a claim, the first `perKey` deliveries of each (endpoint, order key) with no
         // pending delivery before this page (in the statement's snapshot, so a delivery settled
         // meanwhile only keeps the key's new ones for a later claim) are inserted leased, for the
-        // first `claim.limit` such keys in outbox order; they come back as a claim's rows, with
-        // the payload built from the page's events, after the page's summary row.
+        // first `claim.limit` such keys in outbox order; they come back as a claim's rows (each
+        // event's data looked up by its id), after the page's summary row. The page's rows carry
+        // no event data, so that its numbering and joins sort narrow rows.
         sql<FanOutRow>`WITH cursor_row AS (
             SELECT position FROM subshift_webhook_cursor WHERE id = 1 FOR UPDATE
           ), page AS (
-            SELECT e.sequence, e.id, e.data, COALESCE(e.subscription_id, CASE WHEN e.data ? 'endpointId'
+            SELECT e.sequence, e.id, e.data->>'type' AS type, COALESCE(e.subscription_id, CASE WHEN e.data ? 'endpointId'
               THEN 'webhook-endpoint/' || (e.data->>'endpointId') ELSE e.data->>'type' END) AS order_key
             FROM subshift_events e, cursor_row c WHERE e.sequence > c.position AND e.sequence <= ${upTo}::bigint
             ORDER BY e.sequence LIMIT ${count(limit)}
@@ -178,7 +179,7 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
             SELECT s.order_key, s.last FROM subshift_webhook_sequences s
             WHERE s.order_key IN (SELECT order_key FROM page) FOR UPDATE
           ), numbered AS (
-            SELECT p.sequence AS position, p.id, p.data, p.order_key,
+            SELECT p.sequence AS position, p.id, p.type, p.order_key,
               COALESCE(k.last, 0) + row_number() OVER (PARTITION BY p.order_key ORDER BY p.sequence) AS sequence
             FROM page p LEFT JOIN keys k ON k.order_key = p.order_key
           ), numbers AS (
@@ -189,10 +190,10 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
             UPDATE subshift_webhook_cursor SET position = (SELECT max(sequence) FROM page)
             WHERE id = 1 AND EXISTS (SELECT 1 FROM page)
           ), targets AS (
-            SELECT w.id AS endpoint_id, n.position, n.id, n.data, n.order_key, n.sequence,
+            SELECT w.id AS endpoint_id, n.position, n.id, n.type, n.order_key, n.sequence,
               row_number() OVER (PARTITION BY w.id, n.order_key ORDER BY n.sequence) AS k
             FROM numbered n JOIN subshift_webhook_endpoints w ON NOT (w.data ? 'disabledAt')
-              AND (w.data->'eventTypes' ? (n.data->>'type') OR w.data->'eventTypes' ? '*')
+              AND (w.data->'eventTypes' ? n.type OR w.data->'eventTypes' ? '*')
           ), free AS (
             SELECT t.endpoint_id, t.order_key FROM targets t
             WHERE t.k = 1 AND NOT EXISTS (SELECT 1 FROM subshift_webhook_deliveries p
@@ -201,7 +202,7 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
           ), enqueued AS (
             INSERT INTO subshift_webhook_deliveries
               (endpoint_id, event_id, event_type, order_key, sequence, status, next_attempt_at, created_at, lease_owner, lease_until)
-            SELECT t.endpoint_id, t.id, t.data->>'type', t.order_key, t.sequence, 'pending', ${now}, ${now},
+            SELECT t.endpoint_id, t.id, t.type, t.order_key, t.sequence, 'pending', ${now}, ${now},
               CASE WHEN f.order_key IS NOT NULL AND t.k <= ${count(claim?.perKey ?? 1)} THEN ${claim?.owner ?? null}::text END,
               CASE WHEN f.order_key IS NOT NULL AND t.k <= ${count(claim?.perKey ?? 1)} THEN ${claim === undefined ? null : plus(now, claim.leaseFor)}::text END
             FROM targets t LEFT JOIN free f ON f.endpoint_id = t.endpoint_id AND f.order_key = t.order_key
@@ -221,10 +222,10 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
           UNION ALL
           SELECT NULL, NULL, l.id, l.endpoint_id, l.event_id, l.event_type, l.order_key, l.sequence::text, l.status, l.attempts,
             l.next_attempt_at, l.created_at, l.log::text,
-            NULL, t.data->>'occurredAt', t.data::text,
+            NULL, e.data->>'occurredAt', e.data::text,
             w.data::text
-          FROM leased l JOIN targets t ON t.endpoint_id = l.endpoint_id AND t.id = l.event_id
-            LEFT JOIN firsts_of_endpoints f ON f.id = l.id
+          FROM leased l LEFT JOIN firsts_of_endpoints f ON f.id = l.id
+            LEFT JOIN LATERAL (SELECT e.data FROM subshift_events e WHERE e.id = l.event_id LIMIT 1) e ON true
             LEFT JOIN subshift_webhook_endpoints w ON f.id IS NOT NULL AND w.id = l.endpoint_id`.withoutTransform
       )))).pipe(
         Effect.flatMap((rows) => {
