@@ -28,7 +28,7 @@ import type { AddressInfo } from "node:net"
 import pg from "pg"
 import { cell, median, num, ratio, type Section, spread, table, verdict } from "./report.js"
 
-const ROUNDS = 3
+const ROUNDS = 5
 const EVENTS = 2_000
 const SUBSCRIPTIONS = 100
 const CONCURRENCY = 32
@@ -255,7 +255,7 @@ export const run = async (): Promise<Section> => {
       `${num(EVENTS)} events of ${SUBSCRIPTIONS} subscriptions (order kept per subscription) delivered by the worker, ` +
       `${CONCURRENCY} at a time, to a local receiver, on the in-memory store and (with \`BENCH_DATABASE_URL\`) on Postgres; ` +
       `the baseline is a plain loop POSTing the same signed payloads to the same receiver, ${CONCURRENCY} at a time, in the same run ` +
-      `(each preceded by one round not counted). ` +
+      `(${ROUNDS} rounds of each, alternated, medians compared; each preceded by one round not counted). ` +
       `Statements are all those the process sent to Postgres while the worker delivered, per event. Latency is from a commit ` +
       `to the receiver getting the event, ${LATENCY_SAMPLES} commits one at a time on an idle worker at its default poll interval.`,
       "",
