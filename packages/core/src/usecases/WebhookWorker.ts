@@ -125,8 +125,11 @@ const roundOf = (settings: Settings): Effect.Effect<{ readonly enqueued: number;
 const FIRST_PAGE = 100
 const PAGE = 500
 
-// How long the recorder waits for more results after the first.
-const GATHER = Duration.millis(1)
+// How long the recorder waits for more results after the first, with other runs in flight: a
+// record's statement costs about the same for one run as for ten, and the wait delays only the
+// bookkeeping (a lease given back, the next run of a key claimed), never a send. 10 ms took a
+// backlog of 2,000 events on Postgres 8 to 11 % faster than 1 or 5 ms (alternated runs).
+const GATHER = Duration.millis(10)
 
 // A step of a loop that fails (the store unavailable, or a statement refused) is logged and waited
 // out for a second, so that the loop goes on; only an interruption stops it.

@@ -155,25 +155,26 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
           position = Number(rows[0]!.position ?? 0)
           return horizon
         }))
-      ).pipe(Effect.flatMap((upTo) => upTo <= position ? Effect.succeed<ReadonlyArray<FanOutRow>>([{ ...summary, passed: 0, position: String(position) }]) : transaction(sql)(Effect.zipRight(
+      ).pipe(Effect.flatMap((upTo) => upTo <= position ? Effect.succeed<ReadonlyArray<FanOutRow>>([{ ...summary, passed: 0, position: String(position) }]) : transaction(sql)(Effect.flatMap(
         // Fan-outs run one at a time: the next one's statement starts (and takes its snapshot)
         // once this one has committed, so it sees the sequence rows this one wrote. The
         // transaction compiles nothing: the planner cannot see how few rows the page's CTEs
         // hold, and JIT compiling a statement it takes for a big one cost more than the whole
         // statement (90 ms for a page of 500, measured).
-        sql`SELECT set_config('jit', 'off', true) FROM subshift_webhook_cursor WHERE id = 1 FOR UPDATE`.withoutTransform,
+        sql<{ readonly position: string }>`SELECT set_config('jit', 'off', true), set_config('enable_bitmapscan', 'off', true), position::text AS position
+          FROM subshift_webhook_cursor WHERE id = 1 FOR UPDATE`.withoutTransform,
+        // The page is read by the events' index from the cursor on, both bounds given, so that
+        // it reads the page's rows only, however long the backlog behind it.
         // With a claim, the first `perKey` deliveries of each (endpoint, order key) with no
         // pending delivery before this page (in the statement's snapshot, so a delivery settled
         // meanwhile only keeps the key's new ones for a later claim) are inserted leased, for the
         // first `claim.limit` such keys in outbox order; they come back as a claim's rows (each
         // event's data looked up by its id), after the page's summary row. The page's rows carry
         // no event data, so that its numbering and joins sort narrow rows.
-        sql<FanOutRow>`WITH cursor_row AS (
-            SELECT position FROM subshift_webhook_cursor WHERE id = 1 FOR UPDATE
-          ), page AS (
+        (locked) => sql<FanOutRow>`WITH page AS (
             SELECT e.sequence, e.id, e.data->>'type' AS type, COALESCE(e.subscription_id, CASE WHEN e.data ? 'endpointId'
               THEN 'webhook-endpoint/' || (e.data->>'endpointId') ELSE e.data->>'type' END) AS order_key
-            FROM subshift_events e, cursor_row c WHERE e.sequence > c.position AND e.sequence <= ${upTo}::bigint
+            FROM subshift_events e WHERE e.sequence > ${locked[0]?.position ?? "0"}::bigint AND e.sequence <= ${upTo}::bigint
             ORDER BY e.sequence LIMIT ${count(limit)}
           ), keys AS (
             SELECT s.order_key, s.last FROM subshift_webhook_sequences s
@@ -215,7 +216,7 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
             SELECT min(id) AS id FROM leased GROUP BY endpoint_id
           )
           SELECT (SELECT count(*) FROM page)::int AS passed,
-            coalesce((SELECT max(sequence) FROM page), (SELECT position FROM cursor_row))::text AS position,
+            coalesce((SELECT max(sequence) FROM page), ${locked[0]?.position ?? "0"}::bigint)::text AS position,
             NULL AS id, NULL AS endpoint_id, NULL AS event_id, NULL AS event_type, NULL AS order_key, NULL AS sequence, NULL AS status,
             NULL::int AS attempts, NULL AS next_attempt_at, NULL AS created_at, NULL AS log, NULL AS payload, NULL AS occurred_at,
             NULL AS data, NULL AS endpoint
@@ -317,7 +318,10 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
       ),
     // One statement: every delivery's attempt logged and its lease released (when still its
     // holder's), every endpoint's streak moved where it changes (so deliveries to one endpoint
-    // seldom write its row), and the streaks read back.
+    // seldom write its row), and the streaks read back. The deliveries are also named by an
+    // array of their ids, whose length the planner sees, so that it reads them by their key:
+    // joined to the JSON rows alone (100 rows, as it guesses for a set-returning function) it
+    // scanned the whole table of a young store for every record.
     record: (results, now, released = []) => {
       if (results.length === 0 && released.length === 0) return Effect.succeed(new Map<string, Instant>())
       const giveBack = JSON.stringify(released.map((r) => ({ id: r.deliveryId, owner: r.owner })))
@@ -335,12 +339,12 @@ export const make = ({ edge, read, sql }: PortContext, insertEvents: InsertEvent
             next_attempt_at = CASE WHEN d.lease_owner = r.owner THEN r.next ELSE d.next_attempt_at END,
             lease_until = CASE WHEN d.lease_owner = r.owner THEN NULL ELSE d.lease_until END,
             lease_owner = CASE WHEN d.lease_owner = r.owner THEN NULL ELSE d.lease_owner END
-          FROM r WHERE d.id = r.id
+          FROM r WHERE d.id = r.id AND d.id = ANY(${results.map((r) => r.deliveryId)}::text[])
           RETURNING d.id
         ), given AS (
           UPDATE subshift_webhook_deliveries d SET lease_owner = NULL, lease_until = NULL
           FROM jsonb_to_recordset(${giveBack}::jsonb) AS g(id text, owner text)
-          WHERE d.id = g.id AND d.lease_owner = g.owner
+          WHERE d.id = g.id AND d.lease_owner = g.owner AND d.id = ANY(${released.map((r) => r.deliveryId)}::text[])
         ), s AS (
           SELECT * FROM jsonb_to_recordset(${streaks}::jsonb) AS s(id text, change text)
         ), moved AS (
