@@ -141,16 +141,17 @@ const survive = (what: string) => <A, R>(self: Effect.Effect<A, StoreUnavailable
 
 /**
  * The worker running: up to `batch` runs in flight at once across subscriptions. The pump fans
- * outbox events out into deliveries; the claimer leases runs of due deliveries (up to `perKey`
- * consecutive ones of a subscription) in one statement, up to twice `batch` runs claimed and not
- * yet recorded, so that the next runs are at hand while a claim is under way; `batch` attempt
- * fibers take the claimed runs in turn, each delivering its run in order; the recorder takes
- * every run that has finished and records them together in one write. A record wakes the
- * claimer when runs may wait: the last claim filled every place it asked for, or a recorded run
- * left deliveries behind (released, or `perKey` of them: a later event is claimable once the
- * earlier ones are recorded); else what becomes due later comes with the pump's signal or the
- * poll interval. No attempt starts so late that its lease could end near its answer: the rest of
- * its run is released and claimed again.
+ * outbox events out into deliveries, leasing in the same write runs of what it enqueues for the
+ * places free; the claimer leases runs of due deliveries (up to `perKey` consecutive ones of a
+ * subscription) in one statement; up to twice `batch` runs are leased and not yet recorded, so
+ * that the next runs are at hand while a fan-out or a claim is under way; `batch` attempt fibers
+ * take the leased runs in turn, each delivering its run in order; the recorder takes every run
+ * that has finished and records them together in one write. A record wakes the claimer when
+ * runs may wait: the last claim filled every place it asked for, a fan-out left deliveries
+ * unleased since that claim began, or a recorded run left deliveries behind (released, or
+ * `perKey` of them: a later event is claimable once the earlier ones are recorded); else what
+ * becomes due later comes with the pump's signal or the poll interval. No attempt starts so late
+ * that its lease could end near its answer: the rest of its run is released and claimed again.
  */
 const running = (settings: Settings): Effect.Effect<never, never, Requirements> =>
   Effect.scoped(Effect.gen(function*() {
