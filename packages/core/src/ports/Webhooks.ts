@@ -5,7 +5,7 @@
  */
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type { StoreUnavailable } from "../domain/Errors.js"
 import type { Instant } from "../domain/Instant.js"
@@ -175,14 +175,6 @@ export class WebhookTransport extends Context.Tag("@subshift/core/WebhookTranspo
   WebhookTransport,
   { readonly send: (request: OutboundRequest, done: (result: TransportResult) => void) => () => void }
 >() {}
-
-/** One send as an effect: interrupting it abandons the send. */
-export const send = (request: OutboundRequest): Effect.Effect<TransportResult, never, WebhookTransport> =>
-  Effect.flatMap(WebhookTransport, (transport) =>
-    Effect.async<TransportResult>((resume) => {
-      const abandon = transport.send(request, (result) => resume(Effect.succeed(result)))
-      return Effect.sync(abandon)
-    }))
 
 /** Makes, seals and signs with endpoint secrets. */
 export class WebhookCrypto extends Context.Tag("@subshift/core/WebhookCrypto")<

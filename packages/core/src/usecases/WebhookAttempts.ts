@@ -74,7 +74,7 @@ const isSuccess = (result: TransportResult) => result._tag === "Answered" && res
 const logOf = ({ ended, result, started }: Sent): Webhook.Attempt => {
   const base = { at: Instant.fromEpochMillis(started), latencyMs: Math.max(0, Math.round(ended - started)) }
   if (result._tag === "NoAnswer") return { ...base, error: result.error }
-  if (result.status >= 200 && result.status < 300) return { ...base, statusCode: result.status }
+  if (isSuccess(result)) return { ...base, statusCode: result.status }
   if (result.status === 410) return { ...base, statusCode: 410, error: "the endpoint answered 410 Gone: disabled" }
   return { ...base, statusCode: result.status, error: `the endpoint answered ${result.status}` }
 }
